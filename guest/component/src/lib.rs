@@ -1,0 +1,108 @@
+//! The wasm export shim: converts between the WIT types of
+//! `wit/privcall.wit` and `privcall-core`, and keeps the loaded list. All
+//! decision logic is in `privcall-core`, so it is tested natively too.
+//!
+//! Only meaningful on wasm32; on other targets this crate is empty.
+#![cfg(target_arch = "wasm32")]
+#![deny(unsafe_op_in_unsafe_fn)]
+// The generated bindings need `unsafe` for the canonical ABI; this file adds none.
+
+use std::cell::RefCell;
+
+use privcall_core::decide::Decider;
+use privcall_core::list::CompiledList;
+use privcall_core::types as core;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "guest",
+});
+
+use exports::privcall::decider::decider::{
+    Call, Category, Decision, Guest, ListStats, Notice, OverrunAction, Reason,
+};
+
+thread_local! {
+    /// The live list. The guest is single-threaded; a new `load` replaces
+    /// it only after the new body validated.
+    static LIST: RefCell<Option<Decider>> = const { RefCell::new(None) };
+}
+
+struct Component;
+
+impl Guest for Component {
+    fn load(body: Vec<u8>) -> Result<ListStats, String> {
+        let list = CompiledList::from_bytes(&body).map_err(|e| e.to_string())?;
+        drop(body);
+        let stats = ListStats {
+            facilities: list.facilities.len() as u32,
+            numbers: list.number_count() as u64,
+            prefix_blocks: list.prefixes.len() as u32,
+            windows: list.windows.len() as u32,
+            set_bytes: list.set_bytes() as u64,
+        };
+        LIST.with(|slot| {
+            // Replaced only now that the new body has validated: a refused
+            // body leaves the previous list deciding.
+            *slot.borrow_mut() = Some(Decider::new(list));
+        });
+        Ok(stats)
+    }
+
+    fn decide(call: Call) -> Result<Decision, String> {
+        LIST.with(|slot| {
+            let slot = slot.borrow();
+            let decider = slot.as_ref().ok_or_else(|| "no list loaded".to_string())?;
+            let d = decider.decide(&core::Call {
+                facility: &call.facility,
+                inmate: &call.inmate,
+                dialed: &call.dialed,
+                at: call.at,
+                started: call.started,
+            });
+            Ok(to_wit(d))
+        })
+    }
+}
+
+fn to_wit(d: core::Decision) -> Decision {
+    Decision {
+        record: d.record,
+        monitor: d.monitor,
+        reason: match d.reason {
+            core::Reason::Registered => Reason::Registered,
+            core::Reason::Prearranged => Reason::Prearranged,
+            core::Reason::PrearrangedOverrun => Reason::PrearrangedOverrun,
+            core::Reason::NotPrivileged => Reason::NotPrivileged,
+        },
+        category: d.category.map(|c| match c {
+            core::Category::Attorney => Category::Attorney,
+            core::Category::PublicDefender => Category::PublicDefender,
+            core::Category::LegalAid => Category::LegalAid,
+            core::Category::InnocenceProject => Category::InnocenceProject,
+            core::Category::Court => Category::Court,
+            core::Category::Consulate => Category::Consulate,
+            core::Category::PreaHotline => Category::PreaHotline,
+            core::Category::Oversight => Category::Oversight,
+            core::Category::Clergy => Category::Clergy,
+            core::Category::Medical => Category::Medical,
+            core::Category::Other => Category::Other,
+        }),
+        private_until: d.private_until,
+        on_expiry: d.on_expiry.map(|o| match o {
+            core::Overrun::RecordWithNotice => OverrunAction::RecordWithNotice,
+            core::Overrun::StayPrivate => OverrunAction::StayPrivate,
+            core::Overrun::DisconnectWithNotice => OverrunAction::DisconnectWithNotice,
+        }),
+        redact_metadata: d.redact_metadata,
+        notice: d.notice.map(|n| match n {
+            core::Notice::PrivateWindowEndedRecording => Notice::PrivateWindowEndedRecording,
+            core::Notice::PrivateWindowEndedPrivate => Notice::PrivateWindowEndedPrivate,
+            core::Notice::PrivateWindowEndedDisconnect => Notice::PrivateWindowEndedDisconnect,
+        }),
+        normalized: d.normalized.map(|n| n.0),
+        default_policy: d.default_policy,
+    }
+}
+
+export!(Component);

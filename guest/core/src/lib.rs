@@ -1,0 +1,45 @@
+//! privcall's decision core: pure logic shared by the WebAssembly guest and
+//! the host.
+//!
+//! It normalizes dialed numbers ([`normalize`]), holds the compact exact set
+//! of registered numbers ([`set`]), defines the compiled list that a signed
+//! bundle carries ([`list`]) and applies the decision rules ([`decide`]).
+//! Nothing here does I/O or reads a clock, so the same code runs natively
+//! (for tests, the compiler and the native baseline) and inside the guest.
+//!
+//! ```
+//! use privcall_core::list::{build, RegistryRow, Target};
+//! use privcall_core::normalize::{normalize, DialPlan};
+//! use privcall_core::types::{Call, Category, CategorySet, FailMode, Overrun, Policy, Reason};
+//! use privcall_core::decide::Decider;
+//!
+//! let policy = Policy {
+//!     exempt: CategorySet::all(),
+//!     overrun: Overrun::RecordWithNotice,
+//!     early_grace_secs: 300,
+//!     fail_mode: FailMode::DoNotRecord,
+//!     dial_plan: DialPlan { outside_line_prefix: "9".into(), ..DialPlan::nanp() },
+//! };
+//! let lawyer = normalize("+1 573 555 0142", &policy.dial_plan).unwrap();
+//! let row = RegistryRow {
+//!     target: Target::Number(lawyer),
+//!     category: Category::Attorney,
+//!     facilities: None,
+//!     valid_from: None,
+//!     valid_until: None,
+//! };
+//! let list = build(policy, vec![], &[row], &[]).unwrap();
+//! let decider = Decider::new(list);
+//! let call = Call { facility: "JCCC", inmate: "A1", dialed: "9-1-573-555-0142", at: 0, started: None };
+//! let d = decider.decide(&call);
+//! assert!(!d.record);
+//! assert_eq!(d.reason, Reason::Registered);
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod decide;
+pub mod list;
+pub mod normalize;
+pub mod set;
+pub mod types;

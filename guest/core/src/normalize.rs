@@ -1,0 +1,686 @@
+//! Dial-plan normalization: whatever an inmate dialed (or a registry row
+//! holds) to one E.164 number.
+//!
+//! The registry and the calls go through this same code, so every format of
+//! a registered number meets the same set entry. It never allocates and runs
+//! in time linear in the input, so it is cheap on the call path.
+//!
+//! ```
+//! use privcall_core::normalize::{normalize, DialPlan};
+//!
+//! let plan = DialPlan {
+//!     outside_line_prefix: "9".into(),
+//!     home_area_code: "573".into(),
+//!     ..DialPlan::nanp()
+//! };
+//! for dialed in ["9-1-(573) 555-0142", "+1 573 555 0142", "555-0142 x12", "tel:+1-573-555-0142"] {
+//!     assert_eq!(normalize(dialed, &plan).unwrap().to_string(), "+15735550142");
+//! }
+//! assert!(normalize("hello?", &plan).is_err());
+//! ```
+
+use core::fmt;
+
+use bincode::{Decode, Encode};
+
+/// How a facility's phones dial: the prefixes to strip and what to assume
+/// for numbers dialed without a country or area code.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct DialPlan {
+    /// Digits dialed to reach an outside line (e.g. `"9"`); may be empty.
+    pub outside_line_prefix: String,
+    /// The facility's country calling code (e.g. `"1"`).
+    pub country_code: String,
+    /// The national trunk prefix (`"1"` in North America, `"0"` in most
+    /// other countries); may be empty.
+    pub trunk_prefix: String,
+    /// Area code assumed for 7-digit local dialing (North America); may be
+    /// empty, and then 7-digit numbers do not normalize.
+    pub home_area_code: String,
+}
+
+impl DialPlan {
+    /// The North American plan: country code 1, trunk prefix 1, no outside
+    /// line prefix, no home area code.
+    pub fn nanp() -> DialPlan {
+        DialPlan {
+            outside_line_prefix: String::new(),
+            country_code: "1".into(),
+            trunk_prefix: "1".into(),
+            home_area_code: String::new(),
+        }
+    }
+
+    /// Whether this plan is for the North American Numbering Plan.
+    pub fn is_nanp(&self) -> bool {
+        self.country_code == "1"
+    }
+
+    /// Checks every field; the error names the field that is wrong.
+    pub fn validate(&self) -> Result<(), NormalizeError> {
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(&self.outside_line_prefix) || self.outside_line_prefix.len() > 4 {
+            return Err(NormalizeError::BadPlan(
+                "outside_line_prefix must be at most 4 digits",
+            ));
+        }
+        let cc = self.country_code.as_bytes();
+        if cc.is_empty() || cc.len() > 3 || !digits(&self.country_code) || cc[0] == b'0' {
+            return Err(NormalizeError::BadPlan(
+                "country_code must be 1 to 3 digits, not starting with 0",
+            ));
+        }
+        if !digits(&self.trunk_prefix) || self.trunk_prefix.len() > 2 {
+            return Err(NormalizeError::BadPlan(
+                "trunk_prefix must be at most 2 digits",
+            ));
+        }
+        let home = self.home_area_code.as_bytes();
+        if !home.is_empty() {
+            if !self.is_nanp() {
+                return Err(NormalizeError::BadPlan(
+                    "home_area_code is only for country_code 1",
+                ));
+            }
+            if home.len() != 3 || !digits(&self.home_area_code) {
+                return Err(NormalizeError::BadPlan("home_area_code must be 3 digits"));
+            }
+            if !(b'2'..=b'9').contains(&home[0]) {
+                return Err(NormalizeError::BadPlan(
+                    "home_area_code cannot start with 0 or 1",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An E.164 number as an integer (country code first, no `+`): 7 to 15
+/// digits, never starting with 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct E164(pub u64);
+
+/// `10^n` for `n` in `0..=19`.
+const POW10: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// Start of the North American range: `+1` followed by 10 digits.
+const NANP_BASE: u64 = 10_000_000_000;
+
+impl E164 {
+    /// How many decimal digits the number has.
+    pub fn digits(self) -> u32 {
+        match self.0.checked_ilog10() {
+            Some(l) => l + 1,
+            None => 1,
+        }
+    }
+
+    /// The first `len` digits as an integer, or `None` when the number is
+    /// shorter than `len` digits.
+    pub fn leading(self, len: u32) -> Option<u64> {
+        let digits = self.digits();
+        if len == 0 || len > digits {
+            return None;
+        }
+        Some(self.0 / POW10[(digits - len) as usize])
+    }
+
+    /// The 10-digit national number when this is a North American number.
+    pub fn nanp_national(self) -> Option<u64> {
+        (NANP_BASE..2 * NANP_BASE)
+            .contains(&self.0)
+            .then(|| self.0 - NANP_BASE)
+    }
+}
+
+impl fmt::Display for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "+{}", self.0)
+    }
+}
+
+/// A prefix block: every number whose E.164 form starts with these digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Prefix {
+    /// The leading digits as an integer.
+    pub value: u64,
+    /// How many leading digits.
+    pub len: u8,
+}
+
+impl Prefix {
+    /// Whether `number` lies in the block.
+    pub fn matches(self, number: E164) -> bool {
+        number.leading(u32::from(self.len)) == Some(self.value)
+    }
+}
+
+/// Why a dialed string (or registry number) did not normalize. Messages
+/// never repeat the digits: they end up in logs and compile errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NormalizeError {
+    /// Nothing dialable in the string.
+    Empty,
+    /// A character that has no place in a phone number.
+    BadCharacter {
+        /// Its position in the string, in characters, from 1.
+        position: usize,
+    },
+    /// `+` anywhere but at the start.
+    MisplacedPlus,
+    /// Too many digits to be a phone number.
+    TooLong,
+    /// The digits do not form a number under the dial plan.
+    WrongLength {
+        /// How many digits were left after prefixes were removed.
+        digits: usize,
+    },
+    /// A North American area code starting with 0 or 1.
+    BadAreaCode,
+    /// A North American exchange (the 3 digits after the area code)
+    /// starting with 0 or 1.
+    BadExchange,
+    /// A 7-digit number where the facility has no home area code.
+    NoHomeAreaCode,
+    /// A country code starting with 0.
+    BadCountryCode,
+    /// A prefix block of the wrong length (4 to 14 digits in E.164 form).
+    PrefixLength,
+    /// The dial plan itself is invalid (names the field).
+    BadPlan(&'static str),
+}
+
+impl fmt::Display for NormalizeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NormalizeError::Empty => f.write_str("no digits"),
+            NormalizeError::BadCharacter { position } => {
+                write!(f, "unexpected character at position {position}")
+            }
+            NormalizeError::MisplacedPlus => f.write_str("'+' is only allowed at the start"),
+            NormalizeError::TooLong => f.write_str("too many digits"),
+            NormalizeError::WrongLength { digits } => write!(
+                f,
+                "{digits} digits do not make a number under the dial plan"
+            ),
+            NormalizeError::BadAreaCode => f.write_str("area code cannot start with 0 or 1"),
+            NormalizeError::BadExchange => f.write_str("exchange cannot start with 0 or 1"),
+            NormalizeError::NoHomeAreaCode => {
+                f.write_str("7-digit number but the dial plan has no home_area_code")
+            }
+            NormalizeError::BadCountryCode => f.write_str("country code cannot start with 0"),
+            NormalizeError::PrefixLength => {
+                f.write_str("prefix block must have 4 to 14 digits with its country code")
+            }
+            NormalizeError::BadPlan(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for NormalizeError {}
+
+/// Most digits we collect; anything longer is not a phone number.
+const MAX_DIGITS: usize = 32;
+
+/// The dialable part of a string: digits (keypad letters mapped), whether
+/// it started with `+` and whether letters were used.
+struct Dialed {
+    buf: [u8; MAX_DIGITS],
+    len: usize,
+    plus: bool,
+    letters: bool,
+}
+
+impl Dialed {
+    fn digits(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// Normalizes a dialed string to E.164 under `plan`.
+pub fn normalize(dialed: &str, plan: &DialPlan) -> Result<E164, NormalizeError> {
+    let d = scan(dialed)?;
+    let digits = d.digits();
+    if d.plus {
+        return international(digits, d.letters);
+    }
+    let outside = plan.outside_line_prefix.as_bytes();
+    if !outside.is_empty() {
+        if let Some(rest) = strip(digits, outside) {
+            // Without the outside-line prefix first; a number dialed without
+            // it (or one that merely starts with the same digit) still
+            // normalizes as a whole.
+            if let Ok(n) = national(rest, plan, d.letters) {
+                return Ok(n);
+            }
+        }
+    }
+    national(digits, plan, d.letters)
+}
+
+/// Normalizes a registry prefix block (`+1573526*`, `1-573-526*`,
+/// `573526*`) under `plan`. The trailing `*` is required.
+pub fn normalize_prefix(text: &str, plan: &DialPlan) -> Result<Prefix, NormalizeError> {
+    let trimmed = text.trim();
+    let Some(body) = trimmed.strip_suffix('*') else {
+        return Err(NormalizeError::PrefixLength);
+    };
+    let d = scan(body)?;
+    let digits = d.digits();
+    let mut buf = [0u8; MAX_DIGITS + 3];
+    let full: &[u8] = if d.plus {
+        digits
+    } else if let Some(rest) = strip(digits, b"011").filter(|_| plan.is_nanp()) {
+        rest
+    } else if let Some(rest) = strip(digits, b"00") {
+        rest
+    } else {
+        let cc = plan.country_code.as_bytes();
+        let national = match strip(digits, plan.trunk_prefix.as_bytes()) {
+            Some(rest) if !plan.trunk_prefix.is_empty() => rest,
+            _ => digits,
+        };
+        if cc.len() + national.len() > buf.len() {
+            return Err(NormalizeError::TooLong);
+        }
+        buf[..cc.len()].copy_from_slice(cc);
+        buf[cc.len()..cc.len() + national.len()].copy_from_slice(national);
+        &buf[..cc.len() + national.len()]
+    };
+    if !(4..=14).contains(&full.len()) {
+        return Err(NormalizeError::PrefixLength);
+    }
+    if full[0] == b'0' {
+        return Err(NormalizeError::BadCountryCode);
+    }
+    if full[0] == b'1' {
+        // Prefix blocks inside North America obey its digit rules too, or
+        // they could never match a normalized number.
+        if full.len() > 1 && full[1] < b'2' {
+            return Err(NormalizeError::BadAreaCode);
+        }
+        if full.len() > 4 && full[4] < b'2' {
+            return Err(NormalizeError::BadExchange);
+        }
+        if full.len() > 11 {
+            return Err(NormalizeError::PrefixLength);
+        }
+    }
+    Ok(Prefix {
+        value: to_int(full),
+        len: full.len() as u8,
+    })
+}
+
+/// Reads the dialable characters of `s`, stopping at an extension.
+fn scan(s: &str) -> Result<Dialed, NormalizeError> {
+    let s = strip_uri(s.trim());
+    let mut d = Dialed {
+        buf: [0; MAX_DIGITS],
+        len: 0,
+        plus: false,
+        letters: false,
+    };
+    // Counts digits and letters, so an extension marker is only recognized
+    // after something that could be a whole number.
+    let mut dialable = 0usize;
+    let mut seen_any = false;
+    let mut chars = s.char_indices().peekable();
+    let mut position = 0usize;
+    while let Some((at, c)) = chars.next() {
+        position += 1;
+        let digit = match c {
+            '0'..='9' => Some(c as u8),
+            // Fullwidth digits, as some softphones and CSV exports send them.
+            '\u{ff10}'..='\u{ff19}' => Some(b'0' + (c as u32 - 0xff10) as u8),
+            _ => None,
+        };
+        if let Some(digit) = digit {
+            push(&mut d, digit)?;
+            dialable += 1;
+            seen_any = true;
+            continue;
+        }
+        match c {
+            '+' if !seen_any && !d.plus => d.plus = true,
+            '+' => return Err(NormalizeError::MisplacedPlus),
+            // Star codes such as *67 (block caller id) before the number.
+            '*' if !seen_any && !d.plus => {
+                let mut n = 0;
+                while n < 2 && chars.peek().is_some_and(|(_, c)| c.is_ascii_digit()) {
+                    chars.next();
+                    position += 1;
+                    n += 1;
+                }
+                if n != 2 {
+                    return Err(NormalizeError::BadCharacter { position });
+                }
+            }
+            ',' | ';' | '#' if dialable >= 7 => break,
+            _ if is_separator(c) => {}
+            _ if c.is_ascii_alphabetic() => {
+                if dialable >= 7 && is_extension(&s[at..]) {
+                    break;
+                }
+                push(&mut d, keypad(c))?;
+                d.letters = true;
+                dialable += 1;
+                seen_any = true;
+            }
+            _ => return Err(NormalizeError::BadCharacter { position }),
+        }
+    }
+    if d.len == 0 {
+        return Err(NormalizeError::Empty);
+    }
+    Ok(d)
+}
+
+fn push(d: &mut Dialed, digit: u8) -> Result<(), NormalizeError> {
+    if d.len == MAX_DIGITS {
+        return Err(NormalizeError::TooLong);
+    }
+    d.buf[d.len] = digit;
+    d.len += 1;
+    Ok(())
+}
+
+/// Takes the number out of a `tel:` or `sip:` URI (user part, without
+/// parameters); other strings are returned as they are.
+fn strip_uri(s: &str) -> &str {
+    let lower = |n: usize| s.get(..n).map(|p| p.to_ascii_lowercase());
+    let rest = if lower(4).as_deref() == Some("tel:") || lower(4).as_deref() == Some("sip:") {
+        &s[4..]
+    } else if lower(5).as_deref() == Some("sips:") {
+        &s[5..]
+    } else {
+        return s;
+    };
+    let end = rest.find([';', '@', '?']).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Whether `rest` (starting at a letter) is an extension: a marker word,
+/// optional punctuation, then only digits.
+fn is_extension(rest: &str) -> bool {
+    let lower_starts = |w: &str| {
+        rest.get(..w.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(w))
+    };
+    for word in ["extension", "extn", "ext", "x"] {
+        if lower_starts(word) {
+            let tail = rest[word.len()..].trim_start_matches(['.', ':', ' ', '=', '-', '#']);
+            let tail = tail.trim_end();
+            return !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit());
+        }
+    }
+    false
+}
+
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t'
+            | '-'
+            | '.'
+            | '('
+            | ')'
+            | '/'
+            | '['
+            | ']'
+            | '\u{a0}'
+            | '\u{2007}'
+            | '\u{2009}'
+            | '\u{202f}'
+            | '\u{2010}'..='\u{2015}'
+            | '\u{2212}'
+            | '\u{30fc}'
+            | '\u{ff0d}'
+    )
+}
+
+/// The keypad digit of a letter (ITU E.161).
+fn keypad(c: char) -> u8 {
+    match c.to_ascii_uppercase() {
+        'A'..='C' => b'2',
+        'D'..='F' => b'3',
+        'G'..='I' => b'4',
+        'J'..='L' => b'5',
+        'M'..='O' => b'6',
+        'P'..='S' => b'7',
+        'T'..='V' => b'8',
+        _ => b'9',
+    }
+}
+
+fn strip<'a>(digits: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    digits.strip_prefix(prefix)
+}
+
+fn to_int(digits: &[u8]) -> u64 {
+    digits
+        .iter()
+        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'))
+}
+
+/// Digits dialed without `+`, under the plan: international access
+/// prefixes, trunk prefix, national and local numbers.
+fn national(digits: &[u8], plan: &DialPlan, letters: bool) -> Result<E164, NormalizeError> {
+    if plan.is_nanp() {
+        if let Some(rest) = strip(digits, b"011") {
+            return international(rest, letters);
+        }
+    }
+    if let Some(rest) = strip(digits, b"00") {
+        return international(rest, letters);
+    }
+    if plan.is_nanp() {
+        return nanp(digits, plan, letters);
+    }
+    let trunk = plan.trunk_prefix.as_bytes();
+    let national = match strip(digits, trunk) {
+        Some(rest) if !trunk.is_empty() => rest,
+        _ => digits,
+    };
+    let cc = plan.country_code.as_bytes();
+    let total = cc.len() + national.len();
+    if !(7..=15).contains(&total) {
+        return Err(NormalizeError::WrongLength {
+            digits: national.len(),
+        });
+    }
+    Ok(E164(to_int(cc) * POW10[national.len()] + to_int(national)))
+}
+
+/// A North American number dialed nationally: 1+10, 10, or 7 digits with
+/// the home area code. Vanity numbers may be spelled with extra letters
+/// (`1-800-LAWHELPS`): those beyond the number are dropped.
+fn nanp(digits: &[u8], plan: &DialPlan, letters: bool) -> Result<E164, NormalizeError> {
+    let trunk = plan.trunk_prefix.as_bytes();
+    let mut national = match strip(digits, trunk) {
+        Some(rest) if !trunk.is_empty() && rest.len() >= 10 => rest,
+        _ => digits,
+    };
+    if letters && national.len() > 10 {
+        national = &national[..10];
+    }
+    match national.len() {
+        10 => nanp_number(national),
+        7 => {
+            let home = plan.home_area_code.as_bytes();
+            if home.len() != 3 {
+                return Err(NormalizeError::NoHomeAreaCode);
+            }
+            let mut ten = [0u8; 10];
+            ten[..3].copy_from_slice(home);
+            ten[3..].copy_from_slice(national);
+            nanp_number(&ten)
+        }
+        n => Err(NormalizeError::WrongLength { digits: n }),
+    }
+}
+
+fn nanp_number(ten: &[u8]) -> Result<E164, NormalizeError> {
+    if ten[0] < b'2' {
+        return Err(NormalizeError::BadAreaCode);
+    }
+    if ten[3] < b'2' {
+        return Err(NormalizeError::BadExchange);
+    }
+    Ok(E164(NANP_BASE + to_int(ten)))
+}
+
+/// Digits after `+`, `011` or `00`: country code first.
+fn international(digits: &[u8], letters: bool) -> Result<E164, NormalizeError> {
+    match digits.first() {
+        None => Err(NormalizeError::Empty),
+        Some(b'0') => Err(NormalizeError::BadCountryCode),
+        Some(b'1') => {
+            let mut rest = &digits[1..];
+            if letters && rest.len() > 10 {
+                rest = &rest[..10];
+            }
+            if rest.len() != 10 {
+                return Err(NormalizeError::WrongLength { digits: rest.len() });
+            }
+            nanp_number(rest)
+        }
+        Some(_) => {
+            if !(7..=15).contains(&digits.len()) {
+                return Err(NormalizeError::WrongLength {
+                    digits: digits.len(),
+                });
+            }
+            Ok(E164(to_int(digits)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> DialPlan {
+        DialPlan {
+            outside_line_prefix: "9".into(),
+            home_area_code: "573".into(),
+            ..DialPlan::nanp()
+        }
+    }
+
+    fn n(s: &str) -> Result<String, NormalizeError> {
+        normalize(s, &plan()).map(|e| e.to_string())
+    }
+
+    #[test]
+    fn north_american_formats() {
+        for s in [
+            "5735550142",
+            "(573) 555-0142",
+            "1-573-555-0142",
+            "+1 573 555 0142",
+            "9 1 573 555 0142",
+            "9 011 1 573 555 0142",
+            "00 1 573 555 0142",
+            "555-0142",
+            "9 555 0142",
+            "573-555-0142 ext. 7",
+            "573-555-0142 x7",
+            "5735550142x7",
+            "573 555 0142,,7",
+            "tel:+1-573-555-0142;ext=7",
+            "sip:+15735550142@pbx.invalid;user=phone",
+            "SIP:+15735550142@pbx.invalid",
+            "*67 573 555 0142",
+            "5735550142#",
+            "573\u{2013}555\u{2013}0142",
+            "\u{ff15}\u{ff17}\u{ff13}5550142",
+        ] {
+            assert_eq!(n(s).as_deref(), Ok("+15735550142"), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn vanity_and_international() {
+        assert_eq!(n("1-800-LAW-HELP").as_deref(), Ok("+18005294357"));
+        assert_eq!(n("1-800-LAW-HELPS").as_deref(), Ok("+18005294357"));
+        assert_eq!(n("1-800-LAWHELP x7").as_deref(), Ok("+18005294357"));
+        assert_eq!(n("9 011 52 55 5555 0100").as_deref(), Ok("+525555550100"));
+        assert_eq!(n("+44 20 7946 0000").as_deref(), Ok("+442079460000"));
+    }
+
+    #[test]
+    fn refusals_never_echo_digits() {
+        for (s, e) in [
+            ("", NormalizeError::Empty),
+            ("hello?", NormalizeError::BadCharacter { position: 6 }),
+            ("573+5550142", NormalizeError::MisplacedPlus),
+            ("073 555 0142", NormalizeError::BadAreaCode),
+            ("+1 073 555 0142", NormalizeError::BadAreaCode),
+            ("+1 573 055 0142", NormalizeError::BadExchange),
+            ("12345", NormalizeError::WrongLength { digits: 5 }),
+            ("+0 123 4567", NormalizeError::BadCountryCode),
+        ] {
+            assert_eq!(normalize(s, &plan()), Err(e), "{s:?}");
+            assert!(!e.to_string().contains("555"));
+        }
+        let no_home = DialPlan::nanp();
+        assert_eq!(
+            normalize("555-0142", &no_home),
+            Err(NormalizeError::NoHomeAreaCode)
+        );
+    }
+
+    #[test]
+    fn outside_prefix_then_whole() {
+        // An area code starting with 9, dialed without the outside prefix.
+        assert_eq!(n("917 555 0142").as_deref(), Ok("+19175550142"));
+        assert_eq!(n("9 917 555 0142").as_deref(), Ok("+19175550142"));
+    }
+
+    #[test]
+    fn prefixes() {
+        let p = normalize_prefix("+1573526*", &DialPlan::nanp()).unwrap();
+        assert_eq!((p.value, p.len), (1573526, 7));
+        assert_eq!(normalize_prefix("573-526*", &DialPlan::nanp()), Ok(p));
+        assert_eq!(normalize_prefix("1 573 526*", &DialPlan::nanp()), Ok(p));
+        assert!(p.matches(E164(15735260000)));
+        assert!(!p.matches(E164(15735270000)));
+        assert_eq!(
+            normalize_prefix("+15*", &DialPlan::nanp()),
+            Err(NormalizeError::PrefixLength)
+        );
+        assert_eq!(
+            normalize_prefix("+1073*", &DialPlan::nanp()),
+            Err(NormalizeError::BadAreaCode)
+        );
+    }
+
+    #[test]
+    fn e164_helpers() {
+        let e = E164(15735550142);
+        assert_eq!(e.digits(), 11);
+        assert_eq!(e.leading(4), Some(1573));
+        assert_eq!(e.leading(12), None);
+        assert_eq!(e.nanp_national(), Some(5735550142));
+        assert_eq!(E164(525555550100).nanp_national(), None);
+    }
+
+    #[test]
+    fn plan_validation_names_the_field() {
+        let bad = DialPlan {
+            home_area_code: "57".into(),
+            ..DialPlan::nanp()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("home_area_code"));
+        assert!(plan().validate().is_ok());
+    }
+}

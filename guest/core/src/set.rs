@@ -1,0 +1,396 @@
+//! The compact exact set of registered numbers, and the bit-packed array
+//! that maps each number's rank to its class.
+//!
+//! [`RadixSet`] is a two-level radix structure: the high bits of a key index
+//! a directory of offsets, and each bucket holds the low bits of its keys as
+//! a sorted run of 16-, 32- or 64-bit integers. A lookup is one directory
+//! read and one short search in one run: two dependent cache misses. For 5
+//! million random North American numbers the 16-bit layout costs about 2.2
+//! bytes per number; the set is exact (no false positives or negatives).
+//!
+//! ```
+//! use privcall_core::set::RadixSet;
+//!
+//! let set = RadixSet::from_sorted(&[5_735_550_142, 5_735_550_163, 6_365_550_164]).unwrap();
+//! assert_eq!(set.rank(5_735_550_163), Some(1));
+//! assert_eq!(set.rank(5_735_550_164), None);
+//! assert_eq!(set.iter().collect::<Vec<_>>(), [5_735_550_142, 5_735_550_163, 6_365_550_164]);
+//! ```
+
+use core::fmt;
+
+use bincode::{Decode, Encode};
+
+/// Why a set could not be built or a decoded one is malformed. Messages
+/// never include a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetError {
+    /// Keys handed to [`RadixSet::from_sorted`] were not strictly increasing.
+    NotSorted,
+    /// More keys than a `u32` rank can address.
+    TooMany,
+    /// A decoded set breaks a structural rule (which one is named).
+    Malformed(&'static str),
+}
+
+impl fmt::Display for SetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetError::NotSorted => f.write_str("set keys are not strictly increasing"),
+            SetError::TooMany => f.write_str("too many keys for one set"),
+            SetError::Malformed(what) => write!(f, "malformed set: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for SetError {}
+
+/// The low parts of the keys, in the narrowest width the layout allows.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum Lows {
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+}
+
+impl Lows {
+    fn len(&self) -> usize {
+        match self {
+            Lows::U16(v) => v.len(),
+            Lows::U32(v) => v.len(),
+            Lows::U64(v) => v.len(),
+        }
+    }
+
+    fn width(&self) -> usize {
+        match self {
+            Lows::U16(_) => 2,
+            Lows::U32(_) => 4,
+            Lows::U64(_) => 8,
+        }
+    }
+
+    fn shift(&self) -> u32 {
+        match self {
+            Lows::U16(_) => 16,
+            Lows::U32(_) => 32,
+            Lows::U64(_) => 64,
+        }
+    }
+
+    fn get(&self, i: usize) -> u64 {
+        match self {
+            Lows::U16(v) => u64::from(v[i]),
+            Lows::U32(v) => u64::from(v[i]),
+            Lows::U64(v) => v[i],
+        }
+    }
+
+    /// Position of `low` within `lo..hi`, if present.
+    fn find(&self, lo: usize, hi: usize, low: u64) -> Option<usize> {
+        fn search<T: Ord + Copy>(run: &[T], x: T) -> Option<usize> {
+            // Runs are short (about 20 entries at 5M keys), so a branch-free
+            // lower bound beats the early exits of `binary_search`.
+            let i = run.partition_point(|&v| v < x);
+            (run.get(i) == Some(&x)).then_some(i)
+        }
+        match self {
+            Lows::U16(v) => search(&v[lo..hi], u16::try_from(low).ok()?),
+            Lows::U32(v) => search(&v[lo..hi], u32::try_from(low).ok()?),
+            Lows::U64(v) => search(&v[lo..hi], low),
+        }
+    }
+}
+
+/// An exact, compact set of `u64` keys with rank queries.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct RadixSet {
+    /// `directory[b]..directory[b + 1]` is bucket `b`'s run in `lows`.
+    directory: Vec<u32>,
+    lows: Lows,
+}
+
+impl RadixSet {
+    /// The empty set.
+    pub fn empty() -> RadixSet {
+        RadixSet {
+            directory: vec![0, 0],
+            lows: Lows::U64(Vec::new()),
+        }
+    }
+
+    /// Builds a set from strictly increasing keys, choosing the layout (16-,
+    /// 32- or 64-bit low parts) that takes the fewest bytes.
+    pub fn from_sorted(keys: &[u64]) -> Result<RadixSet, SetError> {
+        if keys.windows(2).any(|p| p[0] >= p[1]) {
+            return Err(SetError::NotSorted);
+        }
+        if u32::try_from(keys.len()).is_err() {
+            return Err(SetError::TooMany);
+        }
+        let Some(&max) = keys.last() else {
+            return Ok(RadixSet::empty());
+        };
+        let n = keys.len() as u64;
+        let cost = |shift: u32, width: u64| -> u64 {
+            let buckets = max.checked_shr(shift).unwrap_or(0) + 1;
+            buckets.saturating_add(1).saturating_mul(4) + n * width
+        };
+        let shift = [(16, 2), (32, 4), (64, 8)]
+            .into_iter()
+            .min_by_key(|&(shift, width)| cost(shift, width))
+            .map(|(shift, _)| shift)
+            .unwrap_or(64);
+        let buckets = max.checked_shr(shift).unwrap_or(0) as usize + 1;
+        let mut directory = Vec::with_capacity(buckets + 1);
+        directory.push(0u32);
+        let mut i = 0usize;
+        for b in 0..buckets as u64 {
+            while i < keys.len() && keys[i].checked_shr(shift).unwrap_or(0) == b {
+                i += 1;
+            }
+            directory.push(i as u32);
+        }
+        let mask = low_mask(shift);
+        let lows = match shift {
+            16 => Lows::U16(keys.iter().map(|&k| (k & mask) as u16).collect()),
+            32 => Lows::U32(keys.iter().map(|&k| (k & mask) as u32).collect()),
+            _ => Lows::U64(keys.to_vec()),
+        };
+        Ok(RadixSet { directory, lows })
+    }
+
+    /// The key's position in sorted order, if the set holds it.
+    #[inline]
+    pub fn rank(&self, key: u64) -> Option<u32> {
+        let shift = self.lows.shift();
+        let bucket = usize::try_from(key.checked_shr(shift).unwrap_or(0)).ok()?;
+        let lo = *self.directory.get(bucket)? as usize;
+        let hi = *self.directory.get(bucket + 1)? as usize;
+        let at = self.lows.find(lo, hi, key & low_mask(shift))?;
+        Some((lo + at) as u32)
+    }
+
+    /// Whether the set holds `key`.
+    pub fn contains(&self, key: u64) -> bool {
+        self.rank(key).is_some()
+    }
+
+    /// How many keys the set holds.
+    pub fn len(&self) -> usize {
+        self.lows.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of heap memory the set occupies.
+    pub fn heap_bytes(&self) -> usize {
+        self.directory.len() * 4 + self.lows.len() * self.lows.width()
+    }
+
+    /// Checks the structure after decoding: offsets start at 0, never
+    /// decrease and end at the number of keys; keys within a bucket strictly
+    /// increase. A set that passes answers every query without panicking.
+    pub fn validate(&self) -> Result<(), SetError> {
+        let dir = &self.directory;
+        if dir.first() != Some(&0) {
+            return Err(SetError::Malformed("directory does not start at 0"));
+        }
+        if dir.windows(2).any(|p| p[0] > p[1]) {
+            return Err(SetError::Malformed("directory offsets decrease"));
+        }
+        if dir.last().map(|&l| l as usize) != Some(self.lows.len()) {
+            return Err(SetError::Malformed("directory does not cover the keys"));
+        }
+        let buckets = (dir.len() - 1) as u64;
+        let shift = self.lows.shift();
+        if shift < 64 && buckets > (u64::MAX >> shift) + 1 {
+            return Err(SetError::Malformed("directory too long for 64-bit keys"));
+        }
+        if shift == 64 && dir.len() != 2 {
+            return Err(SetError::Malformed("64-bit layout with more than one bucket"));
+        }
+        for p in dir.windows(2) {
+            let (lo, hi) = (p[0] as usize, p[1] as usize);
+            if (lo + 1..hi).any(|i| self.lows.get(i - 1) >= self.lows.get(i)) {
+                return Err(SetError::Malformed("keys within a bucket are not increasing"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The keys in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let shift = self.lows.shift();
+        self.directory
+            .windows(2)
+            .enumerate()
+            .flat_map(move |(b, p)| {
+                let high = (b as u64).checked_shl(shift).unwrap_or(0);
+                (p[0] as usize..p[1] as usize).map(move |i| high | self.lows.get(i))
+            })
+    }
+}
+
+fn low_mask(shift: u32) -> u64 {
+    1u64.checked_shl(shift).map_or(u64::MAX, |b| b - 1)
+}
+
+/// A read-only array of small unsigned integers, each stored in the fewest
+/// bits that hold the largest (0 bits when all are 0).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct PackedInts {
+    len: u32,
+    bits: u8,
+    words: Vec<u64>,
+}
+
+impl PackedInts {
+    /// Packs `values`.
+    pub fn from_values(values: &[u32]) -> PackedInts {
+        let max = values.iter().copied().max().unwrap_or(0);
+        let bits = (32 - max.leading_zeros()) as u8;
+        let total = values.len() * usize::from(bits);
+        let mut words = vec![0u64; total.div_ceil(64)];
+        for (i, &v) in values.iter().enumerate().filter(|_| bits > 0) {
+            let at = i * usize::from(bits);
+            let (w, off) = (at / 64, at % 64);
+            words[w] |= u64::from(v) << off;
+            if off + usize::from(bits) > 64 {
+                words[w + 1] |= u64::from(v) >> (64 - off);
+            }
+        }
+        PackedInts {
+            len: values.len() as u32,
+            bits,
+            words,
+        }
+    }
+
+    /// The value at `i`, or `None` past the end.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<u32> {
+        if i >= self.len as usize {
+            return None;
+        }
+        let bits = usize::from(self.bits);
+        if bits == 0 {
+            return Some(0);
+        }
+        let at = i * bits;
+        let (w, off) = (at / 64, at % 64);
+        let mut v = self.words[w] >> off;
+        if off + bits > 64 {
+            v |= self.words[w + 1] << (64 - off);
+        }
+        Some((v & ((1u64 << bits) - 1)) as u32)
+    }
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bits per value.
+    pub fn bits(&self) -> u32 {
+        u32::from(self.bits)
+    }
+
+    /// The largest value (0 when empty).
+    pub fn max_value(&self) -> u32 {
+        (0..self.len()).filter_map(|i| self.get(i)).max().unwrap_or(0)
+    }
+
+    /// Bytes of heap memory.
+    pub fn heap_bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+
+    /// Checks the structure after decoding.
+    pub fn validate(&self) -> Result<(), SetError> {
+        if self.bits > 32 {
+            return Err(SetError::Malformed("packed values wider than 32 bits"));
+        }
+        let total = self.len as usize * usize::from(self.bits);
+        if self.words.len() != total.div_ceil(64) {
+            return Err(SetError::Malformed("packed array has the wrong length"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn layouts_by_density() {
+        let dense: Vec<u64> = (0..500_000u64).map(|i| 2_000_000_000 + i * 16_000).collect();
+        let s = RadixSet::from_sorted(&dense).unwrap();
+        assert!(matches!(s.lows, Lows::U16(_)));
+        let sparse = [10u64, 1 << 40, 999_999_999_999_999];
+        let s = RadixSet::from_sorted(&sparse).unwrap();
+        assert!(matches!(s.lows, Lows::U64(_)));
+        assert_eq!(s.rank(1 << 40), Some(1));
+        assert_eq!(s.rank(u64::MAX), None);
+    }
+
+    #[test]
+    fn refuses_unsorted() {
+        assert_eq!(RadixSet::from_sorted(&[3, 2]), Err(SetError::NotSorted));
+        assert_eq!(RadixSet::from_sorted(&[3, 3]), Err(SetError::NotSorted));
+    }
+
+    #[test]
+    fn validate_catches_broken_structure() {
+        let mut s = RadixSet::from_sorted(&[1, 2, 3]).unwrap();
+        assert!(s.validate().is_ok());
+        s.directory[1] = 7;
+        assert!(s.validate().is_err());
+        let p = PackedInts {
+            len: 10,
+            bits: 7,
+            words: vec![0],
+        };
+        assert!(p.validate().is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn exact_against_a_sorted_vec(mut keys in proptest::collection::vec(0u64..20_000_000_000, 0..2000),
+                                      probes in proptest::collection::vec(0u64..20_000_000_000, 0..200)) {
+            keys.sort_unstable();
+            keys.dedup();
+            let s = RadixSet::from_sorted(&keys).unwrap();
+            prop_assert!(s.validate().is_ok());
+            prop_assert_eq!(s.len(), keys.len());
+            prop_assert_eq!(s.iter().collect::<Vec<_>>(), keys.clone());
+            for (i, &k) in keys.iter().enumerate() {
+                prop_assert_eq!(s.rank(k), Some(i as u32));
+            }
+            for p in probes {
+                prop_assert_eq!(s.rank(p), keys.binary_search(&p).ok().map(|i| i as u32));
+            }
+        }
+
+        #[test]
+        fn packed_round_trip(values in proptest::collection::vec(any::<u32>().prop_map(|v| v >> (v % 32)), 0..500)) {
+            let p = PackedInts::from_values(&values);
+            prop_assert!(p.validate().is_ok());
+            for (i, &v) in values.iter().enumerate() {
+                prop_assert_eq!(p.get(i), Some(v));
+            }
+            prop_assert_eq!(p.get(values.len()), None);
+            prop_assert_eq!(p.max_value(), values.iter().copied().max().unwrap_or(0));
+        }
+    }
+}

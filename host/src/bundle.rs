@@ -1,0 +1,334 @@
+//! The signed bundle: a compiled list with a header, signed with Ed25519.
+//!
+//! Layout (integers little-endian):
+//!
+//! ```text
+//! magic "PRIVCALL" | format u16 | header_len u32 | header | body_len u64 | body
+//! | sig_count u16 | sig_count × (key id [8] | Ed25519 signature [64])
+//! ```
+//!
+//! Everything before `sig_count` is the *signed part*; each signature covers
+//! it exactly, and its SHA-256 is the list's digest. A bundle is untrusted
+//! until [`verify`] has checked the framing (cheap, bounded), the
+//! signatures against the local trust store (never keys from the file),
+//! and only then parsed the header. The body is parsed and validated by the
+//! guest (and natively by [`privcall_core`]) after that.
+
+use bincode::{Decode, Encode};
+use ed25519_dalek::{Signer, SigningKey};
+use sha2::{Digest, Sha256};
+
+use crate::keys::{KeyId, TrustStore};
+
+/// First bytes of every bundle.
+pub const MAGIC: [u8; 8] = *b"PRIVCALL";
+/// The bundle format this build reads and writes.
+pub const FORMAT_VERSION: u16 = 1;
+/// The largest bundle accepted: the largest body plus framing.
+pub const MAX_BUNDLE_BYTES: usize = privcall_core::list::MAX_BODY_BYTES + (1 << 16);
+/// Headers are small; a large one is an attack or a bug.
+pub const MAX_HEADER_BYTES: usize = 4096;
+/// More signatures than this is not a threshold scheme, it's padding.
+pub const MAX_SIGNATURES: usize = 16;
+
+/// The signed header of a bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Header {
+    /// Strictly increasing per list authority; a host refuses anything not
+    /// above the last sequence it accepted.
+    pub sequence: u64,
+    /// When the authority compiled it (seconds since the epoch).
+    pub issued_at: i64,
+    /// After this the list is stale (seconds since the epoch).
+    pub expires_at: i64,
+    /// Which facilities the list is for (`all`, or a code list).
+    pub scope: String,
+    /// The key that compiled it (the first signer).
+    pub issuer: [u8; 8],
+}
+
+/// Why a bundle was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// Larger than [`MAX_BUNDLE_BYTES`].
+    #[error("bundle is {bytes} bytes, more than the {MAX_BUNDLE_BYTES} allowed")]
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+    },
+    /// Not a privcall bundle.
+    #[error("not a privcall bundle (bad magic bytes)")]
+    BadMagic,
+    /// A format this build does not read.
+    #[error("bundle format version {found} is not supported (this build reads {FORMAT_VERSION})")]
+    UnsupportedVersion {
+        /// The version found.
+        found: u16,
+    },
+    /// The file ends inside a section.
+    #[error("bundle is truncated: it ends inside the {section}")]
+    Truncated {
+        /// Which section.
+        section: &'static str,
+    },
+    /// Bytes after the last signature.
+    #[error("bundle has {count} trailing bytes after its signatures")]
+    TrailingBytes {
+        /// How many.
+        count: usize,
+    },
+    /// The header length field is out of bounds.
+    #[error("bundle header of {bytes} bytes exceeds {MAX_HEADER_BYTES}")]
+    HeaderTooLarge {
+        /// Its claimed size.
+        bytes: usize,
+    },
+    /// No signature at all.
+    #[error("bundle is unsigned")]
+    Unsigned,
+    /// Too many signatures.
+    #[error("bundle has {count} signatures, more than {MAX_SIGNATURES}")]
+    TooManySignatures {
+        /// How many.
+        count: usize,
+    },
+    /// The same key signed twice (it must not count twice).
+    #[error("bundle carries two signatures by key {0}")]
+    DuplicateSigner(KeyId),
+    /// A trusted key's signature does not match: the bundle was altered.
+    #[error("signature by trusted key {0} does not verify: the bundle was altered or corrupted")]
+    BadSignature(KeyId),
+    /// No signature is by a trusted key.
+    #[error("no signature is by a trusted key (signed by: {signers})")]
+    UnknownKeys {
+        /// The signing key ids, comma-separated.
+        signers: String,
+    },
+    /// Fewer valid trusted signatures than the threshold.
+    #[error("bundle has {valid} valid trusted signature(s); {required} required")]
+    BelowThreshold {
+        /// Valid trusted signatures found.
+        valid: usize,
+        /// The trust store's threshold.
+        required: usize,
+    },
+    /// The signed header does not decode.
+    #[error("bundle header is malformed: {0}")]
+    MalformedHeader(String),
+    /// Past `expires_at`.
+    #[error("bundle expired at {expires_at} (now {now})")]
+    Expired {
+        /// RFC 3339.
+        expires_at: String,
+        /// RFC 3339.
+        now: String,
+    },
+}
+
+fn header_config() -> impl bincode::config::Config {
+    bincode::config::standard()
+        .with_fixed_int_encoding()
+        .with_limit::<MAX_HEADER_BYTES>()
+}
+
+/// Builds and signs a bundle. The first key is the issuer.
+pub fn sign(header: &Header, body: &[u8], keys: &[SigningKey]) -> Vec<u8> {
+    assert!(!keys.is_empty(), "a bundle needs at least one signing key");
+    let header_bytes =
+        bincode::encode_to_vec(header, header_config()).expect("a header always encodes");
+    let mut out = Vec::with_capacity(body.len() + header_bytes.len() + 128);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(header_bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header_bytes);
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(body);
+    let signatures: Vec<_> = keys
+        .iter()
+        .map(|k| (KeyId::of(&k.verifying_key()), k.sign(&out)))
+        .collect();
+    out.extend_from_slice(&(signatures.len() as u16).to_le_bytes());
+    for (id, sig) in signatures {
+        out.extend_from_slice(&id.0);
+        out.extend_from_slice(&sig.to_bytes());
+    }
+    out
+}
+
+/// The sections of a bundle, located but not yet trusted.
+#[derive(Debug)]
+pub struct Framing<'a> {
+    /// The signed part (everything before the signatures).
+    pub signed: &'a [u8],
+    /// The encoded header.
+    pub header: &'a [u8],
+    /// The compiled list body.
+    pub body: &'a [u8],
+    /// Key ids and signatures.
+    pub signatures: Vec<(KeyId, [u8; 64])>,
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize, section: &'static str) -> Result<&'a [u8], BundleError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or(BundleError::Truncated { section })?;
+        let s = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn array<const N: usize>(&mut self, section: &'static str) -> Result<[u8; N], BundleError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N, section)?);
+        Ok(a)
+    }
+}
+
+/// Locates the sections of a bundle, checking sizes and that nothing
+/// follows the last signature. Trusts nothing.
+pub fn frame(bytes: &[u8]) -> Result<Framing<'_>, BundleError> {
+    if bytes.len() > MAX_BUNDLE_BYTES {
+        return Err(BundleError::TooLarge { bytes: bytes.len() });
+    }
+    let mut r = Reader { bytes, pos: 0 };
+    let magic: [u8; 8] = r.array("magic").map_err(|_| BundleError::BadMagic)?;
+    if magic != MAGIC {
+        return Err(BundleError::BadMagic);
+    }
+    let version = u16::from_le_bytes(r.array("format version")?);
+    if version != FORMAT_VERSION {
+        return Err(BundleError::UnsupportedVersion { found: version });
+    }
+    let header_len = u32::from_le_bytes(r.array("header length")?) as usize;
+    if header_len > MAX_HEADER_BYTES {
+        return Err(BundleError::HeaderTooLarge { bytes: header_len });
+    }
+    let header = r.take(header_len, "header")?;
+    let body_len = u64::from_le_bytes(r.array("body length")?);
+    let body_len = usize::try_from(body_len).map_err(|_| BundleError::Truncated { section: "body" })?;
+    let body = r.take(body_len, "body")?;
+    let signed = &bytes[..r.pos];
+    let count = usize::from(u16::from_le_bytes(r.array("signature count")?));
+    if count == 0 {
+        return Err(BundleError::Unsigned);
+    }
+    if count > MAX_SIGNATURES {
+        return Err(BundleError::TooManySignatures { count });
+    }
+    let mut signatures = Vec::with_capacity(count);
+    for _ in 0..count {
+        let id = KeyId(r.array("signatures")?);
+        let sig: [u8; 64] = r.array("signatures")?;
+        signatures.push((id, sig));
+    }
+    if r.pos != bytes.len() {
+        return Err(BundleError::TrailingBytes {
+            count: bytes.len() - r.pos,
+        });
+    }
+    Ok(Framing {
+        signed,
+        header,
+        body,
+        signatures,
+    })
+}
+
+/// A bundle whose signatures met the trust store's threshold.
+#[derive(Debug)]
+pub struct Verified<'a> {
+    /// The decoded header.
+    pub header: Header,
+    /// The compiled list body (validated later, by whoever loads it).
+    pub body: &'a [u8],
+    /// SHA-256 of the signed part: names this list in every decision.
+    pub digest: [u8; 32],
+    /// The trusted keys whose signatures verified.
+    pub signers: Vec<KeyId>,
+}
+
+impl Verified<'_> {
+    /// The digest as lowercase hex.
+    pub fn digest_hex(&self) -> String {
+        hex::encode(self.digest)
+    }
+
+    /// Refuses the bundle if it has expired at `now`.
+    pub fn check_fresh(&self, now: i64) -> Result<(), BundleError> {
+        if now >= self.header.expires_at {
+            return Err(BundleError::Expired {
+                expires_at: crate::time::format(self.header.expires_at),
+                now: crate::time::format(now),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Verifies a bundle against the trust store: framing, then every
+/// signature by a trusted key (one that fails means tampering), then the
+/// threshold, and only then decodes the header.
+pub fn verify<'a>(bytes: &'a [u8], trust: &TrustStore) -> Result<Verified<'a>, BundleError> {
+    let framing = frame(bytes)?;
+    let mut ids: Vec<KeyId> = framing.signatures.iter().map(|(id, _)| *id).collect();
+    ids.sort();
+    if let Some(pair) = ids.windows(2).find(|p| p[0] == p[1]) {
+        return Err(BundleError::DuplicateSigner(pair[0]));
+    }
+    let mut signers = Vec::new();
+    for (id, sig) in &framing.signatures {
+        let Some(key) = trust.get(id) else {
+            continue;
+        };
+        let sig = ed25519_dalek::Signature::from_bytes(sig);
+        key.verify_strict(framing.signed, &sig)
+            .map_err(|_| BundleError::BadSignature(*id))?;
+        signers.push(*id);
+    }
+    if signers.is_empty() {
+        let names: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        return Err(BundleError::UnknownKeys {
+            signers: names.join(", "),
+        });
+    }
+    if signers.len() < trust.threshold() {
+        return Err(BundleError::BelowThreshold {
+            valid: signers.len(),
+            required: trust.threshold(),
+        });
+    }
+    let header = decode_header(framing.header)?;
+    Ok(Verified {
+        header,
+        body: framing.body,
+        digest: Sha256::digest(framing.signed).into(),
+        signers,
+    })
+}
+
+/// Decodes a header, requiring that it uses every byte.
+pub fn decode_header(bytes: &[u8]) -> Result<Header, BundleError> {
+    let (header, used): (Header, usize) = bincode::decode_from_slice(bytes, header_config())
+        .map_err(|e| BundleError::MalformedHeader(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(BundleError::MalformedHeader(format!(
+            "{} unused bytes",
+            bytes.len() - used
+        )));
+    }
+    if header.expires_at <= header.issued_at {
+        return Err(BundleError::MalformedHeader(
+            "expires_at is not after issued_at".into(),
+        ));
+    }
+    Ok(header)
+}

@@ -1,0 +1,60 @@
+//! File writing with the permissions PRODUCT.md asks for: anything that
+//! names calls or holds a secret is created owner-only, and outputs are
+//! written whole or not at all.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+#[cfg(unix)]
+fn options(mode: u32) -> OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut o = OpenOptions::new();
+    o.mode(mode);
+    o
+}
+
+#[cfg(not(unix))]
+fn options(_mode: u32) -> OpenOptions {
+    OpenOptions::new()
+}
+
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let mut file: File = options(mode).write(true).create_new(true).open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Creates `path` (which must not exist) readable by its owner only.
+pub fn write_private_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_new(path, bytes, 0o600)
+}
+
+/// Creates `path` (which must not exist) readable by everyone.
+pub fn write_public_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_new(path, bytes, 0o644)
+}
+
+/// Replaces `path` atomically (temporary file + rename in the same folder),
+/// owner-only, so a crash leaves the old file or the new one, never half.
+pub fn replace_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let _ = std::fs::remove_file(&tmp);
+    write_new(&tmp, bytes, 0o600)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    // Make the rename itself durable.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! The privcall host: verifies signed list bundles, loads them into the
+//! WebAssembly decision guest and answers *record or not* for call setups.
+//!
+//! - [`keys`]: Ed25519 keys and the trust store.
+//! - [`bundle`]: the signed bundle format, signing and verification.
+//! - [`compile`]: list sources (CSV, TOML) to a compiled list.
+//! - [`guest`]: the wasmtime embedding of the guest component.
+//! - [`decider`]: a verified list loaded into a guest, deciding calls.
+//! - [`decision`]: the decision JSON contract.
+//!
+//! The decision rules themselves live in [`privcall_core`], shared with the
+//! guest, so they are never written twice.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod bundle;
+pub mod compile;
+pub mod decider;
+pub mod decision;
+pub mod files;
+pub mod guest;
+pub mod keys;
+pub mod time;
+
+pub use privcall_core as core;

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting, lints, unit, property, integration
+# and doc tests, and the benchmarks in quick mode (they must build and run;
+# no timing is asserted).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+# --all-targets runs the criterion benches once each (test mode); --doc runs
+# the documentation examples, which --all-targets leaves out.
+cargo test --workspace --all-targets --locked
+cargo test --workspace --doc --locked

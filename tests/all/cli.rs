@@ -1,0 +1,230 @@
+//! The `privcall` command line, end to end, as a user runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::common::examples;
+
+fn privcall(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_privcall"))
+        .args(args)
+        .output()
+        .expect("running privcall")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = privcall(args);
+    assert!(
+        out.status.success(),
+        "privcall {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = privcall(args);
+    assert!(!out.status.success(), "privcall {args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let name = dir.path().join("authority");
+        ok(&["keygen", "--out", s(&name)]);
+        let ex = examples();
+        ok(&[
+            "compile",
+            "--registry",
+            s(&ex.join("registry.csv")),
+            "--prearranged",
+            s(&ex.join("prearranged.csv")),
+            "--policy",
+            s(&ex.join("policy.toml")),
+            "--key",
+            s(&dir.path().join("authority.key")),
+            "--sequence",
+            "7",
+            "--expires",
+            "2099-01-01T00:00:00Z",
+            "--out",
+            s(&dir.path().join("list.bundle")),
+        ]);
+        Setup { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_string()
+    }
+
+    fn decide(&self, facility: &str, inmate: &str, dialed: &str, at: &str, started: Option<&str>) -> Value {
+        let bundle = self.path("list.bundle");
+        let trust = self.path("authority.pub");
+        let mut args = vec![
+            "decide", "--bundle", &bundle, "--trust", &trust, "--facility", facility, "--inmate", inmate,
+            "--dialed", dialed, "--at", at, "--json",
+        ];
+        if let Some(st) = started {
+            args.extend(["--started", st]);
+        }
+        serde_json::from_str(&ok(&args)).unwrap()
+    }
+}
+
+#[test]
+fn keygen_writes_an_owner_only_secret_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = dir.path().join("k");
+    ok(&["keygen", "--out", s(&name)]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("k.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let public = std::fs::read_to_string(dir.path().join("k.pub")).unwrap();
+    assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"));
+    let err = fails(&["keygen", "--out", s(&name)]);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn decide_json_has_every_contract_field() {
+    let st = Setup::new();
+    let d = st.decide("JCCC", "A1001", "9-1-573-555-0142", "2026-12-01T09:00:00Z", None);
+    for field in [
+        "record", "monitor", "reason", "category", "private_until", "on_expiry", "redact_metadata", "notice",
+        "normalized", "list",
+    ] {
+        assert!(d.get(field).is_some(), "missing {field} in {d}");
+    }
+    assert_eq!(d["record"], false);
+    assert_eq!(d["monitor"], false);
+    assert_eq!(d["reason"], "registered");
+    assert_eq!(d["category"], "attorney");
+    assert_eq!(d["redact_metadata"], true);
+    assert_eq!(d["normalized"], "+15735550142");
+    assert_eq!(d["list"]["sequence"], 7);
+    assert_eq!(d["list"]["digest"].as_str().unwrap().len(), 64);
+
+    let d = st.decide("JCCC", "A1001", "9 573 555 0163", "2026-12-01T13:55:00Z", None);
+    assert_eq!(d["reason"], "prearranged");
+    assert_eq!(d["private_until"], "2026-12-01T14:30:00Z");
+    assert_eq!(d["on_expiry"], "stay-private");
+
+    let d = st.decide("JCCC", "A1001", "9 573 555 0163", "2026-12-01T14:30:00Z", Some("2026-12-01T14:00:00Z"));
+    assert_eq!(d["reason"], "prearranged-overrun");
+    assert_eq!(d["record"], false);
+
+    let d = st.decide("JCCC", "A1001", "9 573 555 0163", "2026-12-01T13:54:59Z", None);
+    assert_eq!(d["reason"], "not-privileged");
+    assert_eq!(d["record"], true);
+    assert_eq!(d["redact_metadata"], false);
+}
+
+#[test]
+fn verify_and_inspect() {
+    let st = Setup::new();
+    let out = ok(&["verify", "--bundle", &st.path("list.bundle"), "--trust", &st.path("authority.pub")]);
+    assert!(out.starts_with("OK: sequence 7"), "{out}");
+    let out = ok(&["inspect", "--bundle", &st.path("list.bundle"), "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sequence"], 7);
+    assert_eq!(v["numbers"], 7);
+    assert_eq!(v["prefix_blocks"], 1);
+    assert_eq!(v["windows"], 2);
+    // Inspect shows counts, never numbers.
+    assert!(!out.contains("5550142") && !out.contains("555 0142"), "{out}");
+}
+
+#[test]
+fn tampered_bundle_fails_verify_and_decide() {
+    let st = Setup::new();
+    let bytes = std::fs::read(st.path("list.bundle")).unwrap();
+    // One position in each section: header, body start, body middle, signature.
+    for i in [20, 40, bytes.len() / 2, bytes.len() - 10] {
+        let mut b = bytes.clone();
+        b[i] ^= 0x01;
+        let bad = st.path("bad.bundle");
+        std::fs::write(&bad, &b).unwrap();
+        let err = fails(&["verify", "--bundle", &bad, "--trust", &st.path("authority.pub")]);
+        assert!(err.contains("bad.bundle"), "{err}");
+        fails(&[
+            "decide", "--bundle", &bad, "--trust", &st.path("authority.pub"), "--facility", "JCCC", "--inmate", "A1",
+            "--dialed", "5735550142", "--at", "2026-12-01T09:00:00Z", "--json",
+        ]);
+    }
+}
+
+#[test]
+fn wrong_key_and_expired_bundles_fail_verify() {
+    let st = Setup::new();
+    ok(&["keygen", "--out", &st.path("other")]);
+    let err = fails(&["verify", "--bundle", &st.path("list.bundle"), "--trust", &st.path("other.pub")]);
+    assert!(err.contains("no signature is by a trusted key"), "{err}");
+
+    let ex = examples();
+    ok(&[
+        "compile", "--registry", s(&ex.join("registry.csv")), "--policy", s(&ex.join("policy.toml")), "--key",
+        &st.path("authority.key"), "--sequence", "1", "--issued-at", "2020-01-01T00:00:00Z", "--expires",
+        "2020-02-01T00:00:00Z", "--out", &st.path("old.bundle"),
+    ]);
+    let err = fails(&["verify", "--bundle", &st.path("old.bundle"), "--trust", &st.path("authority.pub")]);
+    assert!(err.contains("expired"), "{err}");
+    // A stale list still decides, and says so.
+    let out = ok(&[
+        "decide", "--bundle", &st.path("old.bundle"), "--trust", &st.path("authority.pub"), "--facility", "JCCC",
+        "--inmate", "A1", "--dialed", "5735550142", "--at", "2026-12-01T09:00:00Z", "--json",
+    ]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["list"]["stale"], true);
+    assert_eq!(v["record"], false);
+}
+
+#[test]
+fn compile_with_bad_rows_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&["keygen", "--out", s(&dir.path().join("a"))]);
+    let registry = dir.path().join("registry.csv");
+    std::fs::write(
+        &registry,
+        "number,category,facilities,valid_from,valid_until,label\n+1 573 555 0142,attorney,,,,ok\nnope,attorney,,,,bad\n",
+    )
+    .unwrap();
+    let out = dir.path().join("list.bundle");
+    let err = fails(&[
+        "compile", "--registry", s(&registry), "--policy", s(&examples().join("policy.toml")), "--key",
+        s(&dir.path().join("a.key")), "--sequence", "1", "--expires", "2099-01-01T00:00:00Z", "--out", s(&out),
+    ]);
+    assert!(err.contains("registry.csv:3: field `number`"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in ["keygen", "compile", "verify", "inspect", "decide", "demo"] {
+        let out = ok(&[cmd, "--help"]);
+        assert!(out.contains("Usage: privcall"), "{cmd}: {out}");
+    }
+    let err = fails(&["decide", "--bundle"]);
+    assert!(err.contains("error"), "{err}");
+}
+
+#[test]
+fn demo_runs_on_the_embedded_samples() {
+    let out = ok(&["demo"]);
+    assert!(out.contains("registered attorney"), "{out}");
+    assert!(out.contains("window ended"), "{out}");
+    assert!(out.contains("not privileged"), "{out}");
+}

@@ -1,0 +1,124 @@
+//! Shared fixtures: the sample lists compiled and signed in-process.
+
+use std::path::{Path, PathBuf};
+
+use privcall::bundle::{self, Header};
+use privcall::compile::{compile, Sources};
+use privcall::decider::{ListDecider, VerifiedList};
+use privcall::decision::Decision;
+use privcall::guest::GuestRuntime;
+use privcall::keys::{self, KeyId, TrustStore};
+use privcall::time::{parse_instant, Round};
+use privcall_core::decide::Decider;
+use privcall_core::list::CompiledList;
+use privcall_core::types::Call;
+
+/// The repository's examples folder.
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+/// Seconds since the epoch for an RFC 3339 time.
+pub fn t(s: &str) -> i64 {
+    parse_instant(s, Round::Down).unwrap()
+}
+
+/// A temp dir with a fresh key pair and a signed bundle of some sources.
+pub struct Signed {
+    pub dir: tempfile::TempDir,
+    pub sources: Option<tempfile::TempDir>,
+    pub key: PathBuf,
+    pub public: PathBuf,
+    pub bundle: PathBuf,
+    pub bytes: Vec<u8>,
+    pub list: CompiledList,
+}
+
+impl Signed {
+    pub fn trust(&self) -> TrustStore {
+        TrustStore::from_files(std::slice::from_ref(&self.public), 1).unwrap()
+    }
+
+    /// The list loaded into a fresh wasm guest instance.
+    pub fn wasm(&self) -> ListDecider {
+        let list = VerifiedList::open(&self.bytes, &self.trust()).unwrap();
+        ListDecider::new(&GuestRuntime::builtin().unwrap(), list).unwrap()
+    }
+
+    /// The same list decided natively.
+    pub fn native(&self) -> Decider {
+        Decider::new(self.list.clone())
+    }
+}
+
+/// Compiles and signs the repository's sample lists.
+pub fn samples() -> Signed {
+    let ex = examples();
+    sign_sources(
+        &ex.join("registry.csv"),
+        Some(&ex.join("prearranged.csv")),
+        &ex.join("policy.toml"),
+        1,
+    )
+}
+
+/// Compiles and signs sources given as text.
+pub fn from_text(registry: &str, prearranged: &str, policy: &str) -> Signed {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path().join("registry.csv");
+    let p = dir.path().join("prearranged.csv");
+    let pol = dir.path().join("policy.toml");
+    std::fs::write(&r, registry).unwrap();
+    std::fs::write(&p, prearranged).unwrap();
+    std::fs::write(&pol, policy).unwrap();
+    let mut s = sign_sources(&r, Some(&p), &pol, 1);
+    s.sources = Some(dir);
+    s
+}
+
+pub fn sign_sources(registry: &Path, prearranged: Option<&Path>, policy: &Path, sequence: u64) -> Signed {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public, _) = keys::keygen(&dir.path().join("authority")).unwrap();
+    let compiled = compile(&Sources {
+        registry: registry.to_path_buf(),
+        prearranged: prearranged.map(Path::to_path_buf),
+        policy: policy.to_path_buf(),
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let signing = keys::read_signing_key(&key).unwrap();
+    let header = Header {
+        sequence,
+        issued_at: t("2026-01-01T00:00:00Z"),
+        expires_at: t("2099-01-01T00:00:00Z"),
+        scope: "all".into(),
+        issuer: KeyId::of(&signing.verifying_key()).0,
+    };
+    let bytes = bundle::sign(&header, &compiled.list.to_bytes(), &[signing]);
+    let bundle = dir.path().join("list.bundle");
+    std::fs::write(&bundle, &bytes).unwrap();
+    Signed {
+        dir,
+        sources: None,
+        key,
+        public,
+        bundle,
+        bytes,
+        list: compiled.list,
+    }
+}
+
+/// A call at `at` (RFC 3339).
+pub fn call<'a>(facility: &'a str, inmate: &'a str, dialed: &'a str, at: &str) -> Call<'a> {
+    Call {
+        facility,
+        inmate,
+        dialed,
+        at: t(at),
+        started: None,
+    }
+}
+
+/// Decides through the wasm guest.
+pub fn wasm_decide(d: &mut ListDecider, c: &Call<'_>) -> Decision {
+    d.decide(c, t("2026-06-01T00:00:00Z"))
+}

@@ -1,0 +1,10 @@
+//! Integration tests: one binary, a module per area (wasmtime's layout).
+
+mod cli;
+mod common;
+mod differential;
+mod formats;
+mod guest;
+mod rules;
+mod sources;
+mod tamper;
