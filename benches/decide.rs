@@ -100,12 +100,16 @@ fn bench_decide(c: &mut Criterion) {
                 at: 1_790_000_000,
                 started: None,
             };
-            group.bench_with_input(BenchmarkId::new("hashset-baseline", label), &call, |b, call| {
-                b.iter(|| {
-                    let n = normalize(black_box(call.dialed), &plan).ok();
-                    black_box(n.is_some_and(|n| baseline.contains(&n.0)))
-                })
-            });
+            group.bench_with_input(
+                BenchmarkId::new("hashset-baseline", label),
+                &call,
+                |b, call| {
+                    b.iter(|| {
+                        let n = normalize(black_box(call.dialed), &plan).ok();
+                        black_box(n.is_some_and(|n| baseline.contains(&n.0)))
+                    })
+                },
+            );
             group.bench_with_input(BenchmarkId::new("native", label), &call, |b, call| {
                 b.iter(|| black_box(native.decide(black_box(call))))
             });

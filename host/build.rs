@@ -32,7 +32,14 @@ fn main() -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "--locked", "-p", "privcall-guest", "--profile", "guest"])
+        .args([
+            "build",
+            "--locked",
+            "-p",
+            "privcall-guest",
+            "--profile",
+            "guest",
+        ])
         .args(["--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir);
@@ -56,7 +63,10 @@ fn main() -> Result<()> {
         );
     }
 
-    let module_path = target_dir.join(TARGET).join("guest").join("privcall_guest.wasm");
+    let module_path = target_dir
+        .join(TARGET)
+        .join("guest")
+        .join("privcall_guest.wasm");
     let module = std::fs::read(&module_path)
         .with_context(|| format!("reading {}", module_path.display()))?;
     let component = wit_component::ComponentEncoder::default()

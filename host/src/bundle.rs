@@ -214,7 +214,8 @@ pub fn frame(bytes: &[u8]) -> Result<Framing<'_>, BundleError> {
     }
     let header = r.take(header_len, "header")?;
     let body_len = u64::from_le_bytes(r.array("body length")?);
-    let body_len = usize::try_from(body_len).map_err(|_| BundleError::Truncated { section: "body" })?;
+    let body_len =
+        usize::try_from(body_len).map_err(|_| BundleError::Truncated { section: "body" })?;
     let body = r.take(body_len, "body")?;
     let signed = &bytes[..r.pos];
     let count = usize::from(u16::from_le_bytes(r.array("signature count")?));

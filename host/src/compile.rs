@@ -219,7 +219,9 @@ pub fn parse_policy(path: &Path, text: &str, errors: &mut Vec<SourceError>) -> O
         }
     }
     let default = match table.get("default") {
-        Some(toml::Value::Table(t)) => apply_policy(path, text, "default", t, &default_policy(), errors),
+        Some(toml::Value::Table(t)) => {
+            apply_policy(path, text, "default", t, &default_policy(), errors)
+        }
         Some(_) => {
             err(errors, "default", "must be a table".into());
             None
@@ -268,7 +270,9 @@ fn line_of_key(text: &str, key: &str) -> Option<u64> {
     text.lines()
         .position(|l| {
             let l = l.trim_start();
-            l.starts_with(&format!("[{key}]")) || l.starts_with(&format!("{last} ")) || l.starts_with(&format!("{last}="))
+            l.starts_with(&format!("[{key}]"))
+                || l.starts_with(&format!("{last} "))
+                || l.starts_with(&format!("{last}="))
         })
         .map(|i| i as u64 + 1)
 }
@@ -352,20 +356,26 @@ fn apply_policy(
         }
     }
     if let Err(e) = p.dial_plan.validate() {
-        err("dial plan", e.to_string());
+        err(e.plan_field().unwrap_or("dial plan"), e.to_string());
     }
     (errors.len() == start).then_some(p)
 }
 
 fn category_names() -> String {
-    Category::ALL.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
+    Category::ALL
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Facility codes are plain identifiers: they appear in logs and metrics.
 fn bad_facility_code(code: &str) -> Option<String> {
     let ok = !code.is_empty()
         && code.len() <= 64
-        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
     (!ok).then(|| "facility codes are 1-64 characters of letters, digits, '-', '_' or '.'".into())
 }
 
@@ -452,7 +462,9 @@ impl<'a> CsvFile<'a> {
             line: e.position().map(|p| p.line()),
             field: None,
             message: match e.kind() {
-                csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => {
                     format!("row has {len} fields, the header has {expected_len}")
                 }
                 csv::ErrorKind::Utf8 { .. } => "row is not valid UTF-8".into(),
@@ -507,7 +519,11 @@ pub fn parse_registry(
             match normalize_prefix(number, &plan) {
                 Ok(p) => Some(Target::Prefix(p)),
                 Err(e) => {
-                    errors.push(file.error(line, "number", format!("not a valid prefix block: {e}")));
+                    errors.push(file.error(
+                        line,
+                        "number",
+                        format!("not a valid prefix block: {e}"),
+                    ));
                     None
                 }
             }
@@ -526,12 +542,29 @@ pub fn parse_registry(
             errors.push(file.error(
                 line,
                 "category",
-                format!("unknown category {category_text:?}; expected one of {}", category_names()),
+                format!(
+                    "unknown category {category_text:?}; expected one of {}",
+                    category_names()
+                ),
             ));
         }
         let facilities = parse_facilities(&file, line, file.get(&record, "facilities"), errors);
-        let valid_from = optional_time(&file, line, "valid_from", file.get(&record, "valid_from"), false, errors);
-        let valid_until = optional_time(&file, line, "valid_until", file.get(&record, "valid_until"), true, errors);
+        let valid_from = optional_time(
+            &file,
+            line,
+            "valid_from",
+            file.get(&record, "valid_from"),
+            false,
+            errors,
+        );
+        let valid_until = optional_time(
+            &file,
+            line,
+            "valid_until",
+            file.get(&record, "valid_until"),
+            true,
+            errors,
+        );
         if let (Some(Some(from)), Some(Some(until))) = (valid_from, valid_until) {
             if from >= until {
                 errors.push(file.error(line, "valid_until", "is before valid_from"));
@@ -629,13 +662,14 @@ pub fn parse_prearranged(
                 None
             }
         };
-        let mut time = |field: &str, round: Round| match parse_instant(file.get(&record, field), round) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                errors.push(file.error(line, field, e));
-                None
-            }
-        };
+        let mut time =
+            |field: &str, round: Round| match parse_instant(file.get(&record, field), round) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    errors.push(file.error(line, field, e));
+                    None
+                }
+            };
         let start = time("start", Round::Down);
         let end = time("end", Round::Up);
         if let (Some(s), Some(e)) = (start, end) {

@@ -17,7 +17,10 @@ use privcall_core::types::Call;
 
 const SAMPLES: [(&str, &str); 4] = [
     ("registry.csv", include_str!("../../examples/registry.csv")),
-    ("prearranged.csv", include_str!("../../examples/prearranged.csv")),
+    (
+        "prearranged.csv",
+        include_str!("../../examples/prearranged.csv"),
+    ),
     ("policy.toml", include_str!("../../examples/policy.toml")),
     ("calls.csv", include_str!("../../examples/calls.csv")),
 ];
@@ -73,7 +76,11 @@ pub fn run(dir: Option<&Path>) -> Result<()> {
 
     let trust = TrustStore::from_files(&[public], 1)?;
     let list = VerifiedList::open(&bytes, &trust)?;
-    println!("3. verified it: sequence {}, digest {}", list.header.sequence, &list.digest[..16]);
+    println!(
+        "3. verified it: sequence {}, digest {}",
+        list.header.sequence,
+        &list.digest[..16]
+    );
     let runtime = GuestRuntime::builtin()?;
     let mut decider = ListDecider::new(&runtime, list)?;
     let stats = decider.stats();
@@ -141,7 +148,8 @@ fn json_example(decider: &mut ListDecider, now: i64) -> Result<String> {
         facility: "JCCC",
         inmate: "A1001",
         dialed: "9 573 555 0163",
-        at: ptime::parse_instant("2026-12-01T14:02:00Z", Round::Down).map_err(anyhow::Error::msg)?,
+        at: ptime::parse_instant("2026-12-01T14:02:00Z", Round::Down)
+            .map_err(anyhow::Error::msg)?,
         started: None,
     };
     Ok(serde_json::to_string(&decider.decide(&call, now))?)

@@ -105,7 +105,9 @@ impl GuestRuntime {
     pub fn builtin() -> Result<GuestRuntime, GuestError> {
         static BUILTIN: OnceLock<Result<GuestRuntime, String>> = OnceLock::new();
         BUILTIN
-            .get_or_init(|| GuestRuntime::from_component(GUEST_COMPONENT).map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                GuestRuntime::from_component(GUEST_COMPONENT).map_err(|e| e.to_string())
+            })
             .clone()
             .map_err(GuestError::Setup)
     }
@@ -114,7 +116,8 @@ impl GuestRuntime {
     /// small WAT guests that trap, loop or grow memory).
     pub fn from_component(bytes: &[u8]) -> Result<GuestRuntime, GuestError> {
         let engine = engine();
-        let component = Component::new(engine, bytes).map_err(|e| GuestError::Setup(format!("{e:#}")))?;
+        let component =
+            Component::new(engine, bytes).map_err(|e| GuestError::Setup(format!("{e:#}")))?;
         let linker: Linker<GuestState> = Linker::new(engine);
         let pre = linker
             .instantiate_pre(&component)
@@ -224,7 +227,9 @@ impl GuestInstance {
 
     fn check(&self) -> Result<(), GuestError> {
         if self.poisoned {
-            return Err(GuestError::Trap("instance is unusable after an earlier trap".into()));
+            return Err(GuestError::Trap(
+                "instance is unusable after an earlier trap".into(),
+            ));
         }
         Ok(())
     }

@@ -187,9 +187,11 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
         .iter()
         .map(|k| keys::read_signing_key(k))
         .collect::<Result<_, _>>()?;
-    let expires_at = ptime::parse_instant(&args.expires, Round::Up).map_err(|e| anyhow::anyhow!("{}: {e}", "--expires"))?;
+    let expires_at = ptime::parse_instant(&args.expires, Round::Up)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", "--expires"))?;
     let issued_at = match &args.issued_at {
-        Some(t) => ptime::parse_instant(t, Round::Down).map_err(|e| anyhow::anyhow!("{}: {e}", "--issued-at"))?,
+        Some(t) => ptime::parse_instant(t, Round::Down)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", "--issued-at"))?,
         None => ptime::now(),
     };
     if expires_at <= issued_at {
@@ -276,7 +278,8 @@ fn cmd_verify(path: &Path, trust: &TrustArgs) -> Result<()> {
 fn cmd_inspect(path: &Path, trust: &[PathBuf], json: bool) -> Result<()> {
     let bytes = read_bundle(path)?;
     let framing = bundle::frame(&bytes).with_context(|| format!("{}", path.display()))?;
-    let header = bundle::decode_header(framing.header).with_context(|| format!("{}", path.display()))?;
+    let header =
+        bundle::decode_header(framing.header).with_context(|| format!("{}", path.display()))?;
     let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(framing.signed));
     let verified = if trust.is_empty() {
         None
@@ -284,8 +287,13 @@ fn cmd_inspect(path: &Path, trust: &[PathBuf], json: bool) -> Result<()> {
         let store = TrustStore::from_files(trust, 1)?;
         Some(bundle::verify(&bytes, &store).map(|v| v.signers.len()))
     };
-    let list = CompiledList::from_bytes(framing.body).with_context(|| format!("{}", path.display()))?;
-    let signatures: Vec<String> = framing.signatures.iter().map(|(id, _)| id.to_string()).collect();
+    let list =
+        CompiledList::from_bytes(framing.body).with_context(|| format!("{}", path.display()))?;
+    let signatures: Vec<String> = framing
+        .signatures
+        .iter()
+        .map(|(id, _)| id.to_string())
+        .collect();
     let facilities: Vec<serde_json::Value> = list
         .facilities
         .iter()
@@ -356,7 +364,11 @@ fn cmd_inspect(path: &Path, trust: &[PathBuf], json: bool) -> Result<()> {
             println!(
                 "facility   {}{}: exempt {}; overrun {}; fail mode {}",
                 f.code,
-                if f.own_policy { "" } else { " (default policy)" },
+                if f.own_policy {
+                    ""
+                } else {
+                    " (default policy)"
+                },
                 exempt.join(","),
                 f.policy.overrun.name(),
                 f.policy.fail_mode.name()
@@ -371,20 +383,25 @@ fn cmd_inspect(path: &Path, trust: &[PathBuf], json: bool) -> Result<()> {
 
 fn cmd_decide(args: &DecideArgs) -> Result<()> {
     let store = args.trust.store()?;
-    let at = ptime::parse_instant(&args.at, Round::Down).map_err(|e| anyhow::anyhow!("{}: {e}", "--at"))?;
+    let at = ptime::parse_instant(&args.at, Round::Down)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", "--at"))?;
     let started = args
         .started
         .as_deref()
-        .map(|s| ptime::parse_instant(s, Round::Down).map_err(|e| anyhow::anyhow!("{}: {e}", "--started")))
+        .map(|s| {
+            ptime::parse_instant(s, Round::Down)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", "--started"))
+        })
         .transpose()?;
     if started.is_some_and(|s| s > at) {
         bail!("--started is after --at");
     }
     let bytes = read_bundle(&args.bundle)?;
-    let list = VerifiedList::open(&bytes, &store).with_context(|| format!("{}", args.bundle.display()))?;
+    let list =
+        VerifiedList::open(&bytes, &store).with_context(|| format!("{}", args.bundle.display()))?;
     let runtime = GuestRuntime::builtin()?;
-    let mut decider =
-        ListDecider::new(&runtime, list).with_context(|| format!("loading {}", args.bundle.display()))?;
+    let mut decider = ListDecider::new(&runtime, list)
+        .with_context(|| format!("loading {}", args.bundle.display()))?;
     let call = Call {
         facility: &args.facility,
         inmate: &args.inmate,

@@ -68,12 +68,31 @@ impl Setup {
         self.dir.path().join(name).to_str().unwrap().to_string()
     }
 
-    fn decide(&self, facility: &str, inmate: &str, dialed: &str, at: &str, started: Option<&str>) -> Value {
+    fn decide(
+        &self,
+        facility: &str,
+        inmate: &str,
+        dialed: &str,
+        at: &str,
+        started: Option<&str>,
+    ) -> Value {
         let bundle = self.path("list.bundle");
         let trust = self.path("authority.pub");
         let mut args = vec![
-            "decide", "--bundle", &bundle, "--trust", &trust, "--facility", facility, "--inmate", inmate,
-            "--dialed", dialed, "--at", at, "--json",
+            "decide",
+            "--bundle",
+            &bundle,
+            "--trust",
+            &trust,
+            "--facility",
+            facility,
+            "--inmate",
+            inmate,
+            "--dialed",
+            dialed,
+            "--at",
+            at,
+            "--json",
         ];
         if let Some(st) = started {
             args.extend(["--started", st]);
@@ -90,7 +109,10 @@ fn keygen_writes_an_owner_only_secret_and_never_overwrites() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("k.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("k.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let public = std::fs::read_to_string(dir.path().join("k.pub")).unwrap();
@@ -102,10 +124,24 @@ fn keygen_writes_an_owner_only_secret_and_never_overwrites() {
 #[test]
 fn decide_json_has_every_contract_field() {
     let st = Setup::new();
-    let d = st.decide("JCCC", "A1001", "9-1-573-555-0142", "2026-12-01T09:00:00Z", None);
+    let d = st.decide(
+        "JCCC",
+        "A1001",
+        "9-1-573-555-0142",
+        "2026-12-01T09:00:00Z",
+        None,
+    );
     for field in [
-        "record", "monitor", "reason", "category", "private_until", "on_expiry", "redact_metadata", "notice",
-        "normalized", "list",
+        "record",
+        "monitor",
+        "reason",
+        "category",
+        "private_until",
+        "on_expiry",
+        "redact_metadata",
+        "notice",
+        "normalized",
+        "list",
     ] {
         assert!(d.get(field).is_some(), "missing {field} in {d}");
     }
@@ -118,16 +154,34 @@ fn decide_json_has_every_contract_field() {
     assert_eq!(d["list"]["sequence"], 7);
     assert_eq!(d["list"]["digest"].as_str().unwrap().len(), 64);
 
-    let d = st.decide("JCCC", "A1001", "9 573 555 0163", "2026-12-01T13:55:00Z", None);
+    let d = st.decide(
+        "JCCC",
+        "A1001",
+        "9 573 555 0163",
+        "2026-12-01T13:55:00Z",
+        None,
+    );
     assert_eq!(d["reason"], "prearranged");
     assert_eq!(d["private_until"], "2026-12-01T14:30:00Z");
     assert_eq!(d["on_expiry"], "stay-private");
 
-    let d = st.decide("JCCC", "A1001", "9 573 555 0163", "2026-12-01T14:30:00Z", Some("2026-12-01T14:00:00Z"));
+    let d = st.decide(
+        "JCCC",
+        "A1001",
+        "9 573 555 0163",
+        "2026-12-01T14:30:00Z",
+        Some("2026-12-01T14:00:00Z"),
+    );
     assert_eq!(d["reason"], "prearranged-overrun");
     assert_eq!(d["record"], false);
 
-    let d = st.decide("JCCC", "A1001", "9 573 555 0163", "2026-12-01T13:54:59Z", None);
+    let d = st.decide(
+        "JCCC",
+        "A1001",
+        "9 573 555 0163",
+        "2026-12-01T13:54:59Z",
+        None,
+    );
     assert_eq!(d["reason"], "not-privileged");
     assert_eq!(d["record"], true);
     assert_eq!(d["redact_metadata"], false);
@@ -136,7 +190,13 @@ fn decide_json_has_every_contract_field() {
 #[test]
 fn verify_and_inspect() {
     let st = Setup::new();
-    let out = ok(&["verify", "--bundle", &st.path("list.bundle"), "--trust", &st.path("authority.pub")]);
+    let out = ok(&[
+        "verify",
+        "--bundle",
+        &st.path("list.bundle"),
+        "--trust",
+        &st.path("authority.pub"),
+    ]);
     assert!(out.starts_with("OK: sequence 7"), "{out}");
     let out = ok(&["inspect", "--bundle", &st.path("list.bundle"), "--json"]);
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -145,7 +205,10 @@ fn verify_and_inspect() {
     assert_eq!(v["prefix_blocks"], 1);
     assert_eq!(v["windows"], 2);
     // Inspect shows counts, never numbers.
-    assert!(!out.contains("5550142") && !out.contains("555 0142"), "{out}");
+    assert!(
+        !out.contains("5550142") && !out.contains("555 0142"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -158,11 +221,29 @@ fn tampered_bundle_fails_verify_and_decide() {
         b[i] ^= 0x01;
         let bad = st.path("bad.bundle");
         std::fs::write(&bad, &b).unwrap();
-        let err = fails(&["verify", "--bundle", &bad, "--trust", &st.path("authority.pub")]);
+        let err = fails(&[
+            "verify",
+            "--bundle",
+            &bad,
+            "--trust",
+            &st.path("authority.pub"),
+        ]);
         assert!(err.contains("bad.bundle"), "{err}");
         fails(&[
-            "decide", "--bundle", &bad, "--trust", &st.path("authority.pub"), "--facility", "JCCC", "--inmate", "A1",
-            "--dialed", "5735550142", "--at", "2026-12-01T09:00:00Z", "--json",
+            "decide",
+            "--bundle",
+            &bad,
+            "--trust",
+            &st.path("authority.pub"),
+            "--facility",
+            "JCCC",
+            "--inmate",
+            "A1",
+            "--dialed",
+            "5735550142",
+            "--at",
+            "2026-12-01T09:00:00Z",
+            "--json",
         ]);
     }
 }
@@ -171,21 +252,57 @@ fn tampered_bundle_fails_verify_and_decide() {
 fn wrong_key_and_expired_bundles_fail_verify() {
     let st = Setup::new();
     ok(&["keygen", "--out", &st.path("other")]);
-    let err = fails(&["verify", "--bundle", &st.path("list.bundle"), "--trust", &st.path("other.pub")]);
+    let err = fails(&[
+        "verify",
+        "--bundle",
+        &st.path("list.bundle"),
+        "--trust",
+        &st.path("other.pub"),
+    ]);
     assert!(err.contains("no signature is by a trusted key"), "{err}");
 
     let ex = examples();
     ok(&[
-        "compile", "--registry", s(&ex.join("registry.csv")), "--policy", s(&ex.join("policy.toml")), "--key",
-        &st.path("authority.key"), "--sequence", "1", "--issued-at", "2020-01-01T00:00:00Z", "--expires",
-        "2020-02-01T00:00:00Z", "--out", &st.path("old.bundle"),
+        "compile",
+        "--registry",
+        s(&ex.join("registry.csv")),
+        "--policy",
+        s(&ex.join("policy.toml")),
+        "--key",
+        &st.path("authority.key"),
+        "--sequence",
+        "1",
+        "--issued-at",
+        "2020-01-01T00:00:00Z",
+        "--expires",
+        "2020-02-01T00:00:00Z",
+        "--out",
+        &st.path("old.bundle"),
     ]);
-    let err = fails(&["verify", "--bundle", &st.path("old.bundle"), "--trust", &st.path("authority.pub")]);
+    let err = fails(&[
+        "verify",
+        "--bundle",
+        &st.path("old.bundle"),
+        "--trust",
+        &st.path("authority.pub"),
+    ]);
     assert!(err.contains("expired"), "{err}");
     // A stale list still decides, and says so.
     let out = ok(&[
-        "decide", "--bundle", &st.path("old.bundle"), "--trust", &st.path("authority.pub"), "--facility", "JCCC",
-        "--inmate", "A1", "--dialed", "5735550142", "--at", "2026-12-01T09:00:00Z", "--json",
+        "decide",
+        "--bundle",
+        &st.path("old.bundle"),
+        "--trust",
+        &st.path("authority.pub"),
+        "--facility",
+        "JCCC",
+        "--inmate",
+        "A1",
+        "--dialed",
+        "5735550142",
+        "--at",
+        "2026-12-01T09:00:00Z",
+        "--json",
     ]);
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["list"]["stale"], true);
@@ -204,8 +321,19 @@ fn compile_with_bad_rows_writes_nothing() {
     .unwrap();
     let out = dir.path().join("list.bundle");
     let err = fails(&[
-        "compile", "--registry", s(&registry), "--policy", s(&examples().join("policy.toml")), "--key",
-        s(&dir.path().join("a.key")), "--sequence", "1", "--expires", "2099-01-01T00:00:00Z", "--out", s(&out),
+        "compile",
+        "--registry",
+        s(&registry),
+        "--policy",
+        s(&examples().join("policy.toml")),
+        "--key",
+        s(&dir.path().join("a.key")),
+        "--sequence",
+        "1",
+        "--expires",
+        "2099-01-01T00:00:00Z",
+        "--out",
+        s(&out),
     ]);
     assert!(err.contains("registry.csv:3: field `number`"), "{err}");
     assert!(!out.exists());

@@ -25,11 +25,11 @@ pub fn t(s: &str) -> i64 {
 
 /// A temp dir with a fresh key pair and a signed bundle of some sources.
 pub struct Signed {
-    pub dir: tempfile::TempDir,
+    /// Holds the key and bundle files until the fixture is dropped.
+    pub _dir: tempfile::TempDir,
     pub sources: Option<tempfile::TempDir>,
     pub key: PathBuf,
     pub public: PathBuf,
-    pub bundle: PathBuf,
     pub bytes: Vec<u8>,
     pub list: CompiledList,
 }
@@ -76,7 +76,12 @@ pub fn from_text(registry: &str, prearranged: &str, policy: &str) -> Signed {
     s
 }
 
-pub fn sign_sources(registry: &Path, prearranged: Option<&Path>, policy: &Path, sequence: u64) -> Signed {
+pub fn sign_sources(
+    registry: &Path,
+    prearranged: Option<&Path>,
+    policy: &Path,
+    sequence: u64,
+) -> Signed {
     let dir = tempfile::tempdir().unwrap();
     let (key, public, _) = keys::keygen(&dir.path().join("authority")).unwrap();
     let compiled = compile(&Sources {
@@ -94,14 +99,11 @@ pub fn sign_sources(registry: &Path, prearranged: Option<&Path>, policy: &Path, 
         issuer: KeyId::of(&signing.verifying_key()).0,
     };
     let bytes = bundle::sign(&header, &compiled.list.to_bytes(), &[signing]);
-    let bundle = dir.path().join("list.bundle");
-    std::fs::write(&bundle, &bytes).unwrap();
     Signed {
-        dir,
+        _dir: dir,
         sources: None,
         key,
         public,
-        bundle,
         bytes,
         list: compiled.list,
     }

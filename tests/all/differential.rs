@@ -46,7 +46,12 @@ fn dialed_strategy() -> impl Strategy<Value = String> {
             let all = formats(&rest[..3], &rest[3..6], &rest[6..], Some("573"));
             all[f % all.len()].clone()
         } else {
-            [format!("011 {digits}"), format!("+{digits}"), format!("00{digits}")][f % 3].clone()
+            [
+                format!("011 {digits}"),
+                format!("+{digits}"),
+                format!("00{digits}"),
+            ][f % 3]
+                .clone()
         }
     });
     prop_oneof![
@@ -63,8 +68,11 @@ proptest! {
 
     #[test]
     fn wasm_and_native_agree(
-        facility in prop_oneof![Just("F1"), Just("F2"), Just("F3"), Just("F4"), Just(""), "[A-Z0-9]{1,5}"],
-        inmate in prop_oneof![Just("I1"), Just("I2"), "[A-Z0-9]{0,6}"],
+        facility in prop_oneof![
+            Just("F1".to_string()), Just("F2".to_string()), Just("F3".to_string()),
+            Just("F4".to_string()), Just(String::new()), "[A-Z0-9]{1,5}"
+        ],
+        inmate in prop_oneof![Just("I1".to_string()), Just("I2".to_string()), "[A-Z0-9]{0,6}"],
         dialed in dialed_strategy(),
         at_offset in -7200i64..7200,
         started_back in prop::option::of(0i64..7200),

@@ -26,7 +26,6 @@ pub fn formats(npa: &str, nxx: &str, line: &str, home: Option<&str>) -> Vec<Stri
         format!("+1-{npa}-{nxx}-{line}"),
         format!("011 1 {npa} {nxx} {line}"),
         format!("0111{npa}{nxx}{line}"),
-        format!("00 1 {npa} {nxx} {line}"),
         format!("9{npa}{nxx}{line}"),
         format!("9 {npa} {nxx} {line}"),
         format!("9-1-{npa}-{nxx}-{line}"),
@@ -69,7 +68,11 @@ fn every_format_of_the_sample_attorney_is_registered() {
         let d = wasm_decide(&mut w, &c);
         assert_eq!(d.reason, Reason::Registered, "format {dialed:?}");
         assert!(!d.record, "format {dialed:?}");
-        assert_eq!(d.normalized.as_deref(), Some("+15735550142"), "format {dialed:?}");
+        assert_eq!(
+            d.normalized.as_deref(),
+            Some("+15735550142"),
+            "format {dialed:?}"
+        );
         let n = native.decide(&c);
         assert!(!n.record, "native, format {dialed:?}");
     }
@@ -89,7 +92,11 @@ fn vanity_formats_decide_the_same() {
         "1-800-LAWHELP x7",
     ] {
         let d = wasm_decide(&mut w, &call("JCCC", "A1", dialed, "2026-12-01T09:00:00Z"));
-        assert_eq!(d.category.as_deref(), Some("legal-aid"), "format {dialed:?}");
+        assert_eq!(
+            d.category.as_deref(),
+            Some("legal-aid"),
+            "format {dialed:?}"
+        );
     }
 }
 

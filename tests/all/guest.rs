@@ -12,9 +12,15 @@ fn guest_component_has_zero_imports() {
     let engine = engine();
     let component = Component::new(engine, GUEST_COMPONENT).unwrap();
     let ty = component.component_type();
-    let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
+    let imports: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
     assert!(imports.is_empty(), "guest imports {imports:?}");
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
     assert_eq!(exports, ["privcall:decider/decider@0.1.0"]);
 }
 
@@ -38,8 +44,14 @@ fn refused_body_keeps_the_last_good_list() {
     assert!(matches!(err, GuestError::Refused(_)), "{err}");
     let mut trailing = s.list.to_bytes();
     trailing.push(0);
-    assert!(matches!(g.load(&trailing).unwrap_err(), GuestError::Refused(_)));
-    assert!(matches!(g.load(b"garbage").unwrap_err(), GuestError::Refused(_)));
+    assert!(matches!(
+        g.load(&trailing).unwrap_err(),
+        GuestError::Refused(_)
+    ));
+    assert!(matches!(
+        g.load(b"garbage").unwrap_err(),
+        GuestError::Refused(_)
+    ));
     let d = g
         .decide(&call("JCCC", "A1", "573 555 0142", "2026-12-01T09:00:00Z"))
         .unwrap();

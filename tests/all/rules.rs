@@ -13,7 +13,10 @@ fn decide(c: &Call<'_>) -> Decision {
     // The native core must say the same thing.
     let native = s.native().decide(c);
     assert_eq!(wasm.record, native.record);
-    assert_eq!(wasm.reason == Reason::Registered, native.reason == privcall_core::types::Reason::Registered);
+    assert_eq!(
+        wasm.reason == Reason::Registered,
+        native.reason == privcall_core::types::Reason::Registered
+    );
     wasm
 }
 
@@ -32,7 +35,12 @@ fn assert_recorded(d: &Decision) {
 
 #[test]
 fn registered_attorney_is_not_recorded() {
-    let d = decide(&call("JCCC", "A1001", "9-1-573-555-0142", "2026-12-01T09:00:00Z"));
+    let d = decide(&call(
+        "JCCC",
+        "A1001",
+        "9-1-573-555-0142",
+        "2026-12-01T09:00:00Z",
+    ));
     assert_private(&d);
     assert_eq!(d.reason, Reason::Registered);
     assert_eq!(d.category.as_deref(), Some("attorney"));
@@ -62,16 +70,32 @@ fn prefix_block_covers_its_numbers_only() {
         assert_eq!(d.reason, Reason::Registered, "{dialed}");
         assert_eq!(d.category.as_deref(), Some("public-defender"));
     }
-    assert_recorded(&decide(&call("JCCC", "A1001", "573-555-0190", "2026-12-01T09:00:00Z")));
-    assert_recorded(&decide(&call("JCCC", "A1001", "573-555-0179", "2026-12-01T09:00:00Z")));
+    assert_recorded(&decide(&call(
+        "JCCC",
+        "A1001",
+        "573-555-0190",
+        "2026-12-01T09:00:00Z",
+    )));
+    assert_recorded(&decide(&call(
+        "JCCC",
+        "A1001",
+        "573-555-0179",
+        "2026-12-01T09:00:00Z",
+    )));
 }
 
 #[test]
 fn facility_scope_limits_a_registration() {
     // The defender's cell is registered for JCCC and WERDCC only.
     let at = "2026-12-01T09:00:00Z";
-    assert_eq!(decide(&call("JCCC", "A1", "314 555 0199", at)).reason, Reason::Registered);
-    assert_eq!(decide(&call("WERDCC", "A1", "314 555 0199", at)).reason, Reason::Registered);
+    assert_eq!(
+        decide(&call("JCCC", "A1", "314 555 0199", at)).reason,
+        Reason::Registered
+    );
+    assert_eq!(
+        decide(&call("WERDCC", "A1", "314 555 0199", at)).reason,
+        Reason::Registered
+    );
     let other = decide(&call("ACCC", "A1", "314 555 0199", at));
     assert_recorded(&other);
     assert!(other.default_policy);
@@ -80,7 +104,12 @@ fn facility_scope_limits_a_registration() {
 #[test]
 fn validity_dates_bound_a_registration() {
     // Valid from 2026-01-01 (inclusive, start of day UTC).
-    assert_recorded(&decide(&call("JCCC", "A1", "314 555 0199", "2025-12-31T23:59:59Z")));
+    assert_recorded(&decide(&call(
+        "JCCC",
+        "A1",
+        "314 555 0199",
+        "2025-12-31T23:59:59Z",
+    )));
     assert_eq!(
         decide(&call("JCCC", "A1", "314 555 0199", "2026-01-01T00:00:00Z")).reason,
         Reason::Registered
@@ -90,12 +119,22 @@ fn validity_dates_bound_a_registration() {
         decide(&call("JCCC", "A1", "314 555 0111", "2025-12-31T23:59:59Z")).reason,
         Reason::Registered
     );
-    assert_recorded(&decide(&call("JCCC", "A1", "314 555 0111", "2026-01-01T00:00:00Z")));
+    assert_recorded(&decide(&call(
+        "JCCC",
+        "A1",
+        "314 555 0111",
+        "2026-01-01T00:00:00Z",
+    )));
     assert_eq!(
         decide(&call("JCCC", "A1", "314 555 0111", "2025-01-01T00:00:00Z")).reason,
         Reason::Registered
     );
-    assert_recorded(&decide(&call("JCCC", "A1", "314 555 0111", "2024-12-31T23:59:59Z")));
+    assert_recorded(&decide(&call(
+        "JCCC",
+        "A1",
+        "314 555 0111",
+        "2024-12-31T23:59:59Z",
+    )));
 }
 
 #[test]
@@ -128,8 +167,17 @@ fn international_and_vanity_numbers() {
 fn prearranged_window_edges_to_the_second() {
     // JCCC window 14:00-14:30, grace 5 minutes: private from 13:55:00.
     let dialed = "9 573 555 0163";
-    assert_recorded(&decide(&call("JCCC", "A1001", dialed, "2026-12-01T13:54:59Z")));
-    for at in ["2026-12-01T13:55:00Z", "2026-12-01T14:00:00Z", "2026-12-01T14:29:59Z"] {
+    assert_recorded(&decide(&call(
+        "JCCC",
+        "A1001",
+        dialed,
+        "2026-12-01T13:54:59Z",
+    )));
+    for at in [
+        "2026-12-01T13:55:00Z",
+        "2026-12-01T14:00:00Z",
+        "2026-12-01T14:29:59Z",
+    ] {
         let d = decide(&call("JCCC", "A1001", dialed, at));
         assert_private(&d);
         assert_eq!(d.reason, Reason::Prearranged, "{at}");
@@ -137,11 +185,27 @@ fn prearranged_window_edges_to_the_second() {
         assert_eq!(d.on_expiry.as_deref(), Some("stay-private"));
     }
     // Half-open: a call set up at the end is not privileged by the window.
-    assert_recorded(&decide(&call("JCCC", "A1001", dialed, "2026-12-01T14:30:00Z")));
+    assert_recorded(&decide(&call(
+        "JCCC",
+        "A1001",
+        dialed,
+        "2026-12-01T14:30:00Z",
+    )));
     // WERDCC: grace 2 minutes.
-    assert_recorded(&decide(&call("WERDCC", "B2002", "636 555 0164", "2026-12-01T14:57:59Z")));
+    assert_recorded(&decide(&call(
+        "WERDCC",
+        "B2002",
+        "636 555 0164",
+        "2026-12-01T14:57:59Z",
+    )));
     assert_eq!(
-        decide(&call("WERDCC", "B2002", "636 555 0164", "2026-12-01T14:58:00Z")).reason,
+        decide(&call(
+            "WERDCC",
+            "B2002",
+            "636 555 0164",
+            "2026-12-01T14:58:00Z"
+        ))
+        .reason,
         Reason::Prearranged
     );
 }
@@ -149,7 +213,10 @@ fn prearranged_window_edges_to_the_second() {
 #[test]
 fn prearranged_window_is_bound_to_facility_inmate_and_number() {
     let at = "2026-12-01T14:10:00Z";
-    assert_eq!(decide(&call("JCCC", "A1001", "573 555 0163", at)).reason, Reason::Prearranged);
+    assert_eq!(
+        decide(&call("JCCC", "A1001", "573 555 0163", at)).reason,
+        Reason::Prearranged
+    );
     assert_recorded(&decide(&call("JCCC", "C3003", "573 555 0163", at)));
     assert_recorded(&decide(&call("WERDCC", "A1001", "573 555 0163", at)));
     assert_recorded(&decide(&call("JCCC", "A1001", "573 555 0164", at)));
@@ -168,19 +235,37 @@ fn reask(facility: &str, inmate: &str, dialed: &str, started: &str, at: &str) ->
 
 #[test]
 fn overrun_stay_private() {
-    let d = reask("JCCC", "A1001", "573 555 0163", "2026-12-01T14:05:00Z", "2026-12-01T14:30:00Z");
+    let d = reask(
+        "JCCC",
+        "A1001",
+        "573 555 0163",
+        "2026-12-01T14:05:00Z",
+        "2026-12-01T14:30:00Z",
+    );
     assert_eq!(d.reason, Reason::PrearrangedOverrun);
     assert!(!d.record && !d.monitor && d.redact_metadata);
     assert_eq!(d.on_expiry.as_deref(), Some("stay-private"));
     assert_eq!(d.notice.as_deref(), Some("private-window-ended-private"));
     // Re-asked one second before the end: still plainly prearranged.
-    let d = reask("JCCC", "A1001", "573 555 0163", "2026-12-01T14:05:00Z", "2026-12-01T14:29:59Z");
+    let d = reask(
+        "JCCC",
+        "A1001",
+        "573 555 0163",
+        "2026-12-01T14:05:00Z",
+        "2026-12-01T14:29:59Z",
+    );
     assert_eq!(d.reason, Reason::Prearranged);
 }
 
 #[test]
 fn overrun_disconnect_with_notice() {
-    let d = reask("WERDCC", "B2002", "636-555-0164", "2026-12-01T15:01:00Z", "2026-12-01T15:20:00Z");
+    let d = reask(
+        "WERDCC",
+        "B2002",
+        "636-555-0164",
+        "2026-12-01T15:01:00Z",
+        "2026-12-01T15:20:00Z",
+    );
     assert_eq!(d.reason, Reason::PrearrangedOverrun);
     assert!(!d.record);
     assert_eq!(d.on_expiry.as_deref(), Some("disconnect-with-notice"));
@@ -229,7 +314,10 @@ fn back_to_back_windows_chain() {
         "[default]\nearly_grace_minutes = 5\n",
     );
     let mut w = s.wasm();
-    let d = wasm_decide(&mut w, &call("F1", "I1", "417 555 0101", "2026-12-01T10:05:00Z"));
+    let d = wasm_decide(
+        &mut w,
+        &call("F1", "I1", "417 555 0101", "2026-12-01T10:05:00Z"),
+    );
     assert_eq!(d.reason, Reason::Prearranged);
     // The second window opens (with grace) before the first ends.
     assert_eq!(d.private_until.as_deref(), Some("2026-12-01T10:40:00Z"));
@@ -245,7 +333,12 @@ fn unparseable_dialed_string_is_not_privileged_and_says_so() {
 
 #[test]
 fn ordinary_call_is_recorded() {
-    let d = decide(&call("JCCC", "A1001", "9 573 555 0100", "2026-12-01T09:00:00Z"));
+    let d = decide(&call(
+        "JCCC",
+        "A1001",
+        "9 573 555 0100",
+        "2026-12-01T09:00:00Z",
+    ));
     assert_recorded(&d);
     assert_eq!(d.category, None);
     assert_eq!(d.notice, None);

@@ -30,7 +30,10 @@ fn every_truncation_and_extension_is_refused() {
     let s = samples();
     let trust = s.trust();
     for len in 0..s.bytes.len() {
-        assert!(VerifiedList::open(&s.bytes[..len], &trust).is_err(), "truncated to {len}");
+        assert!(
+            VerifiedList::open(&s.bytes[..len], &trust).is_err(),
+            "truncated to {len}"
+        );
     }
     let mut longer = s.bytes.clone();
     longer.push(0);
@@ -56,18 +59,22 @@ fn named_refusals() {
     let body = s.list.to_bytes();
     let key = privcall::keys::read_signing_key(&s.key).unwrap();
     let other_dir = tempfile::tempdir().unwrap();
-    let (other_key, other_pub, _) = privcall::keys::keygen(&other_dir.path().join("other")).unwrap();
+    let (other_key, other_pub, _) =
+        privcall::keys::keygen(&other_dir.path().join("other")).unwrap();
     let other = privcall::keys::read_signing_key(&other_key).unwrap();
     let trust = s.trust();
 
     // Unsigned: the signature count is zero.
-    let signed = bundle::sign(&header(), &body, &[key.clone()]);
+    let signed = bundle::sign(&header(), &body, std::slice::from_ref(&key));
     let mut unsigned = signed[..signed.len() - 74].to_vec();
     unsigned.extend_from_slice(&0u16.to_le_bytes());
-    assert_eq!(bundle::verify(&unsigned, &trust).unwrap_err(), BundleError::Unsigned);
+    assert_eq!(
+        bundle::verify(&unsigned, &trust).unwrap_err(),
+        BundleError::Unsigned
+    );
 
     // Signed by a key the host does not trust.
-    let foreign = bundle::sign(&header(), &body, &[other.clone()]);
+    let foreign = bundle::sign(&header(), &body, std::slice::from_ref(&other));
     let err = bundle::verify(&foreign, &trust).unwrap_err();
     assert!(matches!(err, BundleError::UnknownKeys { .. }), "{err}");
 
@@ -75,7 +82,10 @@ fn named_refusals() {
     let both = TrustStore::from_files(&[s.public.clone(), other_pub], 2).unwrap();
     assert_eq!(
         bundle::verify(&signed, &both).unwrap_err(),
-        BundleError::BelowThreshold { valid: 1, required: 2 }
+        BundleError::BelowThreshold {
+            valid: 1,
+            required: 2
+        }
     );
     let two = bundle::sign(&header(), &body, &[key.clone(), other]);
     assert_eq!(bundle::verify(&two, &both).unwrap().signers.len(), 2);
@@ -90,7 +100,10 @@ fn named_refusals() {
     // Wrong magic and format version.
     let mut magic = signed.clone();
     magic[0] = b'X';
-    assert_eq!(bundle::verify(&magic, &trust).unwrap_err(), BundleError::BadMagic);
+    assert_eq!(
+        bundle::verify(&magic, &trust).unwrap_err(),
+        BundleError::BadMagic
+    );
     let mut version = signed.clone();
     version[8] = 2;
     assert_eq!(

@@ -2,7 +2,7 @@
 //! (exact or prefix block), prearranged window, otherwise record.
 
 use crate::list::{window_key, CompiledList, FacilityIndex, Grant, Window};
-use crate::normalize::{normalize, E164};
+use crate::normalize::{readings, E164};
 use crate::types::{Call, Category, Decision, Notice, Overrun, Policy, Reason};
 
 /// A validated list, ready to decide. Build it with [`Decider::new`].
@@ -30,7 +30,7 @@ impl Decider {
     /// Decides one call.
     pub fn decide(&self, call: &Call<'_>) -> Decision {
         let (facility, policy, default_policy) = self.facility(call.facility);
-        let normalized = normalize(call.dialed, &policy.dial_plan).ok();
+        let readings = readings(call.dialed, &policy.dial_plan).ok();
         let mut decision = Decision {
             record: true,
             monitor: true,
@@ -40,22 +40,33 @@ impl Decider {
             on_expiry: None,
             redact_metadata: false,
             notice: None,
-            normalized,
+            normalized: readings.map(|r| r.primary),
             default_policy,
         };
-        let Some(number) = normalized else {
+        let Some(readings) = readings else {
             return decision;
         };
-        if let Some(category) = self.registered(number, facility, policy, call) {
-            decision.record = false;
-            decision.monitor = false;
-            decision.reason = Reason::Registered;
-            decision.category = Some(category);
-            decision.redact_metadata = true;
-            return decision;
+        // An ambiguous string is private when any of its readings is.
+        let numbers = [Some(readings.primary), readings.alternate];
+        for number in numbers.into_iter().flatten() {
+            if let Some(category) = self.registered(number, facility, policy, call) {
+                decision.record = false;
+                decision.monitor = false;
+                decision.reason = Reason::Registered;
+                decision.category = Some(category);
+                decision.redact_metadata = true;
+                decision.normalized = Some(number);
+                return decision;
+            }
         }
         if let Some(facility) = facility {
-            self.prearranged(&mut decision, facility, number, policy, call);
+            for number in numbers.into_iter().flatten() {
+                self.prearranged(&mut decision, facility, number, policy, call);
+                if decision.reason != Reason::NotPrivileged {
+                    decision.normalized = Some(number);
+                    break;
+                }
+            }
         }
         decision
     }
@@ -123,7 +134,9 @@ impl Decider {
                 break;
             };
             let prefixes = &self.list.prefixes;
-            if let Ok(i) = prefixes.binary_search_by(|p| (u32::from(p.len), p.value).cmp(&(len, value))) {
+            if let Ok(i) =
+                prefixes.binary_search_by(|p| (u32::from(p.len), p.value).cmp(&(len, value)))
+            {
                 consider(prefixes[i].class);
             }
         }

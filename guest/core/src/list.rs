@@ -498,7 +498,8 @@ pub fn build(
         let class = match class_ids.get(&ids) {
             Some(&c) => c,
             None => {
-                let mut class: Vec<Grant> = ids.iter().map(|&g| grants[g as usize].clone()).collect();
+                let mut class: Vec<Grant> =
+                    ids.iter().map(|&g| grants[g as usize].clone()).collect();
                 class.sort();
                 classes.push(class);
                 let c = (classes.len() - 1) as u32;
@@ -544,7 +545,13 @@ pub fn build(
             }
         })
         .collect();
-    compiled_windows.sort_by(|a, b| (a.key, a.start, a.end).cmp(&(b.key, b.start, b.end)));
+    // Every field in the order, so identical windows end up adjacent for
+    // dedup even when two keys collide.
+    compiled_windows.sort_by(|a, b| {
+        (a.key, a.start, a.end, a.facility, a.number)
+            .cmp(&(b.key, b.start, b.end, b.facility, b.number))
+            .then_with(|| a.inmate.cmp(&b.inmate))
+    });
     compiled_windows.dedup();
 
     let list = CompiledList {

@@ -225,6 +225,16 @@ impl fmt::Display for NormalizeError {
     }
 }
 
+impl NormalizeError {
+    /// For an invalid dial plan, the name of the field that is wrong.
+    pub fn plan_field(&self) -> Option<&'static str> {
+        match self {
+            NormalizeError::BadPlan(msg) => msg.split(' ').next(),
+            _ => None,
+        }
+    }
+}
+
 impl std::error::Error for NormalizeError {}
 
 /// Most digits we collect; anything longer is not a phone number.
@@ -245,25 +255,56 @@ impl Dialed {
     }
 }
 
-/// Normalizes a dialed string to E.164 under `plan`.
+/// Normalizes a dialed string to E.164 under `plan` (its most likely
+/// reading; see [`readings`]).
 pub fn normalize(dialed: &str, plan: &DialPlan) -> Result<E164, NormalizeError> {
+    readings(dialed, plan).map(|r| r.primary)
+}
+
+/// The ways a dialed string can be read under a plan. Digits that start
+/// with the outside-line prefix may also be a whole number that merely
+/// starts with the same digit (an area code 9xx dialed without the prefix):
+/// when both readings are valid numbers the decision checks both, so an
+/// ambiguous string can never make a registered number "record".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Readings {
+    /// The reading with the outside-line prefix removed, when valid;
+    /// otherwise the whole digits.
+    pub primary: E164,
+    /// The whole digits, when they are a different valid number too.
+    pub alternate: Option<E164>,
+}
+
+/// All readings of `dialed` under `plan` (see [`Readings`]).
+pub fn readings(dialed: &str, plan: &DialPlan) -> Result<Readings, NormalizeError> {
     let d = scan(dialed)?;
     let digits = d.digits();
     if d.plus {
-        return international(digits, d.letters);
+        return international(digits, d.letters).map(|primary| Readings {
+            primary,
+            alternate: None,
+        });
     }
+    let whole = national(digits, plan, d.letters);
     let outside = plan.outside_line_prefix.as_bytes();
-    if !outside.is_empty() {
-        if let Some(rest) = strip(digits, outside) {
-            // Without the outside-line prefix first; a number dialed without
-            // it (or one that merely starts with the same digit) still
-            // normalizes as a whole.
-            if let Ok(n) = national(rest, plan, d.letters) {
-                return Ok(n);
-            }
-        }
+    let stripped = match strip(digits, outside) {
+        Some(rest) if !outside.is_empty() => national(rest, plan, d.letters).ok(),
+        _ => None,
+    };
+    match (stripped, whole) {
+        (Some(primary), Ok(whole)) => Ok(Readings {
+            primary,
+            alternate: (whole != primary).then_some(whole),
+        }),
+        (Some(primary), Err(_)) => Ok(Readings {
+            primary,
+            alternate: None,
+        }),
+        (None, whole) => whole.map(|primary| Readings {
+            primary,
+            alternate: None,
+        }),
     }
-    national(digits, plan, d.letters)
 }
 
 /// Normalizes a registry prefix block (`+1573526*`, `1-573-526*`,
@@ -280,7 +321,7 @@ pub fn normalize_prefix(text: &str, plan: &DialPlan) -> Result<Prefix, Normalize
         digits
     } else if let Some(rest) = strip(digits, b"011").filter(|_| plan.is_nanp()) {
         rest
-    } else if let Some(rest) = strip(digits, b"00") {
+    } else if let Some(rest) = strip(digits, b"00").filter(|_| !plan.is_nanp()) {
         rest
     } else {
         let cc = plan.country_code.as_bytes();
@@ -440,10 +481,7 @@ fn is_separator(c: char) -> bool {
             | '\u{2007}'
             | '\u{2009}'
             | '\u{202f}'
-            | '\u{2010}'..='\u{2015}'
-            | '\u{2212}'
-            | '\u{30fc}'
-            | '\u{ff0d}'
+            | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30fc}' | '\u{ff0d}'
     )
 }
 
@@ -474,16 +512,16 @@ fn to_int(digits: &[u8]) -> u64 {
 /// Digits dialed without `+`, under the plan: international access
 /// prefixes, trunk prefix, national and local numbers.
 fn national(digits: &[u8], plan: &DialPlan, letters: bool) -> Result<E164, NormalizeError> {
+    // North America dials 011 for international calls (a leading 0 reaches
+    // the operator); elsewhere 00 is the ITU prefix.
     if plan.is_nanp() {
         if let Some(rest) = strip(digits, b"011") {
             return international(rest, letters);
         }
+        return nanp(digits, plan, letters);
     }
     if let Some(rest) = strip(digits, b"00") {
         return international(rest, letters);
-    }
-    if plan.is_nanp() {
-        return nanp(digits, plan, letters);
     }
     let trunk = plan.trunk_prefix.as_bytes();
     let national = match strip(digits, trunk) {
@@ -589,7 +627,6 @@ mod tests {
             "+1 573 555 0142",
             "9 1 573 555 0142",
             "9 011 1 573 555 0142",
-            "00 1 573 555 0142",
             "555-0142",
             "9 555 0142",
             "573-555-0142 ext. 7",
@@ -640,6 +677,18 @@ mod tests {
     }
 
     #[test]
+    fn ambiguous_strings_keep_both_readings() {
+        // Outside line + 212-555-HELP, or a vanity number in area code 921
+        // dialed without the outside line (the extra letter dropped).
+        let r = readings("9 212 555 HELP", &plan()).unwrap();
+        assert_eq!(r.primary, E164(12125554357));
+        assert_eq!(r.alternate, Some(E164(19212555435)));
+        assert_eq!(readings("9 573 555 0142", &plan()).unwrap().alternate, None);
+        // North America has no 00 international prefix.
+        assert!(normalize("00 1 573 555 0142", &plan()).is_err());
+    }
+
+    #[test]
     fn outside_prefix_then_whole() {
         // An area code starting with 9, dialed without the outside prefix.
         assert_eq!(n("917 555 0142").as_deref(), Ok("+19175550142"));
@@ -680,7 +729,11 @@ mod tests {
             home_area_code: "57".into(),
             ..DialPlan::nanp()
         };
-        assert!(bad.validate().unwrap_err().to_string().contains("home_area_code"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("home_area_code"));
         assert!(plan().validate().is_ok());
     }
 }

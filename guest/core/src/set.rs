@@ -211,12 +211,16 @@ impl RadixSet {
             return Err(SetError::Malformed("directory too long for 64-bit keys"));
         }
         if shift == 64 && dir.len() != 2 {
-            return Err(SetError::Malformed("64-bit layout with more than one bucket"));
+            return Err(SetError::Malformed(
+                "64-bit layout with more than one bucket",
+            ));
         }
         for p in dir.windows(2) {
             let (lo, hi) = (p[0] as usize, p[1] as usize);
             if (lo + 1..hi).any(|i| self.lows.get(i - 1) >= self.lows.get(i)) {
-                return Err(SetError::Malformed("keys within a bucket are not increasing"));
+                return Err(SetError::Malformed(
+                    "keys within a bucket are not increasing",
+                ));
             }
         }
         Ok(())
@@ -306,7 +310,10 @@ impl PackedInts {
 
     /// The largest value (0 when empty).
     pub fn max_value(&self) -> u32 {
-        (0..self.len()).filter_map(|i| self.get(i)).max().unwrap_or(0)
+        (0..self.len())
+            .filter_map(|i| self.get(i))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Bytes of heap memory.
@@ -334,7 +341,9 @@ mod tests {
 
     #[test]
     fn layouts_by_density() {
-        let dense: Vec<u64> = (0..500_000u64).map(|i| 2_000_000_000 + i * 16_000).collect();
+        let dense: Vec<u64> = (0..500_000u64)
+            .map(|i| 2_000_000_000 + i * 16_000)
+            .collect();
         let s = RadixSet::from_sorted(&dense).unwrap();
         assert!(matches!(s.lows, Lows::U16(_)));
         let sparse = [10u64, 1 << 40, 999_999_999_999_999];
