@@ -45,6 +45,30 @@ pub struct Header {
     pub scope: String,
     /// The key that compiled it (the first signer).
     pub issuer: [u8; 8],
+    /// Calls with the decisions the compiler's native core gave them. A
+    /// host replays them on the freshly loaded guest before swapping it in,
+    /// so a list the guest reads differently never goes live.
+    pub canaries: Vec<Canary>,
+}
+
+/// Most canaries one header carries (they keep the header small).
+pub const MAX_CANARIES: usize = 16;
+
+/// One canary call and its expected decision.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Canary {
+    /// Facility code.
+    pub facility: String,
+    /// Inmate id.
+    pub inmate: String,
+    /// The number as dialed.
+    pub dialed: String,
+    /// Decision time (seconds since the epoch).
+    pub at: i64,
+    /// Whether the call must be recorded.
+    pub record: bool,
+    /// The contract name of the expected reason.
+    pub reason: String,
 }
 
 /// Why a bundle was refused.

@@ -9,9 +9,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use privcall_core::list::{build, CompiledList, RegistryRow, Target, WindowRow};
-use privcall_core::normalize::{normalize, normalize_prefix, DialPlan};
-use privcall_core::types::{Category, CategorySet, FailMode, Overrun, Policy};
+use privcall_core::decide::Decider;
+use privcall_core::list::{build, CompiledList, FacilityIndex, RegistryRow, Target, WindowRow};
+use privcall_core::normalize::{normalize, normalize_prefix, DialPlan, E164};
+use privcall_core::types::{Call, Category, CategorySet, FailMode, Overrun, Policy};
+
+use crate::bundle::{Canary, MAX_CANARIES};
 
 use crate::time::{parse_date_or_instant, parse_instant, Round};
 
@@ -689,4 +692,82 @@ pub fn parse_prearranged(
         });
     }
     rows
+}
+
+/// Picks up to [`MAX_CANARIES`] calls spread over the list (registered
+/// numbers, windows, and numbers next to registered ones that are not) and
+/// records what the native core decides for each at `at`. The host replays
+/// them on the guest before a list goes live.
+pub fn canaries(list: &CompiledList, at: i64) -> Vec<Canary> {
+    let decider = Decider::new(list.clone());
+    let code = |f: FacilityIndex| list.facilities[usize::from(f)].code.clone();
+    let any_facility = list
+        .facilities
+        .first()
+        .map(|f| f.code.clone())
+        .unwrap_or_default();
+    let mut calls: Vec<(String, String, E164, i64)> = Vec::new();
+    let spread = |n: usize, k: usize| (0..n).step_by(n.div_ceil(k).max(1));
+    for (set, classes, intl) in [
+        (&list.nanp, &list.nanp_classes, false),
+        (&list.intl, &list.intl_classes, true),
+    ] {
+        let keys: Vec<u64> = set.iter().collect();
+        let quota = if intl { 2 } else { 6 };
+        for i in spread(keys.len(), quota) {
+            let number = if intl {
+                E164(keys[i])
+            } else {
+                E164(10_000_000_000 + keys[i])
+            };
+            let grant = classes
+                .get(i)
+                .and_then(|c| list.classes.get(c as usize))
+                .and_then(|c| c.first());
+            let (facility, t) = match grant {
+                Some(g) => {
+                    let facility = g
+                        .facilities
+                        .as_ref()
+                        .and_then(|fs| fs.first())
+                        .map_or_else(|| any_facility.clone(), |&f| code(f));
+                    let t = g.valid_from.map_or(at, |from| at.max(from));
+                    let t = g.valid_until.map_or(t, |until| t.min(until - 1));
+                    (facility, t)
+                }
+                None => (any_facility.clone(), at),
+            };
+            calls.push((facility.clone(), String::new(), number, t));
+            // A neighbour that is not registered must come out "record".
+            if !set.contains(keys[i] + 1) && calls.len() < MAX_CANARIES - 4 {
+                calls.push((facility, String::new(), E164(number.0 + 1), t));
+            }
+        }
+    }
+    for i in spread(list.windows.len(), 4) {
+        let w = &list.windows[i];
+        calls.push((code(w.facility), w.inmate.clone(), E164(w.number), w.start));
+    }
+    calls.truncate(MAX_CANARIES);
+    calls
+        .into_iter()
+        .map(|(facility, inmate, number, at)| {
+            let dialed = number.to_string();
+            let d = decider.decide(&Call {
+                facility: &facility,
+                inmate: &inmate,
+                dialed: &dialed,
+                at,
+                started: None,
+            });
+            Canary {
+                facility,
+                inmate,
+                dialed,
+                at,
+                record: d.record,
+                reason: d.reason.name().to_string(),
+            }
+        })
+        .collect()
 }

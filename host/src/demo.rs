@@ -62,6 +62,7 @@ pub fn run(dir: Option<&Path>) -> Result<()> {
         expires_at: now + 30 * 86_400,
         scope: "all".into(),
         issuer: KeyId::of(&signing.verifying_key()).0,
+        canaries: privcall::compile::canaries(&compiled.list, now),
     };
     let bytes = bundle::sign(&header, &compiled.list.to_bytes(), &[signing]);
     let bundle_path = dir.join("list.bundle");

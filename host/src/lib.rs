@@ -17,9 +17,12 @@ pub mod bundle;
 pub mod compile;
 pub mod decider;
 pub mod decision;
+pub mod engine;
 pub mod files;
 pub mod guest;
 pub mod keys;
+pub mod metrics;
+pub mod state;
 pub mod time;
 
 pub use privcall_core as core;

@@ -209,6 +209,7 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
         expires_at,
         scope: args.scope.clone(),
         issuer: KeyId::of(&signing[0].verifying_key()).0,
+        canaries: privcall::compile::canaries(&compiled.list, issued_at),
     };
     let bytes = bundle::sign(&header, &body, &signing);
     // Written whole (temp file + rename): a failed compile leaves nothing.

@@ -97,6 +97,7 @@ pub fn sign_sources(
         expires_at: t("2099-01-01T00:00:00Z"),
         scope: "all".into(),
         issuer: KeyId::of(&signing.verifying_key()).0,
+        canaries: privcall::compile::canaries(&compiled.list, t("2026-12-01T09:00:00Z")),
     };
     let bytes = bundle::sign(&header, &compiled.list.to_bytes(), &[signing]);
     Signed {

@@ -3,8 +3,11 @@
 mod cli;
 mod common;
 mod differential;
+mod engine;
+mod faults;
 mod formats;
 mod guest;
 mod rules;
 mod sources;
 mod tamper;
+mod wat_guests;

@@ -353,6 +353,35 @@ mod tests {
         assert_eq!(s.rank(u64::MAX), None);
     }
 
+    /// Issue #4's memory bound: 5M random North American numbers in at
+    /// most 3 bytes each, and still exact.
+    #[test]
+    fn five_million_north_american_numbers_fit_in_three_bytes_each() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut keys: Vec<u64> = (0..5_000_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // NPA and NXX start with 2-9.
+                let npa = 200 + x % 800;
+                let nxx = 200 + (x >> 10) % 800;
+                let line = (x >> 20) % 10_000;
+                (npa * 1000 + nxx) * 10_000 + line
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let s = RadixSet::from_sorted(&keys).unwrap();
+        let per_number = s.heap_bytes() as f64 / keys.len() as f64;
+        eprintln!("{per_number:.3} bytes per number");
+        assert!(per_number <= 3.0, "{per_number} bytes per number");
+        for (i, &k) in keys.iter().enumerate().step_by(997) {
+            assert_eq!(s.rank(k), Some(i as u32));
+            assert_eq!(s.contains(k + 1), keys.binary_search(&(k + 1)).is_ok());
+        }
+    }
+
     #[test]
     fn refuses_unsorted() {
         assert_eq!(RadixSet::from_sorted(&[3, 2]), Err(SetError::NotSorted));

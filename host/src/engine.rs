@@ -1,0 +1,604 @@
+//! The long-running decision engine every integration uses (daemon, C ABI,
+//! Rust API): decide from many threads, apply signed updates with an atomic
+//! swap, report status.
+//!
+//! ```no_run
+//! use privcall::engine::{Engine, EngineConfig, UpdateSource};
+//! use privcall::keys::TrustStore;
+//! use privcall_core::types::Call;
+//!
+//! let trust = TrustStore::from_files(&["authority.pub".into()], 1)?;
+//! let engine = Engine::new(EngineConfig::new(trust).state_dir("/var/lib/privcall"), privcall::time::now())?;
+//! engine.apply(&std::fs::read("list.bundle")?, privcall::time::now(), UpdateSource::File)?;
+//! let call = Call { facility: "JCCC", inmate: "A1001", dialed: "9 573 555 0142", at: privcall::time::now(), started: None };
+//! assert!(!engine.decide(&call, privcall::time::now()).record);
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+//!
+//! How a swap stays safe: the new list is verified, loaded into its own
+//! fresh guest instances, checked with the canary calls its bundle carries,
+//! saved to the state directory, and only then published with one atomic
+//! pointer store. A decision takes a reference to the list that is live when
+//! it starts and finishes on it, so no decision fails, waits for a load or
+//! mixes two lists; the old list's memory is freed when its last in-flight
+//! decision drops that reference.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use privcall_core::types::{Call, FailMode};
+use serde::Serialize;
+
+use crate::bundle::BundleError;
+use crate::decider::{OpenError, VerifiedList};
+use crate::decision::{Decision, ListId};
+use crate::guest::{GuestError, GuestInstance, GuestRuntime, ListStats};
+use crate::keys::{KeyId, TrustStore};
+use crate::metrics::Metrics;
+use crate::state::{StateDir, StateError};
+
+/// How an engine is set up.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// Keys (and threshold) a list must be signed with.
+    pub trust: TrustStore,
+    /// Where the last good bundle and the high-water mark are kept; `None`
+    /// keeps nothing (tests, one-shot tools).
+    pub state_dir: Option<PathBuf>,
+    /// Guest instances per list: at most this many decisions run at once
+    /// without waiting. Defaults to the number of CPUs.
+    pub instances: usize,
+    /// The guest to run (tests substitute faulty ones).
+    pub runtime: Option<GuestRuntime>,
+    /// Largest update accepted, in bytes.
+    pub max_bundle_bytes: usize,
+}
+
+impl EngineConfig {
+    /// Defaults: no state directory, one instance per CPU, the built-in guest.
+    pub fn new(trust: TrustStore) -> EngineConfig {
+        EngineConfig {
+            trust,
+            state_dir: None,
+            instances: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            runtime: None,
+            max_bundle_bytes: crate::bundle::MAX_BUNDLE_BYTES,
+        }
+    }
+
+    /// Keeps state in `dir`.
+    pub fn state_dir(mut self, dir: impl AsRef<Path>) -> EngineConfig {
+        self.state_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+}
+
+/// Why an engine could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The state directory is unusable.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The guest did not compile.
+    #[error(transparent)]
+    Guest(#[from] GuestError),
+}
+
+/// Where an update came from (for status and logs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateSource {
+    /// Restored from the state directory at start.
+    Restore,
+    /// Read from a file (CLI, watched directory).
+    File,
+    /// `POST /v1/bundles`.
+    Push,
+    /// Fetched from the poll URL.
+    Poll,
+}
+
+/// Why an update was refused. The live list is untouched in every case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpdateError {
+    /// More bytes than the engine accepts.
+    #[error("update is {bytes} bytes, more than the {max} allowed")]
+    Oversized {
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Framing, signatures or header.
+    #[error(transparent)]
+    Bundle(BundleError),
+    /// The policy section of the body is malformed.
+    #[error("list body is malformed: {0}")]
+    Body(String),
+    /// Not above the highest sequence ever accepted (replay or rollback).
+    #[error("sequence {sequence} is not above the last accepted sequence {high_water} (replayed or rolled back)")]
+    NotNewer {
+        /// The update's sequence.
+        sequence: u64,
+        /// The high-water mark.
+        high_water: u64,
+    },
+    /// Past its expiry.
+    #[error("list expired at {expires_at} (now {now})")]
+    Expired {
+        /// RFC 3339.
+        expires_at: String,
+        /// RFC 3339.
+        now: String,
+    },
+    /// The guest refused or failed on the body.
+    #[error(transparent)]
+    Guest(GuestError),
+    /// A canary call decided differently in the guest than when compiled.
+    #[error("canary call {index} decided {got}, the compiler recorded {expected}")]
+    Canary {
+        /// Which canary (position in the header).
+        index: usize,
+        /// Expected `record`/reason.
+        expected: String,
+        /// What the guest said.
+        got: String,
+    },
+    /// The accepted bundle could not be saved; it is not used either, so
+    /// a restart cannot come back on an older list than the one deciding.
+    #[error("saving the update failed: {0}")]
+    Persist(StateError),
+}
+
+impl UpdateError {
+    /// A short fixed label for metrics (one of [`crate::metrics::REFUSAL_KINDS`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UpdateError::Oversized { .. } => "oversized",
+            UpdateError::Bundle(b) => match b {
+                BundleError::TooLarge { .. } => "oversized",
+                BundleError::Truncated { .. } => "truncated",
+                BundleError::TrailingBytes { .. } => "trailing-bytes",
+                BundleError::UnsupportedVersion { .. } => "format-version",
+                BundleError::Unsigned => "unsigned",
+                BundleError::BadSignature(_) | BundleError::DuplicateSigner(_) => "bad-signature",
+                BundleError::UnknownKeys { .. } => "unknown-key",
+                BundleError::BelowThreshold { .. } => "below-threshold",
+                BundleError::Expired { .. } => "expired",
+                _ => "malformed",
+            },
+            UpdateError::Body(_) => "malformed",
+            UpdateError::NotNewer { .. } => "replayed",
+            UpdateError::Expired { .. } => "expired",
+            UpdateError::Guest(_) => "guest-refused",
+            UpdateError::Canary { .. } => "canary-mismatch",
+            UpdateError::Persist(_) => "persist-failed",
+        }
+    }
+}
+
+impl From<OpenError> for UpdateError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Bundle(b) => UpdateError::Bundle(b),
+            OpenError::Body(b) => UpdateError::Body(b),
+            OpenError::Guest(g) => UpdateError::Guest(g),
+        }
+    }
+}
+
+/// The live list: verified, loaded into its own instances.
+struct Live {
+    list: VerifiedList,
+    stats: ListStats,
+    slots: Box<[Mutex<GuestInstance>]>,
+    applied_at: i64,
+}
+
+/// The outcome of the last update attempt, for `/v1/status`.
+#[derive(Clone, Debug, Serialize)]
+pub struct UpdateAttempt {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Where from.
+    pub source: UpdateSource,
+    /// Whether it went live.
+    pub applied: bool,
+    /// The sequence that went live.
+    pub sequence: Option<u64>,
+    /// Why it was refused (never names a number or inmate).
+    pub error: Option<String>,
+    /// The refusal's kind label.
+    pub kind: Option<&'static str>,
+}
+
+/// The live list, as `/v1/status` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ListStatus {
+    /// Sequence number.
+    pub sequence: u64,
+    /// SHA-256 of the signed part, hex.
+    pub digest: String,
+    /// RFC 3339.
+    pub issued_at: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// Past `expires_at` (alarm: the list still decides).
+    pub stale: bool,
+    /// Seconds since `issued_at`.
+    pub age_seconds: i64,
+    /// When it went live here (RFC 3339).
+    pub applied_at: String,
+    /// Trusted keys that signed it.
+    pub signers: Vec<String>,
+    /// Counts reported by the guest.
+    pub facilities: u32,
+    /// Exact numbers.
+    pub numbers: u64,
+    /// Prefix blocks.
+    pub prefix_blocks: u32,
+    /// Prearranged windows.
+    pub windows: u32,
+    /// Bytes of the number set in the guest.
+    pub set_bytes: u64,
+}
+
+/// Everything `/v1/status` reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    /// The live list, or null: every call gets its facility's fail mode.
+    pub list: Option<ListStatus>,
+    /// Highest sequence ever accepted (survives restarts).
+    pub high_water: u64,
+    /// The last update attempt.
+    pub last_update: Option<UpdateAttempt>,
+    /// The last update that was refused.
+    pub last_refusal: Option<UpdateAttempt>,
+    /// Trusted key ids.
+    pub trusted_keys: Vec<String>,
+    /// Valid signatures a list needs.
+    pub threshold: usize,
+    /// Decisions answered since start.
+    pub decisions: u64,
+    /// Guest failures since start.
+    pub guest_failures: u64,
+}
+
+/// The decision engine. Share it (`Arc<Engine>`) between threads.
+pub struct Engine {
+    runtime: GuestRuntime,
+    instances: usize,
+    max_bundle_bytes: usize,
+    trust: ArcSwap<TrustStore>,
+    live: ArcSwapOption<Live>,
+    state: Option<StateDir>,
+    high_water: AtomicU64,
+    /// Serializes updates (never taken by decisions).
+    updating: Mutex<()>,
+    last_update: Mutex<Option<UpdateAttempt>>,
+    last_refusal: Mutex<Option<UpdateAttempt>>,
+    stale_alarm: AtomicBool,
+    metrics: Metrics,
+}
+
+/// Each thread starts its search for a free instance at its own slot, so
+/// threads rarely meet on one lock.
+fn thread_slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local!(static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed));
+    SLOT.with(|s| *s)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a slot leaves a usable instance or a poisoned
+    // one (rebuilt on next use); either way the lock must not stay dead.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Engine {
+    /// Starts an engine. With a state directory, the last good bundle is
+    /// restored and decides at once; a stored bundle that no longer
+    /// verifies is reported in the status and the engine starts without a
+    /// list (fail mode) rather than trusting it.
+    pub fn new(config: EngineConfig, now: i64) -> Result<Engine, EngineError> {
+        let runtime = match config.runtime {
+            Some(r) => r,
+            None => GuestRuntime::builtin()?,
+        };
+        let state = config
+            .state_dir
+            .as_deref()
+            .map(StateDir::open)
+            .transpose()?;
+        let high_water = match &state {
+            Some(s) => s.high_water()?,
+            None => 0,
+        };
+        let engine = Engine {
+            runtime,
+            instances: config.instances.max(1),
+            max_bundle_bytes: config.max_bundle_bytes,
+            trust: ArcSwap::from_pointee(config.trust),
+            live: ArcSwapOption::empty(),
+            state,
+            high_water: AtomicU64::new(high_water),
+            updating: Mutex::new(()),
+            last_update: Mutex::new(None),
+            last_refusal: Mutex::new(None),
+            stale_alarm: AtomicBool::new(false),
+            metrics: Metrics::default(),
+        };
+        if let Some(bytes) = engine
+            .state
+            .as_ref()
+            .map(StateDir::last_good)
+            .transpose()?
+            .flatten()
+        {
+            let _guard = lock(&engine.updating);
+            let result = engine.restore(&bytes, now);
+            engine.record(UpdateSource::Restore, now, &result);
+        }
+        Ok(engine)
+    }
+
+    /// Decides one call. Never fails: without a list, or when the guest
+    /// traps or overruns its deadline, the answer is the facility's fail
+    /// mode (reason `fail-safe`) and an alarm is counted and logged.
+    pub fn decide(&self, call: &Call<'_>, now: i64) -> Decision {
+        let started = Instant::now();
+        let live = self.live.load();
+        let decision = match live.as_deref() {
+            Some(live) => self.decide_on(live, call, now),
+            None => Decision::fail_safe(FailMode::DoNotRecord, None),
+        };
+        self.metrics.decision(&decision, started.elapsed());
+        decision
+    }
+
+    fn decide_on(&self, live: &Live, call: &Call<'_>, now: i64) -> Decision {
+        let id = live.list.id(now);
+        if id.stale && !self.stale_alarm.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                sequence = id.sequence,
+                expires_at = %crate::time::format(live.list.header.expires_at),
+                "the live list has expired; still deciding with it until a fresh one arrives"
+            );
+        }
+        let n = live.slots.len();
+        let first = thread_slot() % n;
+        let mut slot = (0..n)
+            .find_map(|i| live.slots[(first + i) % n].try_lock().ok())
+            .unwrap_or_else(|| lock(&live.slots[first]));
+        if slot.is_poisoned() {
+            // The instance trapped earlier: its memory is suspect. Replace
+            // it with a fresh one loaded from the same verified body.
+            match self.fresh_instance(&live.list) {
+                Ok((instance, _)) => *slot = instance,
+                Err(e) => {
+                    self.metrics.guest_failure();
+                    tracing::error!(error = %e, "could not replace a failed guest instance");
+                    return Decision::fail_safe(live.list.fail_mode(call.facility), Some(id));
+                }
+            }
+        }
+        match slot.decide(call) {
+            Ok(d) => Decision::from_core(&d, id),
+            Err(e) => {
+                self.metrics.guest_failure();
+                tracing::error!(
+                    facility = call.facility,
+                    error = %e,
+                    "guest failed; answered with the facility's fail mode"
+                );
+                Decision::fail_safe(live.list.fail_mode(call.facility), Some(id))
+            }
+        }
+    }
+
+    fn fresh_instance(
+        &self,
+        list: &VerifiedList,
+    ) -> Result<(GuestInstance, ListStats), GuestError> {
+        let mut instance = self.runtime.instantiate()?;
+        let stats = instance.load(&list.body)?;
+        Ok((instance, stats))
+    }
+
+    /// Verifies, checks and swaps in a signed update. On any error the live
+    /// list keeps deciding, untouched.
+    pub fn apply(
+        &self,
+        bytes: &[u8],
+        now: i64,
+        source: UpdateSource,
+    ) -> Result<ListId, UpdateError> {
+        let _guard = lock(&self.updating);
+        let result = self.apply_locked(bytes, now);
+        self.record(source, now, &result);
+        result
+    }
+
+    fn record(&self, source: UpdateSource, now: i64, result: &Result<ListId, UpdateError>) {
+        let attempt = UpdateAttempt {
+            at: crate::time::format(now),
+            source,
+            applied: result.is_ok(),
+            sequence: result.as_ref().ok().map(|id| id.sequence),
+            error: result.as_ref().err().map(|e| e.to_string()),
+            kind: result.as_ref().err().map(UpdateError::kind),
+        };
+        match result {
+            Ok(id) => {
+                tracing::info!(?source, sequence = id.sequence, digest = %&id.digest[..16], "list swapped in");
+            }
+            Err(e) => {
+                self.metrics.refused(e.kind());
+                tracing::warn!(?source, kind = e.kind(), error = %e, "list update refused; the live list keeps deciding");
+                *lock(&self.last_refusal) = Some(attempt.clone());
+            }
+        }
+        *lock(&self.last_update) = Some(attempt);
+    }
+
+    fn apply_locked(&self, bytes: &[u8], now: i64) -> Result<ListId, UpdateError> {
+        let list = self.verify(bytes)?;
+        let high_water = self.high_water.load(Ordering::Acquire);
+        if list.header.sequence <= high_water {
+            return Err(UpdateError::NotNewer {
+                sequence: list.header.sequence,
+                high_water,
+            });
+        }
+        if list.is_stale(now) {
+            return Err(UpdateError::Expired {
+                expires_at: crate::time::format(list.header.expires_at),
+                now: crate::time::format(now),
+            });
+        }
+        let live = self.load(list, now)?;
+        if let Some(state) = &self.state {
+            state
+                .save(bytes, live.list.header.sequence)
+                .map_err(UpdateError::Persist)?;
+        }
+        Ok(self.publish(live, now))
+    }
+
+    /// Restores the saved bundle at start: it may be stale (it still
+    /// decides, flagged) but must verify and must not be below the mark.
+    fn restore(&self, bytes: &[u8], now: i64) -> Result<ListId, UpdateError> {
+        let list = self.verify(bytes)?;
+        let high_water = self.high_water.load(Ordering::Acquire);
+        if list.header.sequence < high_water {
+            return Err(UpdateError::NotNewer {
+                sequence: list.header.sequence,
+                high_water,
+            });
+        }
+        let live = self.load(list, now)?;
+        if let Some(state) = &self.state {
+            if live.list.header.sequence > high_water {
+                state
+                    .save(bytes, live.list.header.sequence)
+                    .map_err(UpdateError::Persist)?;
+            }
+        }
+        Ok(self.publish(live, now))
+    }
+
+    fn verify(&self, bytes: &[u8]) -> Result<VerifiedList, UpdateError> {
+        if bytes.len() > self.max_bundle_bytes {
+            return Err(UpdateError::Oversized {
+                bytes: bytes.len(),
+                max: self.max_bundle_bytes,
+            });
+        }
+        Ok(VerifiedList::open(bytes, &self.trust.load())?)
+    }
+
+    /// Loads the list into fresh instances and replays its canaries.
+    fn load(&self, list: VerifiedList, now: i64) -> Result<Live, UpdateError> {
+        let mut slots = Vec::with_capacity(self.instances);
+        let mut stats = None;
+        for _ in 0..self.instances {
+            let (instance, s) = self.fresh_instance(&list).map_err(UpdateError::Guest)?;
+            stats = Some(s);
+            slots.push(instance);
+        }
+        for (index, canary) in list.header.canaries.iter().enumerate() {
+            let call = Call {
+                facility: &canary.facility,
+                inmate: &canary.inmate,
+                dialed: &canary.dialed,
+                at: canary.at,
+                started: None,
+            };
+            let got = slots[0].decide(&call).map_err(UpdateError::Guest)?;
+            if got.record != canary.record || got.reason.name() != canary.reason {
+                return Err(UpdateError::Canary {
+                    index,
+                    expected: format!("record={} ({})", canary.record, canary.reason),
+                    got: format!("record={} ({})", got.record, got.reason.name()),
+                });
+            }
+        }
+        Ok(Live {
+            stats: stats.expect("at least one instance"),
+            list,
+            slots: slots.into_iter().map(Mutex::new).collect(),
+            applied_at: now,
+        })
+    }
+
+    fn publish(&self, live: Live, now: i64) -> ListId {
+        let id = live.list.id(now);
+        self.high_water.fetch_max(id.sequence, Ordering::AcqRel);
+        self.stale_alarm.store(false, Ordering::Relaxed);
+        self.live.store(Some(Arc::new(live)));
+        self.metrics.swap();
+        id
+    }
+
+    /// Replaces the trust store (key rotation): lists already live stay
+    /// live; the next update must verify against the new store.
+    pub fn set_trust(&self, trust: TrustStore) {
+        self.trust.store(Arc::new(trust));
+    }
+
+    /// The engine's counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The live list's identity, if any.
+    pub fn list_id(&self, now: i64) -> Option<ListId> {
+        self.live.load().as_deref().map(|l| l.list.id(now))
+    }
+
+    /// The Prometheus text for `/metrics`.
+    pub fn render_metrics(&self, now: i64) -> String {
+        let list = self.live.load().as_deref().map(|l| {
+            (
+                l.list.header.sequence,
+                now - l.list.header.issued_at,
+                l.list.is_stale(now),
+            )
+        });
+        self.metrics.render(list)
+    }
+
+    /// Everything `/v1/status` reports.
+    pub fn status(&self, now: i64) -> Status {
+        let trust = self.trust.load();
+        Status {
+            list: self.live.load().as_deref().map(|l| ListStatus {
+                sequence: l.list.header.sequence,
+                digest: l.list.digest.clone(),
+                issued_at: crate::time::format(l.list.header.issued_at),
+                expires_at: crate::time::format(l.list.header.expires_at),
+                stale: l.list.is_stale(now),
+                age_seconds: now - l.list.header.issued_at,
+                applied_at: crate::time::format(l.applied_at),
+                signers: l.list.signers.iter().map(KeyId::to_string).collect(),
+                facilities: l.stats.facilities,
+                numbers: l.stats.numbers,
+                prefix_blocks: l.stats.prefix_blocks,
+                windows: l.stats.windows,
+                set_bytes: l.stats.set_bytes,
+            }),
+            high_water: self.high_water.load(Ordering::Acquire),
+            last_update: lock(&self.last_update).clone(),
+            last_refusal: lock(&self.last_refusal).clone(),
+            trusted_keys: trust.key_ids().map(|k| k.to_string()).collect(),
+            threshold: trust.threshold(),
+            decisions: self.metrics.decisions_total(),
+            guest_failures: self.metrics.guest_failures(),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Counters for `GET /metrics` (Prometheus text format 0.0.4).
+//!
+//! Plain relaxed atomics: the decision path never takes a lock to count.
+//! Labels are fixed enums (reason, refusal kind), never a number, inmate or
+//! facility code, so the metrics cannot leak who called whom.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::decision::{Decision, Reason};
+
+/// Upper bounds of the latency histogram's buckets, in seconds.
+const LATENCY_BOUNDS: [f64; 12] = [
+    1e-6, 2.5e-6, 5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 10e-3, 100e-3,
+];
+
+const REASONS: [(Reason, &str); 5] = [
+    (Reason::Registered, "registered"),
+    (Reason::Prearranged, "prearranged"),
+    (Reason::PrearrangedOverrun, "prearranged-overrun"),
+    (Reason::NotPrivileged, "not-privileged"),
+    (Reason::FailSafe, "fail-safe"),
+];
+
+/// Kinds of refused update, as metric labels.
+pub const REFUSAL_KINDS: [&str; 14] = [
+    "oversized",
+    "malformed",
+    "truncated",
+    "trailing-bytes",
+    "format-version",
+    "unsigned",
+    "bad-signature",
+    "unknown-key",
+    "below-threshold",
+    "replayed",
+    "expired",
+    "guest-refused",
+    "canary-mismatch",
+    "persist-failed",
+];
+
+/// The host's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    decisions: [AtomicU64; 5],
+    default_policy: AtomicU64,
+    stale: AtomicU64,
+    guest_failures: AtomicU64,
+    latency: [AtomicU64; LATENCY_BOUNDS.len() + 1],
+    latency_sum_ns: AtomicU64,
+    swaps: AtomicU64,
+    refused: [AtomicU64; REFUSAL_KINDS.len()],
+}
+
+impl Metrics {
+    /// Counts one decision and how long it took.
+    pub fn decision(&self, d: &Decision, took: Duration) {
+        let i = REASONS
+            .iter()
+            .position(|(r, _)| *r == d.reason)
+            .unwrap_or(4);
+        self.decisions[i].fetch_add(1, Relaxed);
+        if d.default_policy {
+            self.default_policy.fetch_add(1, Relaxed);
+        }
+        if d.list.as_ref().is_some_and(|l| l.stale) {
+            self.stale.fetch_add(1, Relaxed);
+        }
+        let secs = took.as_secs_f64();
+        let b = LATENCY_BOUNDS
+            .iter()
+            .position(|&bound| secs <= bound)
+            .unwrap_or(LATENCY_BOUNDS.len());
+        self.latency[b].fetch_add(1, Relaxed);
+        self.latency_sum_ns
+            .fetch_add(took.as_nanos().min(u128::from(u64::MAX)) as u64, Relaxed);
+    }
+
+    /// Counts a guest trap, overrun or memory fault.
+    pub fn guest_failure(&self) {
+        self.guest_failures.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a list swap.
+    pub fn swap(&self) {
+        self.swaps.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a refused update of the given kind (one of [`REFUSAL_KINDS`]).
+    pub fn refused(&self, kind: &str) {
+        if let Some(i) = REFUSAL_KINDS.iter().position(|k| *k == kind) {
+            self.refused[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Decisions answered so far, for every reason.
+    pub fn decisions_total(&self) -> u64 {
+        self.decisions.iter().map(|c| c.load(Relaxed)).sum()
+    }
+
+    /// Guest failures so far.
+    pub fn guest_failures(&self) -> u64 {
+        self.guest_failures.load(Relaxed)
+    }
+
+    /// Swaps so far.
+    pub fn swaps(&self) -> u64 {
+        self.swaps.load(Relaxed)
+    }
+
+    /// Refused updates of one kind so far.
+    pub fn refused_count(&self, kind: &str) -> u64 {
+        REFUSAL_KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .map_or(0, |i| self.refused[i].load(Relaxed))
+    }
+
+    /// The Prometheus text. `list` is (sequence, age in seconds, stale) of
+    /// the live list, if any.
+    pub fn render(&self, list: Option<(u64, i64, bool)>) -> String {
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "# HELP privcall_decisions_total Decisions answered, by reason."
+        );
+        let _ = writeln!(o, "# TYPE privcall_decisions_total counter");
+        for (i, (_, name)) in REASONS.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "privcall_decisions_total{{reason=\"{name}\"}} {}",
+                self.decisions[i].load(Relaxed)
+            );
+        }
+        let counters = [
+            (
+                "privcall_default_policy_decisions_total",
+                "Decisions for facilities without a policy table of their own (a misconfigured PBX?).",
+                &self.default_policy,
+            ),
+            (
+                "privcall_stale_decisions_total",
+                "Decisions made with a list past its expiry.",
+                &self.stale,
+            ),
+            (
+                "privcall_guest_failures_total",
+                "Guest traps, deadline overruns and memory faults (each answered in the facility's fail mode).",
+                &self.guest_failures,
+            ),
+            ("privcall_swaps_total", "Lists swapped in.", &self.swaps),
+        ];
+        for (name, help, c) in counters {
+            let _ = writeln!(o, "# HELP {name} {help}");
+            let _ = writeln!(o, "# TYPE {name} counter");
+            let _ = writeln!(o, "{name} {}", c.load(Relaxed));
+        }
+        let _ = writeln!(
+            o,
+            "# HELP privcall_refused_updates_total List updates refused, by why."
+        );
+        let _ = writeln!(o, "# TYPE privcall_refused_updates_total counter");
+        for (i, kind) in REFUSAL_KINDS.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "privcall_refused_updates_total{{kind=\"{kind}\"}} {}",
+                self.refused[i].load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "# HELP privcall_decision_seconds Time to answer one decision."
+        );
+        let _ = writeln!(o, "# TYPE privcall_decision_seconds histogram");
+        let mut cumulative = 0;
+        for (i, bound) in LATENCY_BOUNDS.iter().enumerate() {
+            cumulative += self.latency[i].load(Relaxed);
+            let _ = writeln!(
+                o,
+                "privcall_decision_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        cumulative += self.latency[LATENCY_BOUNDS.len()].load(Relaxed);
+        let _ = writeln!(
+            o,
+            "privcall_decision_seconds_bucket{{le=\"+Inf\"}} {cumulative}"
+        );
+        let _ = writeln!(
+            o,
+            "privcall_decision_seconds_sum {}",
+            self.latency_sum_ns.load(Relaxed) as f64 / 1e9
+        );
+        let _ = writeln!(o, "privcall_decision_seconds_count {cumulative}");
+        let _ = writeln!(o, "# HELP privcall_list_loaded Whether a list is live (0: every call gets the fail mode).");
+        let _ = writeln!(o, "# TYPE privcall_list_loaded gauge");
+        let _ = writeln!(o, "privcall_list_loaded {}", u8::from(list.is_some()));
+        if let Some((sequence, age, stale)) = list {
+            let _ = writeln!(
+                o,
+                "# HELP privcall_list_sequence Sequence number of the live list."
+            );
+            let _ = writeln!(o, "# TYPE privcall_list_sequence gauge");
+            let _ = writeln!(o, "privcall_list_sequence {sequence}");
+            let _ = writeln!(
+                o,
+                "# HELP privcall_list_age_seconds Seconds since the live list was issued."
+            );
+            let _ = writeln!(o, "# TYPE privcall_list_age_seconds gauge");
+            let _ = writeln!(o, "privcall_list_age_seconds {age}");
+            let _ = writeln!(
+                o,
+                "# HELP privcall_list_stale Whether the live list is past its expiry (alarm)."
+            );
+            let _ = writeln!(o, "# TYPE privcall_list_stale gauge");
+            let _ = writeln!(o, "privcall_list_stale {}", u8::from(stale));
+        }
+        o
+    }
+}

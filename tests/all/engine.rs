@@ -1,0 +1,424 @@
+//! The long-running engine: hot swaps, the trust model, restarts, faults.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use privcall::bundle::{self, Canary, Header, FORMAT_VERSION};
+use privcall::decision::Reason;
+use privcall::engine::{Engine, EngineConfig, UpdateSource};
+use privcall::guest::GuestRuntime;
+use privcall::keys::{KeyId, TrustStore};
+use privcall_core::types::Call;
+
+use crate::common::{samples, t};
+use crate::wat_guests::{fault_component, Fault};
+
+const NOW: &str = "2026-12-01T09:00:00Z";
+
+/// A signing authority with its own key.
+struct Authority {
+    key: SigningKey,
+}
+
+impl Authority {
+    fn new(seed: u8) -> Authority {
+        Authority {
+            key: SigningKey::from_bytes(&[seed; 32]),
+        }
+    }
+
+    fn trust(keys: &[&Authority], threshold: usize) -> TrustStore {
+        TrustStore::new(
+            keys.iter().map(|a| a.key.verifying_key()).collect(),
+            threshold,
+        )
+        .unwrap()
+    }
+}
+
+fn header(sequence: u64, expires_at: i64) -> Header {
+    Header {
+        sequence,
+        issued_at: t("2026-11-01T00:00:00Z"),
+        expires_at,
+        scope: "all".into(),
+        issuer: [0; 8],
+        canaries: Vec::new(),
+    }
+}
+
+/// The sample list as a bundle with `sequence`, signed by `signers`.
+fn bundle_of(sequence: u64, signers: &[&Authority]) -> Vec<u8> {
+    with_header(header(sequence, t("2027-06-01T00:00:00Z")), signers)
+}
+
+fn with_header(mut h: Header, signers: &[&Authority]) -> Vec<u8> {
+    let s = samples();
+    h.issuer = KeyId::of(&signers[0].key.verifying_key()).0;
+    let keys: Vec<SigningKey> = signers.iter().map(|a| a.key.clone()).collect();
+    bundle::sign(&h, &s.list.to_bytes(), &keys)
+}
+
+fn attorney(at: i64) -> Call<'static> {
+    Call {
+        facility: "JCCC",
+        inmate: "A1001",
+        dialed: "9-1-573-555-0142",
+        at,
+        started: None,
+    }
+}
+
+fn engine_with(trust: TrustStore, state: Option<&std::path::Path>) -> Engine {
+    let mut config = EngineConfig::new(trust);
+    config.instances = 2;
+    config.max_bundle_bytes = 1 << 20;
+    config.state_dir = state.map(|p| p.to_path_buf());
+    Engine::new(config, t(NOW)).unwrap()
+}
+
+/// Asserts the engine still decides the attorney privately with `sequence`.
+fn assert_live(engine: &Engine, sequence: u64) {
+    let d = engine.decide(&attorney(t(NOW)), t(NOW));
+    assert_eq!(d.reason, Reason::Registered);
+    assert!(!d.record);
+    assert_eq!(d.list.as_ref().map(|l| l.sequence), Some(sequence));
+}
+
+#[test]
+fn every_bad_update_is_refused_by_name_and_the_old_list_decides() {
+    let a = Authority::new(1);
+    let b = Authority::new(2);
+    let stranger = Authority::new(9);
+    let good = bundle_of(5, &[&a, &b]);
+    let tamper = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut v = bundle_of(6, &[&a, &b]);
+        f(&mut v);
+        v
+    };
+    let mut wrong_canary = header(6, t("2027-06-01T00:00:00Z"));
+    wrong_canary.canaries.push(Canary {
+        facility: "JCCC".into(),
+        inmate: "A1001".into(),
+        dialed: "+15735550142".into(),
+        at: t(NOW),
+        record: true,
+        reason: "not-privileged".into(),
+    });
+    let unsigned = {
+        // Strip the signatures and claim none.
+        let v = bundle_of(6, &[&a]);
+        let mut v = v[..v.len() - 2 - 72].to_vec();
+        v.extend_from_slice(&0u16.to_le_bytes());
+        v
+    };
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        (
+            "bad signature",
+            tamper(&|v| {
+                let i = v.len() / 2;
+                v[i] ^= 1;
+            }),
+            "bad-signature",
+            "does not verify",
+        ),
+        (
+            "unknown key",
+            bundle_of(6, &[&stranger]),
+            "unknown-key",
+            "no signature is by a trusted key",
+        ),
+        (
+            "below threshold",
+            bundle_of(6, &[&a]),
+            "below-threshold",
+            "1 valid trusted signature(s); 2 required",
+        ),
+        (
+            "replayed",
+            bundle_of(5, &[&a, &b]),
+            "replayed",
+            "not above the last accepted sequence 5",
+        ),
+        (
+            "older sequence",
+            bundle_of(3, &[&a, &b]),
+            "replayed",
+            "sequence 3",
+        ),
+        (
+            "expired",
+            with_header(header(6, t("2026-11-30T00:00:00Z")), &[&a, &b]),
+            "expired",
+            "expired at 2026-11-30T00:00:00Z",
+        ),
+        (
+            "truncated",
+            tamper(&|v| v.truncate(v.len() - 10)),
+            "truncated",
+            "truncated",
+        ),
+        (
+            "trailing bytes",
+            tamper(&|v| v.extend_from_slice(b"xx")),
+            "trailing-bytes",
+            "2 trailing bytes",
+        ),
+        (
+            "wrong format version",
+            tamper(&|v| v[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes())),
+            "format-version",
+            "format version 2",
+        ),
+        (
+            "oversized",
+            vec![0u8; (1 << 20) + 1],
+            "oversized",
+            "more than the 1048576 allowed",
+        ),
+        ("unsigned", unsigned, "unsigned", "unsigned"),
+        ("not a bundle", b"hello".to_vec(), "malformed", "magic"),
+        (
+            "canary mismatch",
+            with_header(wrong_canary, &[&a, &b]),
+            "canary-mismatch",
+            "canary call 0",
+        ),
+    ];
+    let engine = engine_with(Authority::trust(&[&a, &b], 2), None);
+    engine.apply(&good, t(NOW), UpdateSource::File).unwrap();
+    for (name, bytes, kind, message) in cases {
+        let before = engine.metrics().refused_count(kind);
+        let err = engine
+            .apply(&bytes, t(NOW), UpdateSource::Push)
+            .expect_err(name);
+        assert_eq!(err.kind(), kind, "{name}: {err}");
+        assert!(err.to_string().contains(message), "{name}: {err}");
+        assert!(
+            !err.to_string().contains("555"),
+            "{name}: error names a number: {err}"
+        );
+        assert_eq!(engine.metrics().refused_count(kind), before + 1, "{name}");
+        let status = engine.status(t(NOW));
+        assert_eq!(
+            status.last_refusal.as_ref().and_then(|r| r.kind),
+            Some(kind),
+            "{name}"
+        );
+        assert_live(&engine, 5);
+    }
+    // And a good update still goes through afterwards.
+    engine
+        .apply(&bundle_of(6, &[&a, &b]), t(NOW), UpdateSource::Push)
+        .unwrap();
+    assert_live(&engine, 6);
+}
+
+#[test]
+fn swaps_under_load_never_fail_a_decision_nor_go_back() {
+    let a = Authority::new(1);
+    let engine = Arc::new(engine_with(Authority::trust(&[&a], 1), None));
+    engine
+        .apply(&bundle_of(1, &[&a]), t(NOW), UpdateSource::File)
+        .unwrap();
+    let bundles: Vec<Vec<u8>> = (2..=31).map(|seq| bundle_of(seq, &[&a])).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            let engine = Arc::clone(&engine);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut last = 0;
+                let mut count = 0u64;
+                // Alternate a registered number and an ordinary one.
+                let dialed = ["9-1-573-555-0142", "9 573 555 0100"];
+                while !stop.load(Ordering::Relaxed) || count < 100 {
+                    let call = Call {
+                        dialed: dialed[(count as usize + i) % 2],
+                        ..attorney(t(NOW))
+                    };
+                    let d = engine.decide(&call, t(NOW));
+                    assert_ne!(
+                        d.reason,
+                        Reason::FailSafe,
+                        "a decision failed during a swap"
+                    );
+                    let seq = d.list.as_ref().unwrap().sequence;
+                    assert!(seq >= last, "list went back from {last} to {seq}");
+                    last = seq;
+                    if call.dialed.contains("0142") {
+                        assert!(!d.record, "the attorney was recorded during a swap");
+                    } else {
+                        assert!(d.record);
+                    }
+                    count += 1;
+                }
+                count
+            })
+        })
+        .collect();
+    for b in &bundles {
+        engine.apply(b, t(NOW), UpdateSource::Poll).unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let total: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert!(total >= 400);
+    assert_eq!(engine.metrics().swaps(), 31);
+    assert_eq!(engine.metrics().guest_failures(), 0);
+    assert_live(&engine, 31);
+}
+
+#[test]
+fn restart_decides_from_the_saved_list_and_cannot_be_rolled_back() {
+    let a = Authority::new(1);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    {
+        let engine = engine_with(Authority::trust(&[&a], 1), Some(&state));
+        assert_eq!(
+            engine.decide(&attorney(t(NOW)), t(NOW)).reason,
+            Reason::FailSafe
+        );
+        engine
+            .apply(&bundle_of(7, &[&a]), t(NOW), UpdateSource::File)
+            .unwrap();
+    }
+    // A restart decides at once from the saved bundle, offline.
+    let engine = engine_with(Authority::trust(&[&a], 1), Some(&state));
+    assert_live(&engine, 7);
+    assert_eq!(engine.status(t(NOW)).high_water, 7);
+    let err = engine
+        .apply(&bundle_of(6, &[&a]), t(NOW), UpdateSource::Push)
+        .unwrap_err();
+    assert_eq!(err.kind(), "replayed");
+    drop(engine);
+
+    // Someone puts an older (validly signed) bundle in the state folder.
+    std::fs::write(state.join("last-good.bundle"), bundle_of(4, &[&a])).unwrap();
+    let engine = engine_with(Authority::trust(&[&a], 1), Some(&state));
+    let status = engine.status(t(NOW));
+    assert!(status.list.is_none(), "a rolled-back bundle went live");
+    assert_eq!(status.last_refusal.and_then(|r| r.kind), Some("replayed"));
+    assert_eq!(
+        engine.decide(&attorney(t(NOW)), t(NOW)).reason,
+        Reason::FailSafe
+    );
+    assert!(
+        !engine.decide(&attorney(t(NOW)), t(NOW)).record,
+        "fail mode is do-not-record"
+    );
+
+    // A malformed high-water file is an error naming the file.
+    std::fs::write(state.join("high-water"), "seven").unwrap();
+    let mut config = EngineConfig::new(Authority::trust(&[&a], 1));
+    config.state_dir = Some(state.clone());
+    let err = Engine::new(config, t(NOW))
+        .err()
+        .expect("malformed high-water accepted");
+    assert!(err.to_string().contains("high-water"), "{err}");
+}
+
+#[test]
+fn keys_rotate_without_downtime() {
+    let old = Authority::new(1);
+    let new = Authority::new(2);
+    let engine = engine_with(Authority::trust(&[&old], 1), None);
+    engine
+        .apply(&bundle_of(1, &[&old]), t(NOW), UpdateSource::File)
+        .unwrap();
+    // Not trusted yet.
+    assert_eq!(
+        engine
+            .apply(&bundle_of(2, &[&new]), t(NOW), UpdateSource::File)
+            .unwrap_err()
+            .kind(),
+        "unknown-key"
+    );
+    engine.set_trust(Authority::trust(&[&old, &new], 1));
+    engine
+        .apply(&bundle_of(2, &[&new]), t(NOW), UpdateSource::File)
+        .unwrap();
+    engine.set_trust(Authority::trust(&[&new], 1));
+    assert_live(&engine, 2);
+    assert_eq!(
+        engine
+            .apply(&bundle_of(3, &[&old]), t(NOW), UpdateSource::File)
+            .unwrap_err()
+            .kind(),
+        "unknown-key"
+    );
+}
+
+#[test]
+fn an_expired_live_list_keeps_deciding_and_raises_the_alarm() {
+    let a = Authority::new(1);
+    let engine = engine_with(Authority::trust(&[&a], 1), None);
+    let expires = t("2026-12-02T00:00:00Z");
+    engine
+        .apply(
+            &with_header(header(1, expires), &[&a]),
+            t(NOW),
+            UpdateSource::File,
+        )
+        .unwrap();
+    let later = expires + 60;
+    let d = engine.decide(&attorney(later), later);
+    assert_eq!(d.reason, Reason::Registered);
+    assert!(d.list.unwrap().stale);
+    assert!(engine.status(later).list.unwrap().stale);
+    let metrics = engine.render_metrics(later);
+    assert!(metrics.contains("privcall_list_stale 1"), "{metrics}");
+    assert!(
+        metrics.contains("privcall_stale_decisions_total 1"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn faulty_guests_end_in_the_fail_mode_and_the_alarm() {
+    let a = Authority::new(1);
+    for fault in [Fault::Trap, Fault::Loop, Fault::GrowMemory] {
+        let runtime = GuestRuntime::from_component(&fault_component(fault))
+            .unwrap()
+            .with_memory_limit(16 << 20);
+        let mut config = EngineConfig::new(Authority::trust(&[&a], 1));
+        config.runtime = Some(runtime);
+        config.instances = 1;
+        let engine = Engine::new(config, t(NOW)).unwrap();
+        engine
+            .apply(&bundle_of(1, &[&a]), t(NOW), UpdateSource::File)
+            .unwrap();
+        for _ in 0..3 {
+            let d = engine.decide(&attorney(t(NOW)), t(NOW));
+            assert_eq!(d.reason, Reason::FailSafe, "{fault:?}");
+            assert!(!d.record, "{fault:?}");
+            assert_eq!(d.list.as_ref().map(|l| l.sequence), Some(1));
+        }
+        assert_eq!(engine.metrics().guest_failures(), 3, "{fault:?}");
+        let metrics = engine.render_metrics(t(NOW));
+        assert!(
+            metrics.contains("privcall_guest_failures_total 3"),
+            "{fault:?}"
+        );
+        assert!(metrics.contains("privcall_decisions_total{reason=\"fail-safe\"} 3"));
+    }
+}
+
+#[test]
+fn canaries_from_the_compiler_pass_on_the_real_guest() {
+    let s = samples();
+    let (header, _) = {
+        let v = privcall::bundle::verify(&s.bytes, &s.trust()).unwrap();
+        (v.header, ())
+    };
+    assert!(
+        header.canaries.len() >= 8,
+        "{} canaries",
+        header.canaries.len()
+    );
+    assert!(header.canaries.iter().any(|c| !c.record));
+    assert!(header.canaries.iter().any(|c| c.record));
+    let engine = Engine::new(EngineConfig::new(s.trust()), t(NOW)).unwrap();
+    engine.apply(&s.bytes, t(NOW), UpdateSource::File).unwrap();
+}
