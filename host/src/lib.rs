@@ -22,6 +22,7 @@ pub mod files;
 pub mod guest;
 pub mod keys;
 pub mod metrics;
+pub mod perf;
 pub mod state;
 pub mod time;
 

@@ -57,6 +57,16 @@ enum Command {
     },
     /// Decide one call with a verified bundle.
     Decide(DecideArgs),
+    /// Measure decision latency (wasm guest and native), bytes per number
+    /// and swap time for a synthetic list of random North American numbers.
+    Bench {
+        /// Numbers in the synthetic registry.
+        #[arg(long, default_value_t = 1_000_000)]
+        numbers: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Compile the built-in sample lists with a throwaway key and print the
     /// decisions for the sample calls as a table.
     Demo {
@@ -168,6 +178,18 @@ fn run(cli: Cli) -> Result<()> {
         } => cmd_inspect(&bundle, &trust, json),
         Command::Decide(args) => cmd_decide(&args),
         Command::Demo { dir } => demo::run(dir.as_deref()),
+        Command::Bench { numbers, json } => {
+            let report = privcall::perf::run(&privcall::perf::Options {
+                numbers,
+                ..Default::default()
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+            Ok(())
+        }
     }
 }
 

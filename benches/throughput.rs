@@ -1,0 +1,2 @@
+//! Placeholder: filled in by the performance work (issue 4).
+fn main() {}
