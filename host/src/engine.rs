@@ -251,7 +251,18 @@ pub struct ListStatus {
 /// Everything `/v1/status` reports.
 #[derive(Clone, Debug, Serialize)]
 pub struct Status {
-    /// The live list, or null: every call gets its facility's fail mode.
+    /// The live list's sequence (null without a list).
+    pub sequence: Option<u64>,
+    /// The live list's digest.
+    pub digest: Option<String>,
+    /// When the live list was issued (RFC 3339).
+    pub issued_at: Option<String>,
+    /// When the live list expires (RFC 3339).
+    pub expires_at: Option<String>,
+    /// The live list is past its expiry (alarm), or there is no list.
+    pub stale: bool,
+    /// The live list in detail, or null: every call gets its facility's
+    /// fail mode.
     pub list: Option<ListStatus>,
     /// Highest sequence ever accepted (survives restarts).
     pub high_water: u64,
@@ -576,22 +587,28 @@ impl Engine {
     /// Everything `/v1/status` reports.
     pub fn status(&self, now: i64) -> Status {
         let trust = self.trust.load();
+        let list = self.live.load().as_deref().map(|l| ListStatus {
+            sequence: l.list.header.sequence,
+            digest: l.list.digest.clone(),
+            issued_at: crate::time::format(l.list.header.issued_at),
+            expires_at: crate::time::format(l.list.header.expires_at),
+            stale: l.list.is_stale(now),
+            age_seconds: now - l.list.header.issued_at,
+            applied_at: crate::time::format(l.applied_at),
+            signers: l.list.signers.iter().map(KeyId::to_string).collect(),
+            facilities: l.stats.facilities,
+            numbers: l.stats.numbers,
+            prefix_blocks: l.stats.prefix_blocks,
+            windows: l.stats.windows,
+            set_bytes: l.stats.set_bytes,
+        });
         Status {
-            list: self.live.load().as_deref().map(|l| ListStatus {
-                sequence: l.list.header.sequence,
-                digest: l.list.digest.clone(),
-                issued_at: crate::time::format(l.list.header.issued_at),
-                expires_at: crate::time::format(l.list.header.expires_at),
-                stale: l.list.is_stale(now),
-                age_seconds: now - l.list.header.issued_at,
-                applied_at: crate::time::format(l.applied_at),
-                signers: l.list.signers.iter().map(KeyId::to_string).collect(),
-                facilities: l.stats.facilities,
-                numbers: l.stats.numbers,
-                prefix_blocks: l.stats.prefix_blocks,
-                windows: l.stats.windows,
-                set_bytes: l.stats.set_bytes,
-            }),
+            sequence: list.as_ref().map(|l| l.sequence),
+            digest: list.as_ref().map(|l| l.digest.clone()),
+            issued_at: list.as_ref().map(|l| l.issued_at.clone()),
+            expires_at: list.as_ref().map(|l| l.expires_at.clone()),
+            stale: list.as_ref().is_none_or(|l| l.stale),
+            list,
             high_water: self.high_water.load(Ordering::Acquire),
             last_update: lock(&self.last_update).clone(),
             last_refusal: lock(&self.last_refusal).clone(),

@@ -7,6 +7,9 @@
 //! - [`guest`]: the wasmtime embedding of the guest component.
 //! - [`decider`]: a verified list loaded into a guest, deciding calls.
 //! - [`decision`]: the decision JSON contract.
+//! - [`engine`]: the thread-safe engine: decisions, verified hot swaps, status.
+//! - [`serve`]: the HTTP decision daemon.
+//! - [`perf`]: `privcall bench`.
 //!
 //! The decision rules themselves live in [`privcall_core`], shared with the
 //! guest, so they are never written twice.
@@ -23,6 +26,7 @@ pub mod guest;
 pub mod keys;
 pub mod metrics;
 pub mod perf;
+pub mod serve;
 pub mod state;
 pub mod time;
 

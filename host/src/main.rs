@@ -57,6 +57,8 @@ enum Command {
     },
     /// Decide one call with a verified bundle.
     Decide(DecideArgs),
+    /// Run the decision daemon (HTTP on loopback by default).
+    Serve(ServeArgs),
     /// Measure decision latency (wasm guest and native), bytes per number
     /// and swap time for a synthetic list of random North American numbers.
     Bench {
@@ -124,6 +126,36 @@ struct CompileArgs {
 }
 
 #[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8650")]
+    listen: std::net::SocketAddr,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// Keeps the last good bundle and the sequence high-water mark.
+    #[arg(long)]
+    state_dir: PathBuf,
+    /// A bundle to apply at start (if newer than the saved one).
+    #[arg(long)]
+    bundle: Option<PathBuf>,
+    /// Apply `.bundle` files dropped into this folder.
+    #[arg(long)]
+    watch: Option<PathBuf>,
+    /// Poll this http:// URL for bundles (ETag / If-None-Match).
+    #[arg(long, value_name = "URL")]
+    poll: Option<String>,
+    /// Seconds between polls (and scans of --watch, divided by 60, at least 1 s).
+    #[arg(long, default_value_t = 60)]
+    poll_interval: u64,
+    /// Guest instances (parallel decisions); default one per CPU.
+    #[arg(long)]
+    instances: Option<usize>,
+    /// Log level: error, warn, info, debug.
+    #[arg(long, default_value = "info")]
+    log_level: tracing::Level,
+}
+
+#[derive(Args)]
 struct DecideArgs {
     /// The bundle.
     #[arg(long)]
@@ -178,6 +210,7 @@ fn run(cli: Cli) -> Result<()> {
         } => cmd_inspect(&bundle, &trust, json),
         Command::Decide(args) => cmd_decide(&args),
         Command::Demo { dir } => demo::run(dir.as_deref()),
+        Command::Serve(args) => cmd_serve(&args),
         Command::Bench { numbers, json } => {
             let report = privcall::perf::run(&privcall::perf::Options {
                 numbers,
@@ -486,3 +519,55 @@ fn describe(d: &Decision) -> String {
 }
 
 mod demo;
+
+fn cmd_serve(args: &ServeArgs) -> Result<()> {
+    use privcall::engine::{Engine, EngineConfig, UpdateSource};
+    use privcall::serve::{Daemon, Poll, TrustFiles};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    tracing_subscriber::fmt()
+        .with_max_level(args.log_level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let trust = TrustFiles {
+        keys: args.trust.keys.clone(),
+        threshold: args.trust.threshold,
+    };
+    let mut config = EngineConfig::new(trust.load()?).state_dir(&args.state_dir);
+    if let Some(n) = args.instances {
+        config.instances = n;
+    }
+    let max_bundle_bytes = config.max_bundle_bytes;
+    let engine = Arc::new(
+        Engine::new(config, ptime::now())
+            .with_context(|| format!("opening state dir {}", args.state_dir.display()))?,
+    );
+    if let Some(path) = &args.bundle {
+        let bytes = read_bundle(path)?;
+        match engine.apply(&bytes, ptime::now(), UpdateSource::File) {
+            Ok(id) => tracing::info!(sequence = id.sequence, "applied --bundle"),
+            Err(e) => tracing::warn!(file = %path.display(), error = %e, "--bundle not applied"),
+        }
+    }
+    if engine.list_id(ptime::now()).is_none() {
+        tracing::error!("no list is live: every call gets its facility's fail mode until a valid bundle arrives");
+    }
+    let daemon = Daemon {
+        engine,
+        trust,
+        watch: args.watch.clone(),
+        watch_interval: Duration::from_secs((args.poll_interval / 60).max(1)),
+        poll: args.poll.clone().map(|url| Poll {
+            url,
+            interval: Duration::from_secs(args.poll_interval.max(1)),
+        }),
+        max_bundle_bytes,
+    };
+    privcall::serve::run(daemon, args.listen, |addr| {
+        println!("privcall: listening on http://{addr}");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+    })
+}

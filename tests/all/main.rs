@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod daemon;
 mod differential;
 mod engine;
 mod faults;
