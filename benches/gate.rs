@@ -1,0 +1,2 @@
+//! Placeholder: the instruction-count gate benchmarks (issue 10).
+fn main() {}
