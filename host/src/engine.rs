@@ -198,6 +198,14 @@ struct Live {
     stats: ListStats,
     slots: Box<[Mutex<GuestInstance>]>,
     applied_at: i64,
+    /// The engine's count of lists in memory; decremented on drop.
+    resident: Arc<AtomicUsize>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.resident.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// The outcome of the last update attempt, for `/v1/status`.
@@ -295,6 +303,7 @@ pub struct Engine {
     last_refusal: Mutex<Option<UpdateAttempt>>,
     stale_alarm: AtomicBool,
     metrics: Metrics,
+    resident: Arc<AtomicUsize>,
 }
 
 /// Each thread starts its search for a free instance at its own slot, so
@@ -343,6 +352,7 @@ impl Engine {
             last_refusal: Mutex::new(None),
             stale_alarm: AtomicBool::new(false),
             metrics: Metrics::default(),
+            resident: Arc::new(AtomicUsize::new(0)),
         };
         if let Some(bytes) = engine
             .state
@@ -539,7 +549,9 @@ impl Engine {
                 });
             }
         }
+        self.resident.fetch_add(1, Ordering::AcqRel);
         Ok(Live {
+            resident: Arc::clone(&self.resident),
             stats: stats.expect("at least one instance"),
             list,
             slots: slots.into_iter().map(Mutex::new).collect(),
@@ -560,6 +572,12 @@ impl Engine {
     /// live; the next update must verify against the new store.
     pub fn set_trust(&self, trust: TrustStore) {
         self.trust.store(Arc::new(trust));
+    }
+
+    /// Lists held in memory: the live one, plus any being loaded or still
+    /// read by in-flight decisions. Back to 1 after a swap completes.
+    pub fn lists_in_memory(&self) -> usize {
+        self.resident.load(Ordering::Acquire)
     }
 
     /// The engine's counters.

@@ -207,6 +207,8 @@ fn every_bad_update_is_refused_by_name_and_the_old_list_decides() {
             "{name}"
         );
         assert_live(&engine, 5);
+        // A refused list is not kept either.
+        assert_eq!(engine.lists_in_memory(), 1, "{name}");
     }
     // And a good update still goes through afterwards.
     engine
@@ -267,6 +269,8 @@ fn swaps_under_load_never_fail_a_decision_nor_go_back() {
     assert_eq!(engine.metrics().swaps(), 31);
     assert_eq!(engine.metrics().guest_failures(), 0);
     assert_live(&engine, 31);
+    // Every old list was freed once its last decision finished.
+    assert_eq!(engine.lists_in_memory(), 1);
 }
 
 #[test]
