@@ -389,14 +389,16 @@ struct CsvFile<'a> {
 }
 
 impl<'a> CsvFile<'a> {
-    /// Reads the header and checks it has exactly the expected columns.
+    /// Reads the header and checks it has exactly the expected columns,
+    /// then the records with their line numbers; a record that cannot be
+    /// read is reported in `errors` and skipped.
     fn rows(
         path: &'a Path,
         text: &'a str,
         expected: &[&str],
         optional: &[&str],
         errors: &mut Vec<SourceError>,
-    ) -> Option<(CsvFile<'a>, csv::StringRecordsIntoIter<&'a [u8]>)> {
+    ) -> Option<(CsvFile<'a>, Vec<(u64, csv::StringRecord)>)> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .trim(csv::Trim::All)
@@ -439,7 +441,15 @@ impl<'a> CsvFile<'a> {
         if errors.len() > start {
             return None;
         }
-        Some((CsvFile { path, columns }, reader.into_records()))
+        let file = CsvFile { path, columns };
+        let mut rows = Vec::new();
+        for record in reader.into_records() {
+            match record {
+                Ok(r) => rows.push((r.position().map_or(0, |p| p.line()), r)),
+                Err(e) => errors.push(file.record_error(&e)),
+            }
+        }
+        Some((file, rows))
     }
 
     fn get<'r>(&self, record: &'r csv::StringRecord, column: &str) -> &'r str {
@@ -504,15 +514,7 @@ pub fn parse_registry(
         ..policy.default.dial_plan.clone()
     };
     let mut rows = Vec::new();
-    for record in records {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(file.record_error(&e));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
+    for (line, record) in records {
         let start = errors.len();
         let number = file.get(&record, "number");
         let target = if number.is_empty() {
@@ -639,15 +641,7 @@ pub fn parse_prearranged(
         return Vec::new();
     };
     let mut rows = Vec::new();
-    for record in records {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(file.record_error(&e));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
+    for (line, record) in records {
         let start_errors = errors.len();
         let facility = file.get(&record, "facility");
         if let Some(problem) = bad_facility_code(facility) {

@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::examples;
+use crate::common::{cli_compile_samples, examples};
 
 fn privcall(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_privcall"))
@@ -43,24 +43,11 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         let name = dir.path().join("authority");
         ok(&["keygen", "--out", s(&name)]);
-        let ex = examples();
-        ok(&[
-            "compile",
-            "--registry",
-            s(&ex.join("registry.csv")),
-            "--prearranged",
-            s(&ex.join("prearranged.csv")),
-            "--policy",
-            s(&ex.join("policy.toml")),
-            "--key",
-            s(&dir.path().join("authority.key")),
-            "--sequence",
-            "7",
-            "--expires",
-            "2099-01-01T00:00:00Z",
-            "--out",
-            s(&dir.path().join("list.bundle")),
-        ]);
+        cli_compile_samples(
+            &dir.path().join("authority.key"),
+            7,
+            &dir.path().join("list.bundle"),
+        );
         Setup { dir }
     }
 

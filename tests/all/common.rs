@@ -125,3 +125,26 @@ pub fn call<'a>(facility: &'a str, inmate: &'a str, dialed: &'a str, at: &str) -
 pub fn wasm_decide(d: &mut ListDecider, c: &Call<'_>) -> Decision {
     d.decide(c, t("2026-06-01T00:00:00Z"))
 }
+
+/// Runs `privcall compile` on the sample lists with `key`, `sequence` and a
+/// far expiry, writing `out`; panics with stderr if it fails.
+pub fn cli_compile_samples(key: &Path, sequence: u64, out: &Path) {
+    let ex = examples();
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_privcall"))
+        .arg("compile")
+        .args(["--registry", &path(&ex.join("registry.csv"))])
+        .args(["--prearranged", &path(&ex.join("prearranged.csv"))])
+        .args(["--policy", &path(&ex.join("policy.toml"))])
+        .args(["--key", &path(key)])
+        .args(["--sequence", &sequence.to_string()])
+        .args(["--expires", "2099-01-01T00:00:00Z"])
+        .args(["--out", &path(out)])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "compile: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::examples;
+use crate::common::cli_compile_samples;
 
 /// A key pair and bundles of the sample lists with chosen sequences.
 struct Authority {
@@ -31,24 +31,7 @@ impl Authority {
 
     /// Compiles the samples with `sequence` into `out`.
     fn bundle(&self, sequence: u64, out: &Path) {
-        let ex = examples();
-        run(&[
-            "compile",
-            "--registry",
-            s(&ex.join("registry.csv")),
-            "--prearranged",
-            s(&ex.join("prearranged.csv")),
-            "--policy",
-            s(&ex.join("policy.toml")),
-            "--key",
-            s(&self.dir.path().join("auth.key")),
-            "--sequence",
-            &sequence.to_string(),
-            "--expires",
-            "2099-01-01T00:00:00Z",
-            "--out",
-            s(out),
-        ]);
+        cli_compile_samples(&self.dir.path().join("auth.key"), sequence, out);
     }
 }
 
