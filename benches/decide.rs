@@ -1,56 +1,32 @@
 //! Decision benchmarks: the wasm guest beside the same core compiled
 //! natively and a plain `HashSet<u64>` baseline, for hits and misses, with
-//! setup outside the timed loop and deterministic data.
+//! the number dialed as a formatted string (`(573) 555-0142`) and already
+//! normalized (`+15735550142`), plus the bare set lookup. Setup is outside
+//! the timed loop and the data is deterministic
+//! ([`privcall::perf::synthetic_list`], the list `privcall bench` uses: N
+//! random North American numbers and N/50 prearranged windows).
 //!
 //! `cargo bench --bench decide` measures 10k and 1M numbers (set
 //! `PRIVCALL_BENCH_SIZES=10000,1000000,5000000` for more). Under
 //! `cargo test --benches` (CI) each benchmark runs once on 10k numbers.
+//!
+//! `boundary/wasm-empty-guest` calls a guest whose `decide` does nothing:
+//! the cost of the component call itself, to subtract from `wasm`.
+//!
+//! Read the figures as ratios within one run (`wasm` / `native`): the
+//! machine is shared and absolute times move with its load.
 
 use std::collections::HashSet;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use privcall::guest::GuestRuntime;
+use privcall::perf::{dial_plan, random_national, synthetic_list, FACILITY, NOW};
 use privcall_core::decide::Decider;
-use privcall_core::list::{build, RegistryRow, Target};
-use privcall_core::normalize::{normalize, DialPlan, E164};
-use privcall_core::types::{Call, Category, CategorySet, FailMode, Overrun, Policy};
+use privcall_core::normalize::normalize;
+use privcall_core::types::Call;
 
-/// splitmix64: deterministic, dependency-free data.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// `n` distinct random North American numbers (NPA and NXX in 200-999).
-fn numbers(n: usize, seed: u64) -> Vec<u64> {
-    let mut state = seed;
-    let mut set = HashSet::with_capacity(n);
-    while set.len() < n {
-        let r = splitmix(&mut state);
-        let npa = 200 + r % 800;
-        let nxx = 200 + (r >> 16) % 800;
-        let line = (r >> 32) % 10_000;
-        set.insert(npa * 10_000_000 + nxx * 10_000 + line);
-    }
-    let mut v: Vec<u64> = set.into_iter().collect();
-    v.sort_unstable();
-    v
-}
-
-fn policy() -> Policy {
-    Policy {
-        exempt: CategorySet::all(),
-        overrun: Overrun::StayPrivate,
-        early_grace_secs: 300,
-        fail_mode: FailMode::DoNotRecord,
-        dial_plan: DialPlan::nanp(),
-    }
-}
-
+/// Sizes to measure: 10k in CI's test mode, more when benchmarking.
 fn sizes() -> Vec<usize> {
     let benching = std::env::args().any(|a| a == "--bench");
     if !benching {
@@ -69,57 +45,247 @@ fn formatted(national: u64) -> String {
 
 fn bench_decide(c: &mut Criterion) {
     let runtime = GuestRuntime::builtin().expect("guest");
+    let plan = dial_plan();
     for n in sizes() {
-        let keys = numbers(n, 42);
-        let rows: Vec<RegistryRow> = keys
-            .iter()
-            .map(|&k| RegistryRow {
-                target: Target::Number(E164(10_000_000_000 + k)),
-                category: Category::Attorney,
-                facilities: None,
-                valid_from: None,
-                valid_until: None,
+        let synthetic = synthetic_list(n, n / 50, 42);
+        let keys = &synthetic.numbers;
+        let mut guest = runtime.instantiate().expect("instance");
+        guest.load(&synthetic.list.to_bytes()).expect("load");
+        let native = Decider::new(synthetic.list.clone());
+        let baseline: HashSet<u64> = keys.iter().map(|&k| 10_000_000_000 + k).collect();
+
+        let hit = keys[keys.len() / 2];
+        let mut state = 7;
+        let miss = loop {
+            let m = random_national(&mut state);
+            if keys.binary_search(&m).is_err() {
+                break m;
+            }
+        };
+        let mut group = c.benchmark_group(format!("decide/{n}"));
+        for (label, national) in [("hit", hit), ("miss", miss)] {
+            for (input, dialed) in [
+                ("string", formatted(national)),
+                ("e164", format!("+1{national}")),
+            ] {
+                let call = Call {
+                    facility: FACILITY,
+                    inmate: "A0000001",
+                    dialed: &dialed,
+                    at: NOW,
+                    started: None,
+                };
+                // The decisions must be right before they are timed.
+                let expected = label == "miss";
+                assert_eq!(native.decide(&call).record, expected);
+                assert_eq!(guest.decide(&call).expect("guest").record, expected);
+                let id = format!("{label}-{input}");
+                group.bench_with_input(
+                    BenchmarkId::new("hashset-baseline", &id),
+                    &call,
+                    |b, call| {
+                        b.iter(|| {
+                            let n = normalize(black_box(call.dialed), &plan).ok();
+                            black_box(n.is_some_and(|n| baseline.contains(&n.0)))
+                        })
+                    },
+                );
+                group.bench_with_input(BenchmarkId::new("native", &id), &call, |b, call| {
+                    b.iter(|| black_box(native.decide(black_box(call))))
+                });
+                group.bench_with_input(BenchmarkId::new("wasm", &id), &call, |b, call| {
+                    b.iter(|| black_box(guest.decide(black_box(call)).expect("decision")))
+                });
+            }
+        }
+        group.finish();
+
+        // The set alone, for the number already normalized to an integer:
+        // the radix set beside the hash set, on keys spread over the list
+        // (so the caches see a realistic mix, not one hot key).
+        let probes: Vec<u64> = (0..4096u64)
+            .map(|i| {
+                let k = keys[(i as usize * 7919) % keys.len()];
+                if i % 2 == 0 {
+                    k
+                } else {
+                    k + 1
+                }
             })
             .collect();
-        let list = build(policy(), vec![], &rows, &[]).expect("list");
-        let body = list.to_bytes();
-        let native = Decider::new(list);
-        let mut guest = runtime.instantiate().expect("instance");
-        guest.load(&body).expect("load");
-        let baseline: HashSet<u64> = keys.iter().map(|&k| 10_000_000_000 + k).collect();
-        let plan = DialPlan::nanp();
-
-        let hit = formatted(keys[keys.len() / 2]);
-        let miss = formatted(numbers(1, 7)[0]);
-        let mut group = c.benchmark_group(format!("decide/{n}"));
-        for (label, dialed) in [("hit", &hit), ("miss", &miss)] {
-            let call = Call {
-                facility: "JCCC",
-                inmate: "A1001",
-                dialed,
-                at: 1_790_000_000,
-                started: None,
-            };
-            group.bench_with_input(
-                BenchmarkId::new("hashset-baseline", label),
-                &call,
-                |b, call| {
-                    b.iter(|| {
-                        let n = normalize(black_box(call.dialed), &plan).ok();
-                        black_box(n.is_some_and(|n| baseline.contains(&n.0)))
-                    })
-                },
-            );
-            group.bench_with_input(BenchmarkId::new("native", label), &call, |b, call| {
-                b.iter(|| black_box(native.decide(black_box(call))))
-            });
-            group.bench_with_input(BenchmarkId::new("wasm", label), &call, |b, call| {
-                b.iter(|| black_box(guest.decide(black_box(call)).expect("decision")))
-            });
-        }
+        let mut group = c.benchmark_group(format!("lookup/{n}"));
+        group.bench_function("radix-set", |b| {
+            let mut i = 0;
+            b.iter(|| {
+                i = (i + 1) % probes.len();
+                black_box(native.list().nanp.rank(black_box(probes[i])))
+            })
+        });
+        group.bench_function("hashset-baseline", |b| {
+            let mut i = 0;
+            b.iter(|| {
+                i = (i + 1) % probes.len();
+                black_box(baseline.contains(&(10_000_000_000 + black_box(probes[i]))))
+            })
+        });
         group.finish();
     }
 }
 
-criterion_group!(benches, bench_decide);
+/// A guest that does nothing: `decide` answers an all-default decision
+/// (`ok`, every field zero) without reading its arguments, behind the same
+/// contract and call shape as the real guest. Its time is the floor the
+/// component boundary sets (lowering three strings through `cabi_realloc`,
+/// the call, lifting the result), whatever the decision code costs.
+const EMPTY_GUEST: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (global $bump (mut i32) (i32.const 1024))
+  (func (export "cabi_realloc")
+        (param $old i32) (param $old_size i32) (param $align i32) (param $new_size i32)
+        (result i32)
+    (local $ptr i32)
+    (local.set $ptr
+      (i32.and
+        (i32.add (global.get $bump) (i32.sub (local.get $align) (i32.const 1)))
+        (i32.sub (i32.const 0) (local.get $align))))
+    (global.set $bump (i32.add (local.get $ptr) (local.get $new_size)))
+    (local.get $ptr))
+  (func (export "privcall:decider/decider@0.1.0#load") (param i32 i32) (result i32)
+    (i32.const 64))
+  (func (export "privcall:decider/decider@0.1.0#decide")
+        (param i32 i32 i32 i32 i32 i32 i64 i32 i64) (result i32)
+    ;; The strings are not needed: hand their space out again next call.
+    (global.set $bump (i32.const 1024))
+    (i32.const 512)))
+"#;
+
+fn empty_guest_component() -> Vec<u8> {
+    let mut module = wat::parse_str(EMPTY_GUEST).expect("valid WAT");
+    let mut resolve = wit_component::metadata::Bindgen::default().resolve;
+    let package = resolve
+        .push_str("privcall.wit", include_str!("../wit/privcall.wit"))
+        .expect("the contract parses");
+    let world = resolve
+        .select_world(&[package], Some("guest"))
+        .expect("world guest");
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .expect("metadata");
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .expect("module")
+        .validate(true)
+        .encode()
+        .expect("component")
+}
+
+fn bench_boundary(c: &mut Criterion) {
+    let runtime = GuestRuntime::from_component(&empty_guest_component()).expect("empty guest");
+    let mut guest = runtime.instantiate().expect("instance");
+    let call = Call {
+        facility: FACILITY,
+        inmate: "A0000001",
+        dialed: "(573) 555-0142",
+        at: NOW,
+        started: None,
+    };
+    guest.decide(&call).expect("the empty guest answers");
+    let mut group = c.benchmark_group("boundary");
+    group.bench_function("wasm-empty-guest", |b| {
+        b.iter(|| black_box(guest.decide(black_box(&call)).expect("decision")))
+    });
+
+    // The same empty call in another shape, for comparison: the call's
+    // strings packed into 13 `u64` words plus lengths and times (16 flat
+    // scalars, no `cabi_realloc`) and the answer packed into one `u64` (no
+    // result area to lift, no `post-return`). Not the contract: what a
+    // packed entry point would cost at the boundary.
+    let engine = privcall::guest::engine();
+    let component =
+        wasmtime::component::Component::new(engine, empty_packed_component()).expect("packed");
+    let linker = wasmtime::component::Linker::<()>::new(engine);
+    let mut store = wasmtime::Store::new(engine, ());
+    store.set_epoch_deadline(u64::MAX / 2);
+    let instance = linker
+        .instantiate(&mut store, &component)
+        .expect("instance");
+    let decide = instance
+        .get_typed_func::<Packed, (u64,)>(&mut store, "decide")
+        .expect("decide");
+    group.bench_function("packed-scalars-empty-guest", |b| {
+        b.iter(|| {
+            let params = black_box((
+                23u32, NOW, 0i64, 1u64, 2u64, 3u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64,
+                0u64, 0u64,
+            ));
+            black_box(decide.call(&mut store, params).expect("call"))
+        })
+    });
+    group.finish();
+}
+
+type Packed = (
+    u32,
+    i64,
+    i64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+    u64,
+);
+
+/// The packed-shape empty guest (see [`bench_boundary`]).
+fn empty_packed_component() -> Vec<u8> {
+    const WIT: &str = r#"
+package bench:packed;
+world packed {
+    export decide: func(lengths: u32, at: s64, started: s64,
+        w0: u64, w1: u64, w2: u64, w3: u64, w4: u64, w5: u64, w6: u64,
+        w7: u64, w8: u64, w9: u64, w10: u64, w11: u64, w12: u64) -> u64;
+}
+"#;
+    const WAT: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "decide")
+        (param i32 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+        (result i64)
+    (local.get 1)))
+"#;
+    let mut module = wat::parse_str(WAT).expect("valid WAT");
+    let mut resolve = wit_component::metadata::Bindgen::default().resolve;
+    let package = resolve.push_str("packed.wit", WIT).expect("parses");
+    let world = resolve
+        .select_world(&[package], Some("packed"))
+        .expect("world");
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .expect("metadata");
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .expect("module")
+        .validate(true)
+        .encode()
+        .expect("component")
+}
+
+criterion_group!(benches, bench_boundary, bench_decide);
 criterion_main!(benches);

@@ -155,6 +155,13 @@ impl GuestRuntime {
             store,
             guest,
             poisoned: false,
+            call: wit::Call {
+                facility: String::new(),
+                inmate: String::new(),
+                dialed: String::new(),
+                at: 0,
+                started: None,
+            },
         })
     }
 }
@@ -166,6 +173,9 @@ pub struct GuestInstance {
     guest: bindings::Guest,
     /// After a trap the instance's state is unknown; it is never used again.
     poisoned: bool,
+    /// The call being decided, kept between calls so its strings' buffers
+    /// are reused: a decision allocates nothing on the host side.
+    call: wit::Call,
 }
 
 impl GuestInstance {
@@ -199,17 +209,23 @@ impl GuestInstance {
     pub fn decide(&mut self, call: &core::Call<'_>) -> Result<core::Decision, GuestError> {
         self.check()?;
         self.store.set_epoch_deadline(DECIDE_DEADLINE_TICKS);
-        let wit_call = wit::Call {
-            facility: call.facility.to_string(),
-            inmate: call.inmate.to_string(),
-            dialed: call.dialed.to_string(),
-            at: call.at,
-            started: call.started,
-        };
+        let wit_call = &mut self.call;
+        for (to, from) in [
+            (&mut wit_call.facility, call.facility),
+            (&mut wit_call.inmate, call.inmate),
+            (&mut wit_call.dialed, call.dialed),
+        ] {
+            to.clear();
+            // An unusually long string does not keep its buffer forever.
+            to.shrink_to(1024);
+            to.push_str(from);
+        }
+        wit_call.at = call.at;
+        wit_call.started = call.started;
         match self
             .guest
             .privcall_decider_decider()
-            .call_decide(&mut self.store, &wit_call)
+            .call_decide(&mut self.store, &self.call)
         {
             Ok(Ok(d)) => Ok(from_wit(&d)),
             Ok(Err(_)) => Err(GuestError::NoList),

@@ -53,7 +53,8 @@ impl DialPlan {
 
     /// Whether this plan is for the North American Numbering Plan.
     pub fn is_nanp(&self) -> bool {
-        self.country_code == "1"
+        // A pattern, not `==`: no call to `memcmp` on the decision path.
+        matches!(self.country_code.as_bytes(), [b'1'])
     }
 
     /// Checks every field; the error names the field that is wrong.
@@ -362,8 +363,12 @@ pub fn normalize_prefix(text: &str, plan: &DialPlan) -> Result<Prefix, Normalize
 }
 
 /// Reads the dialable characters of `s`, stopping at an extension.
+///
+/// Walks bytes: ASCII (nearly every dialed string) is handled without
+/// decoding, and only a non-ASCII byte decodes the character it starts.
 fn scan(s: &str) -> Result<Dialed, NormalizeError> {
     let s = strip_uri(s.trim());
+    let bytes = s.as_bytes();
     let mut d = Dialed {
         buf: [0; MAX_DIGITS],
         len: 0,
@@ -374,30 +379,46 @@ fn scan(s: &str) -> Result<Dialed, NormalizeError> {
     // after something that could be a whole number.
     let mut dialable = 0usize;
     let mut seen_any = false;
-    let mut chars = s.char_indices().peekable();
+    // In characters, from 1, for error messages.
     let mut position = 0usize;
-    while let Some((at, c)) = chars.next() {
+    let mut next = 0usize;
+    while next < bytes.len() {
+        let at = next;
+        let b = bytes[at];
         position += 1;
-        let digit = match c {
-            '0'..='9' => Some(c as u8),
-            // Fullwidth digits, as some softphones and CSV exports send them.
-            '\u{ff10}'..='\u{ff19}' => Some(b'0' + (c as u32 - 0xff10) as u8),
-            _ => None,
-        };
-        if let Some(digit) = digit {
-            push(&mut d, digit)?;
+        if b.is_ascii_digit() {
+            next += 1;
+            push(&mut d, b)?;
             dialable += 1;
             seen_any = true;
             continue;
         }
+        let c = if b.is_ascii() {
+            next += 1;
+            char::from(b)
+        } else {
+            let c = s[at..]
+                .chars()
+                .next()
+                .unwrap_or(char::REPLACEMENT_CHARACTER);
+            next += c.len_utf8();
+            // Fullwidth digits, as some softphones and CSV exports send them.
+            if let '\u{ff10}'..='\u{ff19}' = c {
+                push(&mut d, b'0' + (c as u32 - 0xff10) as u8)?;
+                dialable += 1;
+                seen_any = true;
+                continue;
+            }
+            c
+        };
         match c {
             '+' if !seen_any && !d.plus => d.plus = true,
             '+' => return Err(NormalizeError::MisplacedPlus),
             // Star codes such as *67 (block caller id) before the number.
             '*' if !seen_any && !d.plus => {
                 let mut n = 0;
-                while n < 2 && chars.peek().is_some_and(|(_, c)| c.is_ascii_digit()) {
-                    chars.next();
+                while n < 2 && bytes.get(next).is_some_and(u8::is_ascii_digit) {
+                    next += 1;
                     position += 1;
                     n += 1;
                 }
@@ -425,6 +446,7 @@ fn scan(s: &str) -> Result<Dialed, NormalizeError> {
     Ok(d)
 }
 
+#[inline]
 fn push(d: &mut Dialed, digit: u8) -> Result<(), NormalizeError> {
     if d.len == MAX_DIGITS {
         return Err(NormalizeError::TooLong);
@@ -437,10 +459,16 @@ fn push(d: &mut Dialed, digit: u8) -> Result<(), NormalizeError> {
 /// Takes the number out of a `tel:` or `sip:` URI (user part, without
 /// parameters); other strings are returned as they are.
 fn strip_uri(s: &str) -> &str {
-    let lower = |n: usize| s.get(..n).map(|p| p.to_ascii_lowercase());
-    let rest = if lower(4).as_deref() == Some("tel:") || lower(4).as_deref() == Some("sip:") {
+    // Compared as bytes, without allocating: this runs on every call. The
+    // schemes are ASCII, so a match ends on a character boundary.
+    let starts = |scheme: &[u8]| {
+        s.as_bytes()
+            .get(..scheme.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+    };
+    let rest = if starts(b"tel:") || starts(b"sip:") {
         &s[4..]
-    } else if lower(5).as_deref() == Some("sips:") {
+    } else if starts(b"sips:") {
         &s[5..]
     } else {
         return s;
@@ -499,8 +527,13 @@ fn keypad(c: char) -> u8 {
     }
 }
 
+#[inline]
 fn strip<'a>(digits: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
-    digits.strip_prefix(prefix)
+    // Prefixes are at most 4 digits: a short loop beats a call to `memcmp`.
+    if digits.len() < prefix.len() || digits.iter().zip(prefix).any(|(a, b)| a != b) {
+        return None;
+    }
+    Some(&digits[prefix.len()..])
 }
 
 fn to_int(digits: &[u8]) -> u64 {
