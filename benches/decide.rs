@@ -157,7 +157,13 @@ const EMPTY_GUEST: &str = r#"
         (param i32 i32 i32 i32 i32 i32 i64 i32 i64) (result i32)
     ;; The strings are not needed: hand their space out again next call.
     (global.set $bump (i32.const 1024))
-    (i32.const 512)))
+    (i32.const 512))
+  ;; A packed "not privileged, record" decision.
+  (func (export "privcall:decider/decider@0.1.0#decide-packed")
+        (param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i32) (result i64)
+    (i64.const 0x33))
+  (func (export "privcall:decider/decider@0.1.0#last-private-until") (result i64)
+    (i64.const 0)))
 "#;
 
 fn empty_guest_component() -> Vec<u8> {
@@ -196,8 +202,18 @@ fn bench_boundary(c: &mut Criterion) {
     };
     guest.decide(&call).expect("the empty guest answers");
     let mut group = c.benchmark_group("boundary");
+    // `decide` takes the contract's packed path for these short strings.
     group.bench_function("wasm-empty-guest", |b| {
         b.iter(|| black_box(guest.decide(black_box(&call)).expect("decision")))
+    });
+    group.bench_function("wasm-empty-guest-strings", |b| {
+        b.iter(|| {
+            black_box(
+                guest
+                    .decide_via_strings(black_box(&call))
+                    .expect("decision"),
+            )
+        })
     });
 
     // The same empty call in another shape, for comparison: the call's

@@ -306,14 +306,6 @@ pub struct Engine {
     resident: Arc<AtomicUsize>,
 }
 
-/// Each thread starts its search for a free instance at its own slot, so
-/// threads rarely meet on one lock.
-fn thread_slot() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local!(static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed));
-    SLOT.with(|s| *s)
-}
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a slot leaves a usable instance or a poisoned
     // one (rebuilt on next use); either way the lock must not stay dead.
@@ -392,7 +384,9 @@ impl Engine {
             );
         }
         let n = live.slots.len();
-        let first = thread_slot() % n;
+        // Each thread starts its search for a free instance at its own
+        // slot, so threads rarely meet on one lock.
+        let first = crate::metrics::thread_index() % n;
         let mut slot = (0..n)
             .find_map(|i| live.slots[(first + i) % n].try_lock().ok())
             .unwrap_or_else(|| lock(&live.slots[first]));

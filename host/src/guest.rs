@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use privcall_core::normalize::E164;
+use privcall_core::packed;
 use privcall_core::types as core;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
@@ -205,8 +206,73 @@ impl GuestInstance {
         }
     }
 
-    /// Decides one call under the decision deadline.
+    /// Decides one call under the decision deadline: through the packed
+    /// fast path when the call's strings fit in integers (nearly always),
+    /// otherwise through the string path. Both give the same decision (a
+    /// property test checks it).
     pub fn decide(&mut self, call: &core::Call<'_>) -> Result<core::Decision, GuestError> {
+        match (
+            packed::pack_str::<2>(call.facility),
+            packed::pack_str::<2>(call.inmate),
+            packed::pack_str::<4>(call.dialed),
+        ) {
+            (Some(f), Some(i), Some(d)) => self.decide_packed(call, f, i, d),
+            _ => self.decide_via_strings(call),
+        }
+    }
+
+    fn decide_packed(
+        &mut self,
+        call: &core::Call<'_>,
+        f: [u64; 2],
+        i: [u64; 2],
+        d: [u64; 4],
+    ) -> Result<core::Decision, GuestError> {
+        self.check()?;
+        self.store.set_epoch_deadline(DECIDE_DEADLINE_TICKS);
+        let word = self.guest.privcall_decider_decider().call_decide_packed(
+            &mut self.store,
+            (f[0], f[1]),
+            (i[0], i[1]),
+            (d[0], d[1], d[2], d[3]),
+            call.at,
+            call.started.unwrap_or(0),
+            call.started.is_some(),
+        );
+        let word = self.trapped(word)?;
+        if word == packed::NO_LIST {
+            return Err(GuestError::NoList);
+        }
+        let mut decision = packed::unpack_decision(word, None).map_err(|_| {
+            self.poisoned = true;
+            GuestError::Trap("the guest answered a malformed decision".into())
+        })?;
+        if packed::has_private_until(decision.reason) {
+            let until = self
+                .guest
+                .privcall_decider_decider()
+                .call_last_private_until(&mut self.store);
+            let until = self.trapped(until)?;
+            decision.private_until = (until != packed::NO_PRIVATE_UNTIL).then_some(until);
+        }
+        Ok(decision)
+    }
+
+    /// Turns a trap into an error and poisons the instance.
+    fn trapped<T>(&mut self, result: wasmtime::Result<T>) -> Result<T, GuestError> {
+        result.map_err(|trap| {
+            self.poisoned = true;
+            GuestError::Trap(format!("{trap:#}"))
+        })
+    }
+
+    /// Decides one call through the general path (strings passed as
+    /// strings), whatever their length. [`Self::decide`] uses it when the
+    /// strings do not fit the packed path; tests compare the two.
+    pub fn decide_via_strings(
+        &mut self,
+        call: &core::Call<'_>,
+    ) -> Result<core::Decision, GuestError> {
         self.check()?;
         self.store.set_epoch_deadline(DECIDE_DEADLINE_TICKS);
         let wit_call = &mut self.call;
@@ -222,17 +288,13 @@ impl GuestInstance {
         }
         wit_call.at = call.at;
         wit_call.started = call.started;
-        match self
+        let result = self
             .guest
             .privcall_decider_decider()
-            .call_decide(&mut self.store, &self.call)
-        {
-            Ok(Ok(d)) => Ok(from_wit(&d)),
-            Ok(Err(_)) => Err(GuestError::NoList),
-            Err(trap) => {
-                self.poisoned = true;
-                Err(GuestError::Trap(format!("{trap:#}")))
-            }
+            .call_decide(&mut self.store, &self.call);
+        match self.trapped(result)? {
+            Ok(d) => Ok(from_wit(&d)),
+            Err(_) => Err(GuestError::NoList),
         }
     }
 

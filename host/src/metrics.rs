@@ -1,11 +1,13 @@
 //! Counters for `GET /metrics` (Prometheus text format 0.0.4).
 //!
-//! Plain relaxed atomics: the decision path never takes a lock to count.
+//! Plain relaxed atomics: the decision path never takes a lock to count,
+//! and its counters are sharded per thread (each shard on its own cache
+//! lines) so that threads deciding in parallel do not fight over one line.
 //! Labels are fixed enums (reason, refusal kind), never a number, inmate or
 //! facility code, so the metrics cannot leak who called whom.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::decision::{Decision, Reason};
@@ -41,15 +43,37 @@ pub const REFUSAL_KINDS: [&str; 14] = [
     "persist-failed",
 ];
 
-/// The host's counters.
+/// The counters one thread bumps on every decision.
 #[derive(Debug, Default)]
-pub struct Metrics {
+#[repr(align(128))]
+struct Shard {
     decisions: [AtomicU64; 5],
     default_policy: AtomicU64,
     stale: AtomicU64,
-    guest_failures: AtomicU64,
     latency: [AtomicU64; LATENCY_BOUNDS.len() + 1],
     latency_sum_ns: AtomicU64,
+}
+
+const SHARDS: usize = 16;
+
+/// A small number for this thread: threads get consecutive numbers as they
+/// first ask. Spreads threads over metric shards and guest instances.
+pub(crate) fn thread_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local!(static INDEX: usize = NEXT.fetch_add(1, Relaxed));
+    INDEX.with(|i| *i)
+}
+
+/// This thread's shard: up to [`SHARDS`] threads never share one.
+fn shard_index() -> usize {
+    thread_index() % SHARDS
+}
+
+/// The host's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    shards: [Shard; SHARDS],
+    guest_failures: AtomicU64,
     swaps: AtomicU64,
     refused: [AtomicU64; REFUSAL_KINDS.len()],
 }
@@ -57,25 +81,32 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one decision and how long it took.
     pub fn decision(&self, d: &Decision, took: Duration) {
+        let shard = &self.shards[shard_index()];
         let i = REASONS
             .iter()
             .position(|(r, _)| *r == d.reason)
             .unwrap_or(4);
-        self.decisions[i].fetch_add(1, Relaxed);
+        shard.decisions[i].fetch_add(1, Relaxed);
         if d.default_policy {
-            self.default_policy.fetch_add(1, Relaxed);
+            shard.default_policy.fetch_add(1, Relaxed);
         }
         if d.list.as_ref().is_some_and(|l| l.stale) {
-            self.stale.fetch_add(1, Relaxed);
+            shard.stale.fetch_add(1, Relaxed);
         }
         let secs = took.as_secs_f64();
         let b = LATENCY_BOUNDS
             .iter()
             .position(|&bound| secs <= bound)
             .unwrap_or(LATENCY_BOUNDS.len());
-        self.latency[b].fetch_add(1, Relaxed);
-        self.latency_sum_ns
+        shard.latency[b].fetch_add(1, Relaxed);
+        shard
+            .latency_sum_ns
             .fetch_add(took.as_nanos().min(u128::from(u64::MAX)) as u64, Relaxed);
+    }
+
+    /// A counter summed over the shards.
+    fn sum(&self, counter: impl Fn(&Shard) -> &AtomicU64) -> u64 {
+        self.shards.iter().map(|s| counter(s).load(Relaxed)).sum()
     }
 
     /// Counts a guest trap, overrun or memory fault.
@@ -97,7 +128,9 @@ impl Metrics {
 
     /// Decisions answered so far, for every reason.
     pub fn decisions_total(&self) -> u64 {
-        self.decisions.iter().map(|c| c.load(Relaxed)).sum()
+        (0..REASONS.len())
+            .map(|i| self.sum(|s| &s.decisions[i]))
+            .sum()
     }
 
     /// Guest failures so far.
@@ -131,31 +164,35 @@ impl Metrics {
             let _ = writeln!(
                 o,
                 "privcall_decisions_total{{reason=\"{name}\"}} {}",
-                self.decisions[i].load(Relaxed)
+                self.sum(|s| &s.decisions[i])
             );
         }
         let counters = [
             (
                 "privcall_default_policy_decisions_total",
                 "Decisions for facilities without a policy table of their own (a misconfigured PBX?).",
-                &self.default_policy,
+                self.sum(|s| &s.default_policy),
             ),
             (
                 "privcall_stale_decisions_total",
                 "Decisions made with a list past its expiry.",
-                &self.stale,
+                self.sum(|s| &s.stale),
             ),
             (
                 "privcall_guest_failures_total",
                 "Guest traps, deadline overruns and memory faults (each answered in the facility's fail mode).",
-                &self.guest_failures,
+                self.guest_failures.load(Relaxed),
             ),
-            ("privcall_swaps_total", "Lists swapped in.", &self.swaps),
+            (
+                "privcall_swaps_total",
+                "Lists swapped in.",
+                self.swaps.load(Relaxed),
+            ),
         ];
         for (name, help, c) in counters {
             let _ = writeln!(o, "# HELP {name} {help}");
             let _ = writeln!(o, "# TYPE {name} counter");
-            let _ = writeln!(o, "{name} {}", c.load(Relaxed));
+            let _ = writeln!(o, "{name} {c}");
         }
         let _ = writeln!(
             o,
@@ -176,13 +213,13 @@ impl Metrics {
         let _ = writeln!(o, "# TYPE privcall_decision_seconds histogram");
         let mut cumulative = 0;
         for (i, bound) in LATENCY_BOUNDS.iter().enumerate() {
-            cumulative += self.latency[i].load(Relaxed);
+            cumulative += self.sum(|s| &s.latency[i]);
             let _ = writeln!(
                 o,
                 "privcall_decision_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
             );
         }
-        cumulative += self.latency[LATENCY_BOUNDS.len()].load(Relaxed);
+        cumulative += self.sum(|s| &s.latency[LATENCY_BOUNDS.len()]);
         let _ = writeln!(
             o,
             "privcall_decision_seconds_bucket{{le=\"+Inf\"}} {cumulative}"
@@ -190,7 +227,7 @@ impl Metrics {
         let _ = writeln!(
             o,
             "privcall_decision_seconds_sum {}",
-            self.latency_sum_ns.load(Relaxed) as f64 / 1e9
+            self.sum(|s| &s.latency_sum_ns) as f64 / 1e9
         );
         let _ = writeln!(o, "privcall_decision_seconds_count {cumulative}");
         let _ = writeln!(o, "# HELP privcall_list_loaded Whether a list is live (0: every call gets the fail mode).");

@@ -90,9 +90,13 @@ proptest! {
         let at = t(day) + at_offset;
         let c = Call { facility: &facility, inmate: &inmate, dialed: &dialed, at, started: started_back.map(|b| at - b) };
         STATE.with(|(_, guest, native)| {
-            let w = guest.borrow_mut().decide(&c).unwrap();
             let n = native.decide(&c);
-            prop_assert_eq!(w, n, "call {:?}", c);
+            // `decide` takes the packed path when the strings fit, the
+            // string path otherwise; both must agree with native code.
+            let w = guest.borrow_mut().decide(&c).unwrap();
+            prop_assert_eq!(&w, &n, "call {:?}", c);
+            let s = guest.borrow_mut().decide_via_strings(&c).unwrap();
+            prop_assert_eq!(&s, &n, "string path, call {:?}", c);
             Ok(())
         })?;
     }

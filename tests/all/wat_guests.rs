@@ -15,6 +15,8 @@
 //!   `started: option<s64>` as discriminant + value), under the 16-parameter
 //!   limit, so they are passed flat; the result goes through a pointer as
 //!   for `load` (`decision` is 8-aligned, so an `err` string sits at 8/12).
+//! - `decide-packed` takes eleven scalars (`(param i64 ×10 i32)`) and
+//!   returns an `i64`; `last-private-until` returns an `i64`.
 
 use wit_component::{ComponentEncoder, StringEncoding};
 
@@ -118,6 +120,19 @@ const DECIDE: &str = r#"
         (param i32 i32 i32 i32 i32 i32 i64 i32 i64) (result i32)
 "#;
 
+/// The signature of `decide-packed`, up to its body: eight `u64` words of
+/// strings, `at`, `started`, `has-started`; the packed decision out.
+const DECIDE_PACKED: &str = r#"
+  (func (export "privcall:decider/decider@0.1.0#decide-packed")
+        (param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i32) (result i64)
+"#;
+
+/// `last-private-until`: none.
+const LAST_PRIVATE_UNTIL: &str = r#"
+  (func (export "privcall:decider/decider@0.1.0#last-private-until") (result i64)
+    (i64.const 0))
+"#;
+
 /// The core module of a fault guest, as WAT.
 pub fn fault_wat(kind: Fault) -> String {
     let (load, decide_body) = match kind {
@@ -154,7 +169,18 @@ pub fn fault_wat(kind: Fault) -> String {
         ),
         Fault::MissingDecide => return format!("(module\n{PRELUDE}{LOAD_OK})\n"),
     };
-    format!("(module\n{PRELUDE}{load}{DECIDE}{decide_body})\n")
+    // The packed path fails the same way; a refusing guest has no list.
+    let packed_body = match kind {
+        Fault::RefuseLoad => "    (i64.const -1))\n".to_string(),
+        _ => decide_body
+            .split("  (data")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    format!(
+        "(module\n{PRELUDE}{load}{DECIDE}{decide_body}{DECIDE_PACKED}{packed_body}{LAST_PRIVATE_UNTIL})\n"
+    )
 }
 
 /// A fault guest as a component, ready for `GuestRuntime::from_component`.

@@ -7,10 +7,11 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 // The generated bindings need `unsafe` for the canonical ABI; this file adds none.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use privcall_core::decide::Decider;
 use privcall_core::list::CompiledList;
+use privcall_core::packed;
 use privcall_core::types as core;
 
 wit_bindgen::generate!({
@@ -26,6 +27,8 @@ thread_local! {
     /// The live list. The guest is single-threaded; a new `load` replaces
     /// it only after the new body validated.
     static LIST: RefCell<Option<Decider>> = const { RefCell::new(None) };
+    /// `private_until` of the last `decide-packed` answer.
+    static LAST_PRIVATE_UNTIL: Cell<i64> = const { Cell::new(packed::NO_PRIVATE_UNTIL) };
 }
 
 struct Component;
@@ -62,6 +65,42 @@ impl Guest for Component {
             });
             Ok(to_wit(d))
         })
+    }
+
+    fn decide_packed(
+        facility: (u64, u64),
+        inmate: (u64, u64),
+        dialed: (u64, u64, u64, u64),
+        at: i64,
+        started: i64,
+        has_started: bool,
+    ) -> u64 {
+        let (mut f, mut i, mut d) = ([0u8; 16], [0u8; 16], [0u8; 32]);
+        // The host packs valid UTF-8; anything else decides as an empty
+        // string (not privileged), never as a guess at another number.
+        let facility = packed::unpack_str(&[facility.0, facility.1], &mut f).unwrap_or("");
+        let inmate = packed::unpack_str(&[inmate.0, inmate.1], &mut i).unwrap_or("");
+        let dialed =
+            packed::unpack_str(&[dialed.0, dialed.1, dialed.2, dialed.3], &mut d).unwrap_or("");
+        LIST.with(|slot| {
+            let slot = slot.borrow();
+            let Some(decider) = slot.as_ref() else {
+                return packed::NO_LIST;
+            };
+            let d = decider.decide(&core::Call {
+                facility,
+                inmate,
+                dialed,
+                at,
+                started: has_started.then_some(started),
+            });
+            LAST_PRIVATE_UNTIL.set(d.private_until.unwrap_or(packed::NO_PRIVATE_UNTIL));
+            packed::pack_decision(&d)
+        })
+    }
+
+    fn last_private_until() -> i64 {
+        LAST_PRIVATE_UNTIL.get()
     }
 }
 

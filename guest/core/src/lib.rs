@@ -41,5 +41,6 @@
 pub mod decide;
 pub mod list;
 pub mod normalize;
+pub mod packed;
 pub mod set;
 pub mod types;
