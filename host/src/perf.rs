@@ -92,6 +92,14 @@ pub struct Report {
     pub wasm_native_ratio: f64,
     /// `guest.p50_ns / native.p50_ns`, from the same run.
     pub guest_native_ratio: f64,
+    /// Host-path decisions taken on one thread while another swapped
+    /// [`Report::swaps_under_load`] new lists in.
+    pub during_swaps: Latency,
+    /// Swaps applied while [`Report::during_swaps`] was measured.
+    pub swaps_under_load: usize,
+    /// Decisions during those swaps that failed (fail-safe), went back to
+    /// an older list or recorded a registered number: must be 0.
+    pub failed_during_swaps: u64,
     /// Guest set bytes per registered number.
     pub bytes_per_number: f64,
     /// Verify + load + canaries + swap of the list while an older list is
@@ -381,7 +389,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     let load_ms = ms(t);
     drop(body);
 
-    let engine = Engine::new(EngineConfig::new(trust), NOW)?;
+    let engine = std::sync::Arc::new(Engine::new(EngineConfig::new(trust), NOW)?);
     engine.apply(&first, NOW, UpdateSource::File)?;
     let t = Instant::now();
     engine.apply(&bytes, NOW, UpdateSource::File)?;
@@ -439,6 +447,45 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         }
     }
     let (native, guest, wasm) = (latency(native_ns), latency(guest_ns), latency(wasm_ns));
+
+    // Decisions while another thread swaps lists in: the worst latency a
+    // PBX sees during an update, and proof that none fails.
+    const SWAPS: u64 = 4;
+    let bundles: Vec<Vec<u8>> = (3..3 + SWAPS)
+        .map(|seq| sign_list(&synthetic.list, seq))
+        .collect();
+    let swapper = {
+        let engine = std::sync::Arc::clone(&engine);
+        std::thread::spawn(move || {
+            for b in &bundles {
+                engine.apply(b, NOW, UpdateSource::File)?;
+            }
+            anyhow::Ok(())
+        })
+    };
+    let mut during_ns = Vec::new();
+    let mut failed = 0u64;
+    let mut last_sequence = 0;
+    while !swapper.is_finished() {
+        for c in calls.iter().take(1000) {
+            let call = c.call(NOW);
+            let t = Instant::now();
+            let d = engine.decide(&call, NOW);
+            during_ns.push((t.elapsed().as_nanos() as u64).saturating_sub(overhead));
+            let sequence = d.list.as_ref().map_or(0, |l| l.sequence);
+            if d.reason == crate::decision::Reason::FailSafe
+                || sequence < last_sequence
+                || (c.kind == "hit" && d.record)
+            {
+                failed += 1;
+            }
+            last_sequence = sequence;
+        }
+    }
+    swapper
+        .join()
+        .map_err(|_| anyhow::anyhow!("the swapping thread panicked"))??;
+    let during_swaps = latency(during_ns);
     let ratio = |a: &Latency| a.p50_ns as f64 / native.p50_ns.max(1) as f64;
     Ok(Report {
         numbers: options.numbers,
@@ -449,6 +496,9 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         wasm,
         guest,
         native,
+        during_swaps,
+        swaps_under_load: SWAPS as usize,
+        failed_during_swaps: failed,
         bytes_per_number: set_bytes as f64 / options.numbers as f64,
         swap_ms,
         verify_ms,
@@ -478,6 +528,7 @@ impl Report {
             ("wasm: engine → guest (host path)", &self.wasm),
             ("wasm: guest call alone", &self.guest),
             ("native: same code, no wasm", &self.native),
+            ("host path during list swaps", &self.during_swaps),
         ] {
             let _ = writeln!(
                 o,
@@ -489,6 +540,11 @@ impl Report {
                 l.p50_ns as f64 / self.native.p50_ns.max(1) as f64
             );
         }
+        let _ = writeln!(
+            o,
+            "({} swaps under load; failed or out-of-order decisions: {})",
+            self.swaps_under_load, self.failed_during_swaps
+        );
         let _ = writeln!(o);
         let _ = writeln!(
             o,
