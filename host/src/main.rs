@@ -65,6 +65,9 @@ enum Command {
         /// Numbers in the synthetic registry.
         #[arg(long, default_value_t = 1_000_000)]
         numbers: usize,
+        /// Timed decisions per path.
+        #[arg(long, default_value_t = 200_000)]
+        samples: usize,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -211,11 +214,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Decide(args) => cmd_decide(&args),
         Command::Demo { dir } => demo::run(dir.as_deref()),
         Command::Serve(args) => cmd_serve(&args),
-        Command::Bench { numbers, json } => {
-            let report = privcall::perf::run(&privcall::perf::Options {
-                numbers,
-                ..Default::default()
-            })?;
+        Command::Bench {
+            numbers,
+            samples,
+            json,
+        } => {
+            let report = privcall::perf::run(&privcall::perf::Options { numbers, samples })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

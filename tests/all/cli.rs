@@ -343,3 +343,20 @@ fn demo_runs_on_the_embedded_samples() {
     assert!(out.contains("window ended"), "{out}");
     assert!(out.contains("not privileged"), "{out}");
 }
+
+#[test]
+fn bench_reports_the_contract_fields() {
+    let out = ok(&["bench", "--numbers", "3000", "--samples", "500", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    for path in ["wasm", "native"] {
+        for field in ["p50_ns", "p99_ns"] {
+            assert!(v[path][field].as_u64().is_some(), "{path}.{field} in {v}");
+        }
+    }
+    let bytes = v["bytes_per_number"].as_f64().unwrap();
+    assert!(bytes > 0.0 && bytes < 64.0, "{v}");
+    assert!(v["swap_ms"].as_f64().unwrap() > 0.0, "{v}");
+    assert_eq!(v["failed_during_swaps"], 0, "{v}");
+    let table = ok(&["bench", "--numbers", "3000", "--samples", "500"]);
+    assert!(table.contains("bytes per number"), "{table}");
+}
