@@ -28,14 +28,7 @@ use privcall_core::types::Call;
 
 /// Sizes to measure: 10k in CI's test mode, more when benchmarking.
 fn sizes() -> Vec<usize> {
-    let benching = std::env::args().any(|a| a == "--bench");
-    if !benching {
-        return vec![10_000];
-    }
-    std::env::var("PRIVCALL_BENCH_SIZES")
-        .ok()
-        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![10_000, 1_000_000])
+    privcall::perf::bench_sizes(&[10_000, 1_000_000])
 }
 
 fn formatted(national: u64) -> String {
@@ -167,14 +160,17 @@ const EMPTY_GUEST: &str = r#"
 "#;
 
 fn empty_guest_component() -> Vec<u8> {
-    let mut module = wat::parse_str(EMPTY_GUEST).expect("valid WAT");
+    component(EMPTY_GUEST, include_str!("../wit/privcall.wit"), "guest")
+}
+
+/// A component from a core module in WAT and the WIT world it implements.
+fn component(wat: &str, wit: &str, world: &str) -> Vec<u8> {
+    let mut module = wat::parse_str(wat).expect("valid WAT");
     let mut resolve = wit_component::metadata::Bindgen::default().resolve;
-    let package = resolve
-        .push_str("privcall.wit", include_str!("../wit/privcall.wit"))
-        .expect("the contract parses");
+    let package = resolve.push_str("bench.wit", wit).expect("the WIT parses");
     let world = resolve
-        .select_world(&[package], Some("guest"))
-        .expect("world guest");
+        .select_world(&[package], Some(world))
+        .expect("the world exists");
     wit_component::embed_component_metadata(
         &mut module,
         &resolve,
@@ -282,25 +278,7 @@ world packed {
         (result i64)
     (local.get 1)))
 "#;
-    let mut module = wat::parse_str(WAT).expect("valid WAT");
-    let mut resolve = wit_component::metadata::Bindgen::default().resolve;
-    let package = resolve.push_str("packed.wit", WIT).expect("parses");
-    let world = resolve
-        .select_world(&[package], Some("packed"))
-        .expect("world");
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .expect("metadata");
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .expect("module")
-        .validate(true)
-        .encode()
-        .expect("component")
+    component(WAT, WIT, "packed")
 }
 
 criterion_group!(benches, bench_boundary, bench_decide);

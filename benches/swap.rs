@@ -20,18 +20,8 @@ use privcall::engine::{Engine, EngineConfig, UpdateSource};
 use privcall::guest::GuestRuntime;
 use privcall::perf::{sample_calls, sign_list, synthetic_list, throwaway_trust, NOW};
 
-fn benching() -> bool {
-    std::env::args().any(|a| a == "--bench")
-}
-
 fn sizes() -> Vec<usize> {
-    if !benching() {
-        return vec![10_000];
-    }
-    std::env::var("PRIVCALL_BENCH_SIZES")
-        .ok()
-        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![10_000, 1_000_000])
+    privcall::perf::bench_sizes(&[10_000, 1_000_000])
 }
 
 fn bench_swap(c: &mut Criterion) {

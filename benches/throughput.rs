@@ -24,14 +24,7 @@ use privcall::perf::{sample_calls, sign_list, synthetic_list, throwaway_trust, S
 use privcall_core::decide::Decider;
 
 fn sizes() -> Vec<usize> {
-    let benching = std::env::args().any(|a| a == "--bench");
-    if !benching {
-        return vec![10_000];
-    }
-    std::env::var("PRIVCALL_BENCH_SIZES")
-        .ok()
-        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![1_000_000])
+    privcall::perf::bench_sizes(&[1_000_000])
 }
 
 /// Runs `iters` decisions on each of `threads` threads at once and returns

@@ -116,6 +116,19 @@ pub struct Report {
     pub timer_overhead_ns: u64,
 }
 
+/// Sizes a criterion bench in `benches/` runs: one small size under
+/// `cargo test --benches` (no `--bench` argument: CI's quick mode), else
+/// `PRIVCALL_BENCH_SIZES` (comma-separated) or `default`.
+pub fn bench_sizes(default: &[usize]) -> Vec<usize> {
+    if !std::env::args().any(|a| a == "--bench") {
+        return vec![10_000];
+    }
+    std::env::var("PRIVCALL_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| default.to_vec())
+}
+
 /// The decision time the synthetic list and calls use (2026-09-21).
 pub const NOW: i64 = 1_790_000_000;
 /// The facility every synthetic call is made from.
