@@ -312,6 +312,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Frees a replaced list on the updating thread, not on a deciding one:
+/// the last holder of a list frees it (guest stores, tens of MB), and that
+/// must not be a decision that happened to be in flight during the swap.
+/// Waits for in-flight decisions (microseconds) to let go, at most a second.
+fn retire(old: Arc<Live>) {
+    let deadline = Instant::now() + std::time::Duration::from_secs(1);
+    while Arc::strong_count(&old) > 1 && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_micros(50));
+    }
+    drop(old);
+}
+
 impl Engine {
     /// Starts an engine. With a state directory, the last good bundle is
     /// restored and decides at once; a stored bundle that no longer
@@ -526,7 +538,17 @@ impl Engine {
             stats = Some(s);
             slots.push(instance);
         }
-        for (index, canary) in list.header.canaries.iter().enumerate() {
+        // Every instance answers every canary: each is checked, and warmed
+        // up here rather than on its first real call.
+        let n = slots.len();
+        for (index, canary, slot) in list
+            .header
+            .canaries
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| (0..n).map(move |s| (i, c, s)))
+        {
+            let slot = &mut slots[slot];
             let call = Call {
                 facility: &canary.facility,
                 inmate: &canary.inmate,
@@ -534,7 +556,7 @@ impl Engine {
                 at: canary.at,
                 started: None,
             };
-            let got = slots[0].decide(&call).map_err(UpdateError::Guest)?;
+            let got = slot.decide(&call).map_err(UpdateError::Guest)?;
             if got.record != canary.record || got.reason.name() != canary.reason {
                 return Err(UpdateError::Canary {
                     index,
@@ -557,8 +579,11 @@ impl Engine {
         let id = live.list.id(now);
         self.high_water.fetch_max(id.sequence, Ordering::AcqRel);
         self.stale_alarm.store(false, Ordering::Relaxed);
-        self.live.store(Some(Arc::new(live)));
+        let old = self.live.swap(Some(Arc::new(live)));
         self.metrics.swap();
+        if let Some(old) = old {
+            retire(old);
+        }
         id
     }
 

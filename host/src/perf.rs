@@ -95,6 +95,9 @@ pub struct Report {
     /// Host-path decisions taken on one thread while another swapped
     /// [`Report::swaps_under_load`] new lists in.
     pub during_swaps: Latency,
+    /// Native decisions interleaved with [`Report::during_swaps`], on the
+    /// same thread: what the machine itself did to latency meanwhile.
+    pub native_during_swaps: Latency,
     /// Swaps applied while [`Report::during_swaps`] was measured.
     pub swaps_under_load: usize,
     /// Decisions during those swaps that failed (fail-safe), went back to
@@ -410,13 +413,13 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     let set_bytes = engine.status(NOW).list.map_or(0, |l| l.set_bytes as usize);
     drop(first);
 
-    let native = Decider::new(synthetic.list.clone());
+    let decider = Decider::new(synthetic.list.clone());
     let calls = sample_calls(&synthetic, samples, 7);
     // Agreement first: the three paths must give the same answer, and no
     // registered number may come out "record".
     for c in &calls {
         let call = c.call(NOW);
-        let n = native.decide(&call);
+        let n = decider.decide(&call);
         let g = guest.decide(&call)?;
         let e = engine.decide(&call, NOW);
         anyhow::ensure!(
@@ -443,7 +446,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         for c in block {
             let call = c.call(NOW);
             time(&mut native_ns, overhead, || {
-                black_box(native.decide(black_box(&call)));
+                black_box(decider.decide(black_box(&call)));
             });
         }
         for c in block {
@@ -477,6 +480,9 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         })
     };
     let mut during_ns = Vec::new();
+    // Native decisions interleaved with them: a stall both paths see is
+    // the machine (a core taken by the loading thread), not the swap.
+    let mut native_during_ns = Vec::new();
     let mut failed = 0u64;
     let mut last_sequence = 0;
     while !swapper.is_finished() {
@@ -493,12 +499,16 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
                 failed += 1;
             }
             last_sequence = sequence;
+            time(&mut native_during_ns, overhead, || {
+                black_box(decider.decide(black_box(&call)));
+            });
         }
     }
     swapper
         .join()
         .map_err(|_| anyhow::anyhow!("the swapping thread panicked"))??;
     let during_swaps = latency(during_ns);
+    let native_during_swaps = latency(native_during_ns);
     let ratio = |a: &Latency| a.p50_ns as f64 / native.p50_ns.max(1) as f64;
     Ok(Report {
         numbers: options.numbers,
@@ -510,6 +520,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         guest,
         native,
         during_swaps,
+        native_during_swaps,
         swaps_under_load: SWAPS as usize,
         failed_during_swaps: failed,
         bytes_per_number: set_bytes as f64 / options.numbers as f64,
@@ -542,6 +553,7 @@ impl Report {
             ("wasm: guest call alone", &self.guest),
             ("native: same code, no wasm", &self.native),
             ("host path during list swaps", &self.during_swaps),
+            ("native, same loop, during swaps", &self.native_during_swaps),
         ] {
             let _ = writeln!(
                 o,
