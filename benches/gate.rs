@@ -22,13 +22,11 @@
 use std::collections::HashSet;
 use std::hint::black_box;
 
-use ed25519_dalek::SigningKey;
-use privcall::bundle::{self, Header};
-use privcall::compile::canaries;
 use privcall::decider::{ListDecider, VerifiedList};
 use privcall::engine::{Engine, EngineConfig, UpdateSource};
 use privcall::guest::{GuestInstance, GuestRuntime};
-use privcall::keys::{KeyId, TrustStore};
+use privcall::keys::TrustStore;
+use privcall::perf::{sign_list, throwaway_trust};
 use privcall_core::decide::Decider;
 use privcall_core::list::{build, CompiledList, RegistryRow, Target, WindowRow};
 use privcall_core::normalize::{normalize, normalize_prefix, DialPlan, E164};
@@ -360,26 +358,6 @@ impl Fixture {
             ),
         }
     }
-
-    /// The list as a signed bundle with canaries, as `privcall compile`
-    /// would make it.
-    fn bundle(&self, sequence: u64, key: &SigningKey) -> Vec<u8> {
-        let header = Header {
-            sequence,
-            issued_at: NOW - 86_400,
-            expires_at: NOW + 180 * 86_400,
-            scope: "all".into(),
-            issuer: KeyId::of(&key.verifying_key()).0,
-            canaries: canaries(&self.list, NOW),
-        };
-        bundle::sign(&header, &self.list.to_bytes(), std::slice::from_ref(key))
-    }
-}
-
-fn authority() -> (SigningKey, TrustStore) {
-    let key = SigningKey::from_bytes(&[7; 32]);
-    let trust = TrustStore::new(vec![key.verifying_key()], 1).expect("trust store");
-    (key, trust)
 }
 
 fn check(bench: &Bench, decision: &Decision, expected: Reason) {
@@ -426,10 +404,10 @@ fn run(bench: &Bench, fixture: &mut Option<Fixture>) {
             });
         }
         Kind::Engine(scenario) => {
-            let (key, trust) = authority();
+            let trust = throwaway_trust();
             let engine = engine(trust);
             engine
-                .apply(&fixture.bundle(1, &key), NOW, UpdateSource::File)
+                .apply(&sign_list(&fixture.list, 1), NOW, UpdateSource::File)
                 .expect("applies");
             let (call, _) = fixture.call(scenario);
             let d = engine.decide(&call, NOW);
@@ -439,8 +417,8 @@ fn run(bench: &Bench, fixture: &mut Option<Fixture>) {
             });
         }
         Kind::VerifyLoad => {
-            let (key, trust) = authority();
-            let bytes = fixture.bundle(1, &key);
+            let trust = throwaway_trust();
+            let bytes = sign_list(&fixture.list, 1);
             let runtime = GuestRuntime::builtin().expect("guest");
             // Warm-up: the first instance pays for one-time set-up.
             let warm = ListDecider::new(&runtime, VerifiedList::open(&bytes, &trust).expect("v"));
@@ -452,13 +430,13 @@ fn run(bench: &Bench, fixture: &mut Option<Fixture>) {
             });
         }
         Kind::Swap => {
-            let (key, trust) = authority();
+            let trust = throwaway_trust();
             let engine = engine(trust);
             engine
-                .apply(&fixture.bundle(1, &key), NOW, UpdateSource::File)
+                .apply(&sign_list(&fixture.list, 1), NOW, UpdateSource::File)
                 .expect("applies");
             let updates: Vec<Vec<u8>> = (0..n)
-                .map(|i| fixture.bundle(2 + u64::from(i), &key))
+                .map(|i| sign_list(&fixture.list, 2 + u64::from(i)))
                 .collect();
             let mut next = updates.iter();
             measure(n, &mut || {

@@ -701,18 +701,18 @@ pub fn canaries(list: &CompiledList, at: i64) -> Vec<Canary> {
         .map(|f| f.code.clone())
         .unwrap_or_default();
     let mut calls: Vec<(String, String, E164, i64)> = Vec::new();
-    let spread = |n: usize, k: usize| (0..n).step_by(n.div_ceil(k).max(1));
     for (set, classes, intl) in [
         (&list.nanp, &list.nanp_classes, false),
         (&list.intl, &list.intl_classes, true),
     ] {
-        let keys: Vec<u64> = set.iter().collect();
         let quota = if intl { 2 } else { 6 };
-        for i in spread(keys.len(), quota) {
+        let step = set.len().div_ceil(quota).max(1);
+        // Walks the set once, without collecting it (millions of keys).
+        for (i, key) in set.iter().enumerate().step_by(step) {
             let number = if intl {
-                E164(keys[i])
+                E164(key)
             } else {
-                E164(10_000_000_000 + keys[i])
+                E164(10_000_000_000 + key)
             };
             let grant = classes
                 .get(i)
@@ -733,13 +733,13 @@ pub fn canaries(list: &CompiledList, at: i64) -> Vec<Canary> {
             };
             calls.push((facility.clone(), String::new(), number, t));
             // A neighbour that is not registered must come out "record".
-            if !set.contains(keys[i] + 1) && calls.len() < MAX_CANARIES - 4 {
+            if !set.contains(key + 1) && calls.len() < MAX_CANARIES - 4 {
                 calls.push((facility, String::new(), E164(number.0 + 1), t));
             }
         }
     }
-    for i in spread(list.windows.len(), 4) {
-        let w = &list.windows[i];
+    let step = list.windows.len().div_ceil(4).max(1);
+    for w in list.windows.iter().step_by(step) {
         calls.push((code(w.facility), w.inmate.clone(), E164(w.number), w.start));
     }
     calls.truncate(MAX_CANARIES);

@@ -366,7 +366,7 @@ impl Engine {
             .flatten()
         {
             let _guard = lock(&engine.updating);
-            let result = engine.restore(&bytes, now);
+            let result = engine.install(&bytes, now, true);
             engine.record(UpdateSource::Restore, now, &result);
         }
         Ok(engine)
@@ -446,7 +446,7 @@ impl Engine {
         source: UpdateSource,
     ) -> Result<ListId, UpdateError> {
         let _guard = lock(&self.updating);
-        let result = self.apply_locked(bytes, now);
+        let result = self.install(bytes, now, false);
         self.record(source, now, &result);
         result
     }
@@ -473,16 +473,21 @@ impl Engine {
         *lock(&self.last_update) = Some(attempt);
     }
 
-    fn apply_locked(&self, bytes: &[u8], now: i64) -> Result<ListId, UpdateError> {
+    /// Verifies, checks, loads, saves and publishes `bytes`. `restoring` is
+    /// the saved bundle at start: it may sit at the high-water mark and may
+    /// be stale (it still decides, flagged); an update must be above the
+    /// mark and fresh.
+    fn install(&self, bytes: &[u8], now: i64, restoring: bool) -> Result<ListId, UpdateError> {
         let list = self.verify(bytes)?;
         let high_water = self.high_water.load(Ordering::Acquire);
-        if list.header.sequence <= high_water {
+        let sequence = list.header.sequence;
+        if sequence < high_water || (sequence == high_water && !restoring) {
             return Err(UpdateError::NotNewer {
-                sequence: list.header.sequence,
+                sequence,
                 high_water,
             });
         }
-        if list.is_stale(now) {
+        if !restoring && list.is_stale(now) {
             return Err(UpdateError::Expired {
                 expires_at: crate::time::format(list.header.expires_at),
                 now: crate::time::format(now),
@@ -490,30 +495,8 @@ impl Engine {
         }
         let live = self.load(list, now)?;
         if let Some(state) = &self.state {
-            state
-                .save(bytes, live.list.header.sequence)
-                .map_err(UpdateError::Persist)?;
-        }
-        Ok(self.publish(live, now))
-    }
-
-    /// Restores the saved bundle at start: it may be stale (it still
-    /// decides, flagged) but must verify and must not be below the mark.
-    fn restore(&self, bytes: &[u8], now: i64) -> Result<ListId, UpdateError> {
-        let list = self.verify(bytes)?;
-        let high_water = self.high_water.load(Ordering::Acquire);
-        if list.header.sequence < high_water {
-            return Err(UpdateError::NotNewer {
-                sequence: list.header.sequence,
-                high_water,
-            });
-        }
-        let live = self.load(list, now)?;
-        if let Some(state) = &self.state {
-            if live.list.header.sequence > high_water {
-                state
-                    .save(bytes, live.list.header.sequence)
-                    .map_err(UpdateError::Persist)?;
+            if sequence > high_water {
+                state.save(bytes, sequence).map_err(UpdateError::Persist)?;
             }
         }
         Ok(self.publish(live, now))

@@ -190,19 +190,15 @@ impl GuestInstance {
             .guest
             .privcall_decider_decider()
             .call_load(&mut self.store, body);
-        match result {
-            Ok(Ok(s)) => Ok(ListStats {
+        match self.trapped(result)? {
+            Ok(s) => Ok(ListStats {
                 facilities: s.facilities,
                 numbers: s.numbers,
                 prefix_blocks: s.prefix_blocks,
                 windows: s.windows,
                 set_bytes: s.set_bytes,
             }),
-            Ok(Err(message)) => Err(GuestError::Refused(message)),
-            Err(trap) => {
-                self.poisoned = true;
-                Err(GuestError::Trap(format!("{trap:#}")))
-            }
+            Err(message) => Err(GuestError::Refused(message)),
         }
     }
 

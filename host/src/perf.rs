@@ -436,11 +436,13 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     let mut native_ns = Vec::with_capacity(calls.len());
     let mut guest_ns = Vec::with_capacity(calls.len());
     let mut wasm_ns = Vec::with_capacity(calls.len());
+    /// Runs `f`, pushes its time (less the clock's own cost), returns its value.
     #[inline(always)]
-    fn time(out: &mut Vec<u64>, overhead: u64, f: impl FnOnce()) {
+    fn time<T>(out: &mut Vec<u64>, overhead: u64, f: impl FnOnce() -> T) -> T {
         let t = Instant::now();
-        f();
+        let value = f();
         out.push((t.elapsed().as_nanos() as u64).saturating_sub(overhead));
+        value
     }
     for block in calls.chunks(1000) {
         for c in block {
@@ -488,9 +490,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     while !swapper.is_finished() {
         for c in calls.iter().take(1000) {
             let call = c.call(NOW);
-            let t = Instant::now();
-            let d = engine.decide(&call, NOW);
-            during_ns.push((t.elapsed().as_nanos() as u64).saturating_sub(overhead));
+            let d = time(&mut during_ns, overhead, || engine.decide(&call, NOW));
             let sequence = d.list.as_ref().map_or(0, |l| l.sequence);
             if d.reason == crate::decision::Reason::FailSafe
                 || sequence < last_sequence

@@ -226,10 +226,7 @@ impl Daemon {
             Err(resp) => return *resp,
         };
         // Verification and loading are CPU work: keep them off the reactor.
-        let result = {
-            let bytes = body.to_vec();
-            tokio::task::block_in_place(|| self.apply(&bytes, UpdateSource::Push))
-        };
+        let result = tokio::task::block_in_place(|| self.apply(&body, UpdateSource::Push));
         match result {
             Ok(sequence) => json(
                 StatusCode::OK,
