@@ -212,12 +212,10 @@ impl Decider {
         if !same_key.iter().any(is_mine) {
             return;
         }
-        let mine = Mine {
-            windows: same_key,
-            is_mine: &is_mine,
-        };
+        // Filtered lazily, not collected: no allocation on the decision path.
+        let mine = same_key.iter().filter(|w| is_mine(w));
         let grace = policy.early_grace_secs;
-        if let Some(until) = chain_end(&mine, call.at, grace) {
+        if let Some(until) = chain_end(mine.clone(), call.at, grace) {
             decision.record = false;
             decision.monitor = false;
             decision.reason = Reason::Prearranged;
@@ -231,7 +229,7 @@ impl Decider {
         let Some(started) = call.started else {
             return;
         };
-        let Some(until) = chain_end(&mine, started, grace) else {
+        let Some(until) = chain_end(mine, started, grace) else {
             return;
         };
         decision.reason = Reason::PrearrangedOverrun;
@@ -249,33 +247,24 @@ impl Decider {
     }
 }
 
-/// A call's own windows: those of `windows` (one key) that `is_mine`
-/// accepts, without collecting them (no allocation on the decision path).
-struct Mine<'a> {
-    windows: &'a [Window],
-    is_mine: &'a dyn Fn(&Window) -> bool,
-}
-
-impl Mine<'_> {
-    fn iter(&self) -> impl Iterator<Item = &Window> {
-        self.windows.iter().filter(|w| (self.is_mine)(w))
-    }
-}
-
 /// If `t` falls in a window (`start − grace ≤ t < end`), the end of the chain
 /// of windows that follow on without a gap (a window chains on when it opens,
 /// grace included, before the previous one ends): the call stays private
 /// until then.
-fn chain_end(mine: &Mine<'_>, t: i64, grace: i64) -> Option<i64> {
+fn chain_end<'a>(
+    mine: impl Iterator<Item = &'a Window> + Clone,
+    t: i64,
+    grace: i64,
+) -> Option<i64> {
     let opens = |w: &Window| w.start.saturating_sub(grace);
     let mut until = mine
-        .iter()
+        .clone()
         .filter(|w| opens(w) <= t && t < w.end)
         .map(|w| w.end)
         .max()?;
     loop {
         let next = mine
-            .iter()
+            .clone()
             .filter(|w| opens(w) <= until && w.end > until)
             .map(|w| w.end)
             .max();
