@@ -10,8 +10,10 @@
 //! `PRIVCALL_BENCH_SIZES=10000,1000000,5000000` for more). Under
 //! `cargo test --benches` (CI) each benchmark runs once on 10k numbers.
 //!
-//! `boundary/wasm-empty-guest` calls a guest whose `decide` does nothing:
-//! the cost of the component call itself, to subtract from `wasm`.
+//! `boundary/*` calls a guest whose `decide` does nothing: the cost of the
+//! call itself, to subtract from `wasm`. It is measured the way the host
+//! calls (core typed functions) and, for comparison, through wasmtime's
+//! component model, which the host used before.
 //!
 //! Read the figures as ratios within one run (`wasm` / `native`): the
 //! machine is shared and absolute times move with its load.
@@ -146,6 +148,11 @@ const EMPTY_GUEST: &str = r#"
     (local.get $ptr))
   (func (export "privcall:decider/decider@0.1.0#load") (param i32 i32) (result i32)
     (i32.const 64))
+  (func (export "cabi_post_privcall:decider/decider@0.1.0#load") (param i32))
+  (func (export "privcall:decider/decider@0.1.0#decide-strings")
+        (param i32 i32 i32 i32 i32 i32 i64 i64 i32) (result i64)
+    (global.set $bump (i32.const 1024))
+    (i64.const 0x33))
   (func (export "privcall:decider/decider@0.1.0#decide")
         (param i32 i32 i32 i32 i32 i32 i64 i32 i64) (result i32)
     ;; The strings are not needed: hand their space out again next call.
@@ -187,7 +194,8 @@ fn component(wat: &str, wit: &str, world: &str) -> Vec<u8> {
 }
 
 fn bench_boundary(c: &mut Criterion) {
-    let runtime = GuestRuntime::from_component(&empty_guest_component()).expect("empty guest");
+    let module = wat::parse_str(EMPTY_GUEST).expect("valid WAT");
+    let runtime = GuestRuntime::from_module(&module).expect("empty guest");
     let mut guest = runtime.instantiate().expect("instance");
     let call = Call {
         facility: FACILITY,
@@ -212,74 +220,45 @@ fn bench_boundary(c: &mut Criterion) {
         })
     });
 
-    // The same empty call in another shape, for comparison: the call's
-    // strings packed into 13 `u64` words plus lengths and times (16 flat
-    // scalars, no `cabi_realloc`) and the answer packed into one `u64` (no
-    // result area to lift, no `post-return`). Not the contract: what a
-    // packed entry point would cost at the boundary.
+    // The same empty guest as a component, `decide-packed` called through
+    // wasmtime's component model: what the boundary cost before the host
+    // called the core module directly.
     let engine = privcall::guest::engine();
     let component =
-        wasmtime::component::Component::new(engine, empty_packed_component()).expect("packed");
+        wasmtime::component::Component::new(engine, empty_guest_component()).expect("component");
     let linker = wasmtime::component::Linker::<()>::new(engine);
     let mut store = wasmtime::Store::new(engine, ());
     store.set_epoch_deadline(u64::MAX / 2);
     let instance = linker
         .instantiate(&mut store, &component)
         .expect("instance");
+    let interface = instance
+        .get_export_index(&mut store, None, "privcall:decider/decider@0.1.0")
+        .expect("interface");
+    let index = instance
+        .get_export_index(&mut store, Some(&interface), "decide-packed")
+        .expect("decide-packed");
     let decide = instance
-        .get_typed_func::<Packed, (u64,)>(&mut store, "decide")
-        .expect("decide");
-    group.bench_function("packed-scalars-empty-guest", |b| {
+        .get_typed_func::<ComponentPacked, (u64,)>(&mut store, index)
+        .expect("decide-packed");
+    group.bench_function("component-model-empty-guest", |b| {
         b.iter(|| {
             let params = black_box((
-                23u32, NOW, 0i64, 1u64, 2u64, 3u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64,
-                0u64, 0u64,
+                (1u64, 0u64),
+                (2u64, 0u64),
+                (3u64, 4u64, 0u64, 0u64),
+                NOW,
+                0i64,
+                false,
             ));
-            black_box(decide.call(&mut store, params).expect("call"))
+            black_box(decide.call(&mut store, params).expect("call"));
         })
     });
     group.finish();
 }
 
-type Packed = (
-    u32,
-    i64,
-    i64,
-    u64,
-    u64,
-    u64,
-    u64,
-    u64,
-    u64,
-    u64,
-    u64,
-    u64,
-    u64,
-    u64,
-    u64,
-    u64,
-);
-
-/// The packed-shape empty guest (see [`bench_boundary`]).
-fn empty_packed_component() -> Vec<u8> {
-    const WIT: &str = r#"
-package bench:packed;
-world packed {
-    export decide: func(lengths: u32, at: s64, started: s64,
-        w0: u64, w1: u64, w2: u64, w3: u64, w4: u64, w5: u64, w6: u64,
-        w7: u64, w8: u64, w9: u64, w10: u64, w11: u64, w12: u64) -> u64;
-}
-"#;
-    const WAT: &str = r#"
-(module
-  (memory (export "memory") 1)
-  (func (export "decide")
-        (param i32 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
-        (result i64)
-    (local.get 1)))
-"#;
-    component(WAT, WIT, "packed")
-}
+/// `decide-packed`'s parameters as the component model types them.
+type ComponentPacked = ((u64, u64), (u64, u64), (u64, u64, u64, u64), i64, i64, bool);
 
 criterion_group!(benches, bench_boundary, bench_decide);
 criterion_main!(benches);

@@ -2,9 +2,11 @@
 //!
 //! The guest (`guest/component`) is compiled for `wasm32-unknown-unknown` in
 //! a target directory of its own (a nested cargo must not wait on the outer
-//! build's lock), then componentized with `wit-component`. Nothing built is
-//! committed; the component's path reaches the host as
-//! `PRIVCALL_GUEST_COMPONENT`. Modelled on wasmtime's
+//! build's lock), then componentized with `wit-component`, which checks
+//! that the module implements `wit/privcall.wit`. Nothing built is
+//! committed; the paths reach the host as `PRIVCALL_GUEST_MODULE` (what the
+//! host runs) and `PRIVCALL_GUEST_COMPONENT` (the reference the tests
+//! compare it with). Modelled on wasmtime's
 //! `crates/test-programs/artifacts/build.rs`.
 
 use std::path::{Path, PathBuf};
@@ -75,6 +77,15 @@ fn main() -> Result<()> {
         .validate(true)
         .encode()
         .context("componentizing the guest")?;
+    // The host runs the core module (see host/src/guest.rs); the component
+    // is built too, checked against the WIT by `validate(true)` above and
+    // used by the tests as the reference for the canonical ABI.
+    let core_path = out.join("privcall_guest.core.wasm");
+    write_if_changed(&core_path, &module)?;
+    println!(
+        "cargo:rustc-env=PRIVCALL_GUEST_MODULE={}",
+        core_path.display()
+    );
     let component_path = out.join("privcall_guest.component.wasm");
     write_if_changed(&component_path, &component)?;
     println!(

@@ -5,7 +5,7 @@ use privcall_core::list::{CompiledList, Facility};
 use privcall_core::types::{Call, FailMode, Policy};
 
 use crate::bundle::{self, BundleError, Header};
-use crate::decision::{Decision, ListId};
+use crate::decision::{Decision, Digest, ListId};
 use crate::guest::{GuestError, GuestInstance, GuestRuntime, ListStats};
 use crate::keys::{KeyId, TrustStore};
 
@@ -31,7 +31,7 @@ pub struct VerifiedList {
     /// The signed header.
     pub header: Header,
     /// SHA-256 of the signed part, hex.
-    pub digest: String,
+    pub digest: Digest,
     /// Trusted keys whose signatures verified.
     pub signers: Vec<KeyId>,
     /// The compiled list body (validated by whoever loads it).
@@ -48,7 +48,7 @@ impl VerifiedList {
         let (default_policy, facilities) = CompiledList::policies_from_bytes(verified.body)
             .map_err(|e| OpenError::Body(e.to_string()))?;
         Ok(VerifiedList {
-            digest: verified.digest_hex(),
+            digest: Digest::new(&verified.digest_hex()).expect("64 hex digits"),
             header: verified.header,
             signers: verified.signers,
             body: verified.body.to_vec(),
@@ -66,7 +66,7 @@ impl VerifiedList {
     pub fn id(&self, now: i64) -> ListId {
         ListId {
             sequence: self.header.sequence,
-            digest: self.digest.clone(),
+            digest: self.digest,
             stale: self.is_stale(now),
         }
     }

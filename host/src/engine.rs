@@ -609,7 +609,7 @@ impl Engine {
         let trust = self.trust.load();
         let list = self.live.load().as_deref().map(|l| ListStatus {
             sequence: l.list.header.sequence,
-            digest: l.list.digest.clone(),
+            digest: l.list.digest.to_string(),
             issued_at: crate::time::format(l.list.header.issued_at),
             expires_at: crate::time::format(l.list.header.expires_at),
             stale: l.list.is_stale(now),

@@ -1,31 +1,86 @@
 //! The wasmtime embedding of the decision guest.
 //!
-//! One [`Engine`] per process, the component compiled once and
-//! pre-instantiated ([`GuestRuntime`]); each [`GuestInstance`] owns a store
-//! with a memory limit and runs every call under an epoch deadline, so a
-//! guest that loops or eats memory ends in an error the caller turns into
-//! the facility's fail mode, never a hang or a crash.
+//! One [`Engine`] per process, the guest compiled once and pre-instantiated
+//! ([`GuestRuntime`]); each [`GuestInstance`] owns a store with a memory
+//! limit and runs every call under an epoch deadline, so a guest that loops
+//! or eats memory ends in an error the caller turns into the facility's
+//! fail mode, never a hang or a crash.
+//!
+//! # Why the host calls the core module
+//!
+//! `wit/privcall.wit` is the contract, and the build checks that the guest
+//! implements it (`wit-component` validates the module against it). At run
+//! time, though, the host instantiates the guest's *core* module and calls
+//! the contract's functions by their canonical-ABI export names: on wasmtime
+//! 48 a component-model call costs about 1,600 instructions of lifting,
+//! lowering and bookkeeping on top of the guest's own work, a core typed
+//! call a few dozen (see the README's performance section). The functions
+//! the host uses were shaped so their canonical ABI stays trivial: scalars
+//! in and out (`decide-packed`, `last-private-until`), strings and bytes
+//! lowered through `cabi_realloc` (`decide-strings`, `load`), and one
+//! result area (`load`). The tests run the same guest as a component
+//! through wasmtime's own canonical ABI and check both give the same
+//! answers (`tests/all/guest.rs`, `tests/all/differential.rs`).
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use privcall_core::normalize::E164;
 use privcall_core::packed;
 use privcall_core::types as core;
-use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Config, Engine, InstancePre, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder,
+    TypedFunc,
+};
 
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "wit",
-        world: "guest",
-    });
+/// The guest's core module, built from `guest/` by the build script: what
+/// the host runs.
+pub static GUEST_MODULE: &[u8] = include_bytes!(env!("PRIVCALL_GUEST_MODULE"));
+
+/// The same guest as a component (the module wrapped by `wit-component`
+/// against `wit/privcall.wit`): the reference the tests compare with.
+pub static GUEST_COMPONENT: &[u8] = include_bytes!(env!("PRIVCALL_GUEST_COMPONENT"));
+
+/// The canonical-ABI export names of the contract's functions.
+pub mod exports {
+    macro_rules! export {
+        ($name:literal) => {
+            concat!("privcall:decider/decider@0.1.0#", $name)
+        };
+    }
+    /// `load`.
+    pub const LOAD: &str = export!("load");
+    /// Frees what `load` returned.
+    pub const POST_LOAD: &str = concat!("cabi_post_", export!("load"));
+    /// `decide-packed`.
+    pub const DECIDE_PACKED: &str = export!("decide-packed");
+    /// `decide-strings`.
+    pub const DECIDE_STRINGS: &str = export!("decide-strings");
+    /// `last-private-until`.
+    pub const LAST_PRIVATE_UNTIL: &str = export!("last-private-until");
+    /// The guest's allocator, through which strings and lists are lowered.
+    pub const REALLOC: &str = "cabi_realloc";
+    /// The linear memory.
+    pub const MEMORY: &str = "memory";
 }
 
-use bindings::exports::privcall::decider::decider as wit;
+/// Offsets in the result area of `load: func(body: list<u8>) ->
+/// result<list-stats, string>` under the canonical ABI: the discriminant
+/// byte, then the payload at the record's alignment (8). Checked against
+/// wasmtime's own lifting by `tests/all/guest.rs`.
+mod load_result {
+    pub const DISCRIMINANT: usize = 0;
+    pub const FACILITIES: usize = 8;
+    pub const NUMBERS: usize = 16;
+    pub const PREFIX_BLOCKS: usize = 24;
+    pub const WINDOWS: usize = 28;
+    pub const SET_BYTES: usize = 32;
+    pub const ERROR_PTR: usize = 8;
+    pub const ERROR_LEN: usize = 12;
+    pub const SIZE: usize = 40;
+}
 
-/// The guest component built from `guest/` by the build script.
-pub static GUEST_COMPONENT: &[u8] = include_bytes!(env!("PRIVCALL_GUEST_COMPONENT"));
+/// Longest refusal message read back from the guest.
+const MAX_ERROR_BYTES: usize = 1024;
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
@@ -75,7 +130,6 @@ pub fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut config = Config::new();
         config.epoch_interruption(true);
-        config.wasm_component_model(true);
         let engine = Engine::new(&config).expect("the engine configuration is valid");
         let ticker = engine.clone();
         std::thread::Builder::new()
@@ -94,10 +148,10 @@ pub struct GuestState {
     limits: StoreLimits,
 }
 
-/// A compiled, pre-instantiated guest component.
+/// A compiled, pre-instantiated guest.
 #[derive(Clone)]
 pub struct GuestRuntime {
-    pre: bindings::GuestPre<GuestState>,
+    pre: InstancePre<GuestState>,
     memory_limit: usize,
 }
 
@@ -106,28 +160,30 @@ impl GuestRuntime {
     pub fn builtin() -> Result<GuestRuntime, GuestError> {
         static BUILTIN: OnceLock<Result<GuestRuntime, String>> = OnceLock::new();
         BUILTIN
-            .get_or_init(|| {
-                GuestRuntime::from_component(GUEST_COMPONENT).map_err(|e| e.to_string())
-            })
+            .get_or_init(|| GuestRuntime::from_module(GUEST_MODULE).map_err(|e| e.to_string()))
             .clone()
             .map_err(GuestError::Setup)
     }
 
-    /// A runtime for another component with the same contract (tests use
-    /// small WAT guests that trap, loop or grow memory).
-    pub fn from_component(bytes: &[u8]) -> Result<GuestRuntime, GuestError> {
+    /// A runtime for another core module implementing the contract's
+    /// canonical ABI (tests use small WAT guests that trap, loop or grow
+    /// memory). A module that lacks an export, or has one of the wrong
+    /// type, is refused here, naming the export.
+    pub fn from_module(bytes: &[u8]) -> Result<GuestRuntime, GuestError> {
         let engine = engine();
-        let component =
-            Component::new(engine, bytes).map_err(|e| GuestError::Setup(format!("{e:#}")))?;
+        let module = Module::new(engine, bytes).map_err(|e| GuestError::Setup(format!("{e:#}")))?;
         let linker: Linker<GuestState> = Linker::new(engine);
         let pre = linker
-            .instantiate_pre(&component)
+            .instantiate_pre(&module)
             .map_err(|e| GuestError::Setup(format!("{e:#}")))?;
-        let pre = bindings::GuestPre::new(pre).map_err(|e| GuestError::Setup(format!("{e:#}")))?;
-        Ok(GuestRuntime {
+        let runtime = GuestRuntime {
             pre,
             memory_limit: DEFAULT_MEMORY_LIMIT,
-        })
+        };
+        // One throwaway instance checks every export's name and type now,
+        // not at the first call.
+        runtime.instantiate()?;
+        Ok(runtime)
     }
 
     /// Sets the linear-memory limit of instances made from now on.
@@ -148,35 +204,59 @@ impl GuestRuntime {
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(LOAD_DEADLINE_TICKS);
         store.epoch_deadline_trap();
-        let guest = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| GuestError::Setup(format!("{e:#}")))?;
+        let setup = |e: wasmtime::Error| GuestError::Setup(format!("{e:#}"));
+        let instance = self.pre.instantiate(&mut store).map_err(setup)?;
+        let named = |name: &'static str| {
+            move |e: wasmtime::Error| GuestError::Setup(format!("export `{name}`: {e:#}"))
+        };
+        let memory = instance
+            .get_memory(&mut store, exports::MEMORY)
+            .ok_or_else(|| GuestError::Setup(format!("export `{}`: missing", exports::MEMORY)))?;
         Ok(GuestInstance {
+            memory,
+            realloc: instance
+                .get_typed_func(&mut store, exports::REALLOC)
+                .map_err(named(exports::REALLOC))?,
+            load: instance
+                .get_typed_func(&mut store, exports::LOAD)
+                .map_err(named(exports::LOAD))?,
+            post_load: instance
+                .get_typed_func(&mut store, exports::POST_LOAD)
+                .map_err(named(exports::POST_LOAD))?,
+            decide_packed: instance
+                .get_typed_func(&mut store, exports::DECIDE_PACKED)
+                .map_err(named(exports::DECIDE_PACKED))?,
+            decide_strings: instance
+                .get_typed_func(&mut store, exports::DECIDE_STRINGS)
+                .map_err(named(exports::DECIDE_STRINGS))?,
+            last_private_until: instance
+                .get_typed_func(&mut store, exports::LAST_PRIVATE_UNTIL)
+                .map_err(named(exports::LAST_PRIVATE_UNTIL))?,
             store,
-            guest,
             poisoned: false,
-            call: wit::Call {
-                facility: String::new(),
-                inmate: String::new(),
-                dialed: String::new(),
-                at: 0,
-                started: None,
-            },
         })
     }
 }
+
+/// `decide-packed`: eight words of strings, `at`, `started`, `has-started`.
+type DecidePacked = TypedFunc<(u64, u64, u64, u64, u64, u64, u64, u64, i64, i64, i32), u64>;
+/// `decide-strings`: three (pointer, length) pairs, `at`, `started`,
+/// `has-started`.
+type DecideStrings = TypedFunc<(u32, u32, u32, u32, u32, u32, i64, i64, i32), u64>;
 
 /// One guest instance with its store. Not shared between threads: each
 /// thread (or pool slot) owns its own.
 pub struct GuestInstance {
     store: Store<GuestState>,
-    guest: bindings::Guest,
+    memory: Memory,
+    realloc: TypedFunc<(u32, u32, u32, u32), u32>,
+    load: TypedFunc<(u32, u32), u32>,
+    post_load: TypedFunc<u32, ()>,
+    decide_packed: DecidePacked,
+    decide_strings: DecideStrings,
+    last_private_until: TypedFunc<(), i64>,
     /// After a trap the instance's state is unknown; it is never used again.
     poisoned: bool,
-    /// The call being decided, kept between calls so its strings' buffers
-    /// are reused: a decision allocates nothing on the host side.
-    call: wit::Call,
 }
 
 impl GuestInstance {
@@ -186,20 +266,36 @@ impl GuestInstance {
     pub fn load(&mut self, body: &[u8]) -> Result<ListStats, GuestError> {
         self.check()?;
         self.store.set_epoch_deadline(LOAD_DEADLINE_TICKS);
-        let result = self
-            .guest
-            .privcall_decider_decider()
-            .call_load(&mut self.store, body);
-        match self.trapped(result)? {
-            Ok(s) => Ok(ListStats {
-                facilities: s.facilities,
-                numbers: s.numbers,
-                prefix_blocks: s.prefix_blocks,
-                windows: s.windows,
-                set_bytes: s.set_bytes,
+        let (ptr, len) = self.lower_bytes(body)?;
+        let area = self.load.call(&mut self.store, (ptr, len));
+        let area = self.trapped(area)? as usize;
+        let mut r = [0u8; load_result::SIZE];
+        self.read(area, &mut r)?;
+        let u32_at = |at: usize| u32::from_le_bytes(r[at..at + 4].try_into().expect("4 bytes"));
+        let u64_at = |at: usize| u64::from_le_bytes(r[at..at + 8].try_into().expect("8 bytes"));
+        let result = match r[load_result::DISCRIMINANT] {
+            0 => Ok(ListStats {
+                facilities: u32_at(load_result::FACILITIES),
+                numbers: u64_at(load_result::NUMBERS),
+                prefix_blocks: u32_at(load_result::PREFIX_BLOCKS),
+                windows: u32_at(load_result::WINDOWS),
+                set_bytes: u64_at(load_result::SET_BYTES),
             }),
-            Err(message) => Err(GuestError::Refused(message)),
-        }
+            1 => {
+                let ptr = u32_at(load_result::ERROR_PTR) as usize;
+                let len = (u32_at(load_result::ERROR_LEN) as usize).min(MAX_ERROR_BYTES);
+                let mut message = vec![0u8; len];
+                self.read(ptr, &mut message)?;
+                Err(GuestError::Refused(
+                    String::from_utf8_lossy(&message).into_owned(),
+                ))
+            }
+            _ => return Err(self.malformed("an invalid result discriminant from `load`")),
+        };
+        // Lets the guest free the message (the canonical ABI's post-return).
+        let freed = self.post_load.call(&mut self.store, area as u32);
+        self.trapped(freed)?;
+        result
     }
 
     /// Decides one call under the decision deadline: through the packed
@@ -212,46 +308,106 @@ impl GuestInstance {
             packed::pack_str::<2>(call.inmate),
             packed::pack_str::<4>(call.dialed),
         ) {
-            (Some(f), Some(i), Some(d)) => self.decide_packed(call, f, i, d),
+            (Some(f), Some(i), Some(d)) => {
+                self.check()?;
+                self.store.set_epoch_deadline(DECIDE_DEADLINE_TICKS);
+                let word = self.decide_packed.call(
+                    &mut self.store,
+                    (
+                        f[0],
+                        f[1],
+                        i[0],
+                        i[1],
+                        d[0],
+                        d[1],
+                        d[2],
+                        d[3],
+                        call.at,
+                        call.started.unwrap_or(0),
+                        i32::from(call.started.is_some()),
+                    ),
+                );
+                let word = self.trapped(word)?;
+                self.unpack(word)
+            }
             _ => self.decide_via_strings(call),
         }
     }
 
-    fn decide_packed(
+    /// Decides one call through the string path (`decide-strings`),
+    /// whatever the strings' lengths. [`Self::decide`] uses it when the
+    /// strings do not fit the packed path; tests compare the two.
+    pub fn decide_via_strings(
         &mut self,
         call: &core::Call<'_>,
-        f: [u64; 2],
-        i: [u64; 2],
-        d: [u64; 4],
     ) -> Result<core::Decision, GuestError> {
         self.check()?;
         self.store.set_epoch_deadline(DECIDE_DEADLINE_TICKS);
-        let word = self.guest.privcall_decider_decider().call_decide_packed(
+        let (fp, fl) = self.lower_bytes(call.facility.as_bytes())?;
+        let (ip, il) = self.lower_bytes(call.inmate.as_bytes())?;
+        let (dp, dl) = self.lower_bytes(call.dialed.as_bytes())?;
+        let word = self.decide_strings.call(
             &mut self.store,
-            (f[0], f[1]),
-            (i[0], i[1]),
-            (d[0], d[1], d[2], d[3]),
-            call.at,
-            call.started.unwrap_or(0),
-            call.started.is_some(),
+            (
+                fp,
+                fl,
+                ip,
+                il,
+                dp,
+                dl,
+                call.at,
+                call.started.unwrap_or(0),
+                i32::from(call.started.is_some()),
+            ),
         );
         let word = self.trapped(word)?;
+        self.unpack(word)
+    }
+
+    /// The decision a packed word stands for, fetching `private-until`
+    /// only for the reasons that have one.
+    fn unpack(&mut self, word: u64) -> Result<core::Decision, GuestError> {
         if word == packed::NO_LIST {
             return Err(GuestError::NoList);
         }
-        let mut decision = packed::unpack_decision(word, None).map_err(|_| {
-            self.poisoned = true;
-            GuestError::Trap("the guest answered a malformed decision".into())
-        })?;
+        let mut decision = packed::unpack_decision(word, None)
+            .map_err(|_| self.malformed("a malformed decision"))?;
         if packed::has_private_until(decision.reason) {
-            let until = self
-                .guest
-                .privcall_decider_decider()
-                .call_last_private_until(&mut self.store);
+            let until = self.last_private_until.call(&mut self.store, ());
             let until = self.trapped(until)?;
             decision.private_until = (until != packed::NO_PRIVATE_UNTIL).then_some(until);
         }
         Ok(decision)
+    }
+
+    /// Copies `bytes` into memory the guest allocated for them, as the
+    /// canonical ABI lowers a `string` or `list<u8>`: the guest owns (and
+    /// frees) them from then on.
+    fn lower_bytes(&mut self, bytes: &[u8]) -> Result<(u32, u32), GuestError> {
+        let len = u32::try_from(bytes.len()).map_err(|_| {
+            GuestError::Refused(format!("{} bytes do not fit in guest memory", bytes.len()))
+        })?;
+        let ptr = self.realloc.call(&mut self.store, (0, 0, 1, len));
+        let ptr = self.trapped(ptr)?;
+        let written = self.memory.write(&mut self.store, ptr as usize, bytes);
+        if written.is_err() {
+            return Err(self.malformed("an allocation outside its memory"));
+        }
+        Ok((ptr, len))
+    }
+
+    /// Reads guest memory at `at`; out of bounds means a broken guest.
+    fn read(&mut self, at: usize, buf: &mut [u8]) -> Result<(), GuestError> {
+        if self.memory.read(&self.store, at, buf).is_err() {
+            return Err(self.malformed("a result outside its memory"));
+        }
+        Ok(())
+    }
+
+    /// The guest broke the contract: poison it like a trap.
+    fn malformed(&mut self, what: &str) -> GuestError {
+        self.poisoned = true;
+        GuestError::Trap(format!("the guest answered {what}"))
     }
 
     /// Turns a trap into an error and poisons the instance.
@@ -260,38 +416,6 @@ impl GuestInstance {
             self.poisoned = true;
             GuestError::Trap(format!("{trap:#}"))
         })
-    }
-
-    /// Decides one call through the general path (strings passed as
-    /// strings), whatever their length. [`Self::decide`] uses it when the
-    /// strings do not fit the packed path; tests compare the two.
-    pub fn decide_via_strings(
-        &mut self,
-        call: &core::Call<'_>,
-    ) -> Result<core::Decision, GuestError> {
-        self.check()?;
-        self.store.set_epoch_deadline(DECIDE_DEADLINE_TICKS);
-        let wit_call = &mut self.call;
-        for (to, from) in [
-            (&mut wit_call.facility, call.facility),
-            (&mut wit_call.inmate, call.inmate),
-            (&mut wit_call.dialed, call.dialed),
-        ] {
-            to.clear();
-            // An unusually long string does not keep its buffer forever.
-            to.shrink_to(1024);
-            to.push_str(from);
-        }
-        wit_call.at = call.at;
-        wit_call.started = call.started;
-        let result = self
-            .guest
-            .privcall_decider_decider()
-            .call_decide(&mut self.store, &self.call);
-        match self.trapped(result)? {
-            Ok(d) => Ok(from_wit(&d)),
-            Err(_) => Err(GuestError::NoList),
-        }
     }
 
     /// Whether a trap has made this instance unusable.
@@ -306,45 +430,5 @@ impl GuestInstance {
             ));
         }
         Ok(())
-    }
-}
-
-fn from_wit(d: &wit::Decision) -> core::Decision {
-    core::Decision {
-        record: d.record,
-        monitor: d.monitor,
-        reason: match d.reason {
-            wit::Reason::Registered => core::Reason::Registered,
-            wit::Reason::Prearranged => core::Reason::Prearranged,
-            wit::Reason::PrearrangedOverrun => core::Reason::PrearrangedOverrun,
-            wit::Reason::NotPrivileged => core::Reason::NotPrivileged,
-        },
-        category: d.category.map(|c| match c {
-            wit::Category::Attorney => core::Category::Attorney,
-            wit::Category::PublicDefender => core::Category::PublicDefender,
-            wit::Category::LegalAid => core::Category::LegalAid,
-            wit::Category::InnocenceProject => core::Category::InnocenceProject,
-            wit::Category::Court => core::Category::Court,
-            wit::Category::Consulate => core::Category::Consulate,
-            wit::Category::PreaHotline => core::Category::PreaHotline,
-            wit::Category::Oversight => core::Category::Oversight,
-            wit::Category::Clergy => core::Category::Clergy,
-            wit::Category::Medical => core::Category::Medical,
-            wit::Category::Other => core::Category::Other,
-        }),
-        private_until: d.private_until,
-        on_expiry: d.on_expiry.map(|o| match o {
-            wit::OverrunAction::RecordWithNotice => core::Overrun::RecordWithNotice,
-            wit::OverrunAction::StayPrivate => core::Overrun::StayPrivate,
-            wit::OverrunAction::DisconnectWithNotice => core::Overrun::DisconnectWithNotice,
-        }),
-        redact_metadata: d.redact_metadata,
-        notice: d.notice.map(|n| match n {
-            wit::Notice::PrivateWindowEndedRecording => core::Notice::PrivateWindowEndedRecording,
-            wit::Notice::PrivateWindowEndedPrivate => core::Notice::PrivateWindowEndedPrivate,
-            wit::Notice::PrivateWindowEndedDisconnect => core::Notice::PrivateWindowEndedDisconnect,
-        }),
-        normalized: d.normalized.map(E164),
-        default_policy: d.default_policy,
     }
 }

@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod perf;
 pub mod serve;
 pub mod state;
+pub mod text;
 pub mod time;
 
 pub use privcall_core as core;

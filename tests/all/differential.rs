@@ -1,4 +1,6 @@
-//! The wasm guest and the same core built natively agree on every input.
+//! The wasm guest and the same core built natively agree on every input,
+//! and the host's direct core-module calls agree with the same guest run as
+//! a component through wasmtime's canonical ABI.
 
 use privcall::guest::GuestRuntime;
 use privcall_core::decide::Decider;
@@ -7,6 +9,7 @@ use proptest::prelude::*;
 
 use crate::common::{from_text, t};
 use crate::formats::formats;
+use crate::reference::Reference;
 
 const NUMBERS: [&str; 6] = [
     "+1 573 555 0142",
@@ -79,17 +82,19 @@ proptest! {
         day in prop_oneof![Just("2026-12-01T10:00:00Z"), Just("2026-05-31T23:59:59Z"), Just("2027-01-01T00:00:00Z")],
     ) {
         thread_local! {
-            static STATE: (crate::common::Signed, std::cell::RefCell<privcall::guest::GuestInstance>, Decider) = {
+            static STATE: (std::cell::RefCell<privcall::guest::GuestInstance>, Decider, std::cell::RefCell<Reference>) = {
                 let s = fixture();
                 let mut g = GuestRuntime::builtin().unwrap().instantiate().unwrap();
                 g.load(&s.list.to_bytes()).unwrap();
                 let n = Decider::new(s.list.clone());
-                (s, std::cell::RefCell::new(g), n)
+                let mut r = Reference::new();
+                r.load(&s.list.to_bytes()).unwrap();
+                (std::cell::RefCell::new(g), n, std::cell::RefCell::new(r))
             };
         }
         let at = t(day) + at_offset;
         let c = Call { facility: &facility, inmate: &inmate, dialed: &dialed, at, started: started_back.map(|b| at - b) };
-        STATE.with(|(_, guest, native)| {
+        STATE.with(|(guest, native, reference)| {
             let n = native.decide(&c);
             // `decide` takes the packed path when the strings fit, the
             // string path otherwise; both must agree with native code.
@@ -97,6 +102,13 @@ proptest! {
             prop_assert_eq!(&w, &n, "call {:?}", c);
             let s = guest.borrow_mut().decide_via_strings(&c).unwrap();
             prop_assert_eq!(&s, &n, "string path, call {:?}", c);
+            // The component, lifted by wasmtime: the whole record, and the
+            // packed answer of the string path.
+            let mut reference = reference.borrow_mut();
+            let r = reference.decide(&c).unwrap();
+            prop_assert_eq!(&r, &n, "component decide, call {:?}", c);
+            let r = reference.decide_strings(&c).unwrap();
+            prop_assert_eq!(&r, &n, "component decide-strings, call {:?}", c);
             Ok(())
         })?;
     }

@@ -12,7 +12,7 @@ use privcall::keys::{KeyId, TrustStore};
 use privcall_core::types::Call;
 
 use crate::common::{samples, t};
-use crate::wat_guests::{fault_component, Fault};
+use crate::wat_guests::{fault_module, Fault};
 
 const NOW: &str = "2026-12-01T09:00:00Z";
 
@@ -383,7 +383,7 @@ fn an_expired_live_list_keeps_deciding_and_raises_the_alarm() {
 fn faulty_guests_end_in_the_fail_mode_and_the_alarm() {
     let a = Authority::new(1);
     for fault in [Fault::Trap, Fault::Loop, Fault::GrowMemory] {
-        let runtime = GuestRuntime::from_component(&fault_component(fault))
+        let runtime = GuestRuntime::from_module(&fault_module(fault))
             .unwrap()
             .with_memory_limit(16 << 20);
         let mut config = EngineConfig::new(Authority::trust(&[&a], 1));

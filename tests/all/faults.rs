@@ -7,7 +7,7 @@ use privcall::decision::{Decision, Reason};
 use privcall::guest::{GuestError, GuestRuntime};
 
 use crate::common::{call, examples, from_text, samples, wasm_decide, Signed};
-use crate::wat_guests::{fault_component, Fault, GROW_LIMIT};
+use crate::wat_guests::{fault_component, fault_module, fault_wat, Fault, GROW_LIMIT};
 
 /// A call the sample list decides `registered` (the sample attorney).
 fn attorney() -> privcall_core::types::Call<'static> {
@@ -15,7 +15,7 @@ fn attorney() -> privcall_core::types::Call<'static> {
 }
 
 fn runtime(kind: Fault) -> GuestRuntime {
-    GuestRuntime::from_component(&fault_component(kind)).unwrap_or_else(|e| panic!("{kind:?}: {e}"))
+    GuestRuntime::from_module(&fault_module(kind)).unwrap_or_else(|e| panic!("{kind:?}: {e}"))
 }
 
 fn open(s: &Signed) -> VerifiedList {
@@ -170,15 +170,46 @@ fn refused_load_is_an_error_not_a_trap() {
 
 #[test]
 fn guest_without_decide_is_a_setup_error() {
-    match GuestRuntime::from_component(&fault_component(Fault::MissingDecide)) {
+    match GuestRuntime::from_module(&fault_module(Fault::MissingDecide)) {
         Err(GuestError::Setup(m)) => assert!(m.contains("decide"), "{m}"),
         Err(other) => panic!("expected a setup error, got {other}"),
         Ok(_) => panic!("a guest without decide was accepted"),
     }
-    // A core module is not a component at all.
-    let core = wat::parse_str("(module)").unwrap();
+    // An empty module lacks everything, starting with its memory.
+    let empty = wat::parse_str("(module)").unwrap();
+    match GuestRuntime::from_module(&empty) {
+        Err(GuestError::Setup(m)) => assert!(m.contains("memory"), "{m}"),
+        Err(other) => panic!("expected a setup error, got {other}"),
+        Ok(_) => panic!("an empty module was accepted"),
+    }
+    // A component is not what the host runs.
     assert!(matches!(
-        GuestRuntime::from_component(&core),
+        GuestRuntime::from_module(&fault_component(Fault::Trap)),
         Err(GuestError::Setup(_))
     ));
+    // An export of the wrong type is named.
+    let wrong = fault_wat(Fault::Trap).replace(
+        "(func (export \"privcall:decider/decider@0.1.0#last-private-until\") (result i64)\n    (i64.const 0))",
+        "(func (export \"privcall:decider/decider@0.1.0#last-private-until\") (result i32)\n    (i32.const 0))",
+    );
+    assert_ne!(wrong, fault_wat(Fault::Trap));
+    match GuestRuntime::from_module(&wat::parse_str(&wrong).unwrap()) {
+        Err(GuestError::Setup(m)) => assert!(m.contains("last-private-until"), "{m}"),
+        Err(other) => panic!("expected a setup error, got {other}"),
+        Ok(_) => panic!("a mistyped export was accepted"),
+    }
+}
+
+/// The fault guests implement the contract's canonical ABI: `wit-component`
+/// accepts each against `wit/privcall.wit`, as the build does the real one.
+#[test]
+fn fault_guests_implement_the_contract() {
+    for kind in [
+        Fault::Trap,
+        Fault::Loop,
+        Fault::GrowMemory,
+        Fault::RefuseLoad,
+    ] {
+        assert!(!fault_component(kind).is_empty(), "{kind:?}");
+    }
 }

@@ -1,11 +1,13 @@
-//! The guest component itself: no imports, and a refused body leaves the
-//! loaded list deciding.
+//! The guest itself: no imports, a refused body leaves the loaded list
+//! deciding, and the host's direct core calls read `load`'s result as
+//! wasmtime's canonical ABI does.
 
-use privcall::guest::{engine, GuestError, GuestRuntime, GUEST_COMPONENT};
+use privcall::guest::{engine, GuestError, GuestRuntime, GUEST_COMPONENT, GUEST_MODULE};
 use privcall_core::types::Reason;
 use wasmtime::component::Component;
 
 use crate::common::{call, samples};
+use crate::reference::Reference;
 
 #[test]
 fn guest_component_has_zero_imports() {
@@ -22,6 +24,47 @@ fn guest_component_has_zero_imports() {
         .map(|(name, _)| name.to_string())
         .collect();
     assert_eq!(exports, ["privcall:decider/decider@0.1.0"]);
+    // The core module the host runs imports nothing either.
+    let module = wasmtime::Module::new(engine, GUEST_MODULE).unwrap();
+    let imports: Vec<String> = module
+        .imports()
+        .map(|i| format!("{}/{}", i.module(), i.name()))
+        .collect();
+    assert!(imports.is_empty(), "guest module imports {imports:?}");
+}
+
+/// `load`'s result area (stats or refusal text) is read at the offsets the
+/// canonical ABI gives: the same as wasmtime lifts from the component.
+#[test]
+fn load_results_match_the_component_model() {
+    let s = samples();
+    let body = s.list.to_bytes();
+    let mut truncated = body.clone();
+    truncated.truncate(body.len() - 3);
+    let mut trailing = body.clone();
+    trailing.push(0);
+    let empty = privcall_core::list::build(s.list.default_policy.clone(), vec![], &[], &[])
+        .unwrap()
+        .to_bytes();
+    for (what, bytes) in [
+        ("samples", &body[..]),
+        ("empty list", &empty[..]),
+        ("truncated", &truncated[..]),
+        ("trailing byte", &trailing[..]),
+        ("garbage", b"garbage"),
+        ("nothing", b""),
+    ] {
+        let mut core = GuestRuntime::builtin().unwrap().instantiate().unwrap();
+        let mut reference = Reference::new();
+        let got = core.load(bytes).map_err(|e| match e {
+            GuestError::Refused(m) => m,
+            other => panic!("{what}: {other}"),
+        });
+        assert_eq!(got, reference.load(bytes), "{what}");
+    }
+    let mut core = GuestRuntime::builtin().unwrap().instantiate().unwrap();
+    let stats = core.load(&body).unwrap();
+    assert!(stats.numbers > 0 && stats.windows > 0 && stats.set_bytes > 0);
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod engine;
 mod faults;
 mod formats;
 mod guest;
+mod reference;
 mod rules;
 mod sources;
 mod tamper;

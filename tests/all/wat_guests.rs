@@ -1,7 +1,8 @@
 //! Small hand-written guests for fault injection: core modules in WAT that
-//! implement the canonical ABI of `privcall:decider/decider@0.1.0`, wrapped
-//! into components with `wit-component` the way `host/build.rs` wraps the
-//! real guest.
+//! implement the canonical ABI of `privcall:decider/decider@0.1.0`, the
+//! shape the host runs (`GuestRuntime::from_module`). Wrapping them into
+//! components with `wit-component`, as `host/build.rs` does for the real
+//! guest, checks they really implement the contract.
 //!
 //! Canonical ABI layout the modules rely on (see `wit/privcall.wit`):
 //!
@@ -17,6 +18,10 @@
 //!   for `load` (`decision` is 8-aligned, so an `err` string sits at 8/12).
 //! - `decide-packed` takes eleven scalars (`(param i64 ×10 i32)`) and
 //!   returns an `i64`; `last-private-until` returns an `i64`.
+//! - `decide-strings` takes three strings as pointer/length pairs, two
+//!   `s64` and a `bool` (`(param i32 ×6 i64 i64 i32)`), and returns an
+//!   `i64`.
+//! - `load` has a post-return function that receives the result area.
 
 use wit_component::{ComponentEncoder, StringEncoding};
 
@@ -120,6 +125,17 @@ const DECIDE: &str = r#"
         (param i32 i32 i32 i32 i32 i32 i64 i32 i64) (result i32)
 "#;
 
+/// Post-return of `load`: nothing to free in these guests.
+const POST_LOAD: &str = r#"
+  (func (export "cabi_post_privcall:decider/decider@0.1.0#load") (param i32))
+"#;
+
+/// The signature of `decide-strings`, up to its body.
+const DECIDE_STRINGS: &str = r#"
+  (func (export "privcall:decider/decider@0.1.0#decide-strings")
+        (param i32 i32 i32 i32 i32 i32 i64 i64 i32) (result i64)
+"#;
+
 /// The signature of `decide-packed`, up to its body: eight `u64` words of
 /// strings, `at`, `started`, `has-started`; the packed decision out.
 const DECIDE_PACKED: &str = r#"
@@ -167,7 +183,7 @@ pub fn fault_wat(kind: Fault) -> String {
 "#
             .to_string(),
         ),
-        Fault::MissingDecide => return format!("(module\n{PRELUDE}{LOAD_OK})\n"),
+        Fault::MissingDecide => return format!("(module\n{PRELUDE}{LOAD_OK}{POST_LOAD})\n"),
     };
     // The packed path fails the same way; a refusing guest has no list.
     let packed_body = match kind {
@@ -179,17 +195,24 @@ pub fn fault_wat(kind: Fault) -> String {
             .to_string(),
     };
     format!(
-        "(module\n{PRELUDE}{load}{DECIDE}{decide_body}{DECIDE_PACKED}{packed_body}{LAST_PRIVATE_UNTIL})\n"
+        "(module\n{PRELUDE}{load}{POST_LOAD}{DECIDE}{decide_body}{DECIDE_PACKED}{packed_body}\
+         {DECIDE_STRINGS}{packed_body}{LAST_PRIVATE_UNTIL})\n"
     )
 }
 
-/// A fault guest as a component, ready for `GuestRuntime::from_component`.
+/// A fault guest's core module, ready for `GuestRuntime::from_module`.
+pub fn fault_module(kind: Fault) -> Vec<u8> {
+    wat::parse_str(fault_wat(kind)).unwrap_or_else(|e| panic!("{kind:?}: {e}"))
+}
+
+/// A fault guest as a component: encoding it checks the module against
+/// the contract.
 pub fn fault_component(kind: Fault) -> Vec<u8> {
     let wit = match kind {
         Fault::MissingDecide => NO_DECIDE_WIT,
         _ => CONTRACT,
     };
-    let mut module = wat::parse_str(fault_wat(kind)).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+    let mut module = fault_module(kind);
     // wit-component does not re-export wit-parser; the `Resolve` inside a
     // default `Bindgen` is the way to reach one without depending on it.
     let mut resolve = wit_component::metadata::Bindgen::default().resolve;

@@ -82,26 +82,49 @@ impl Guest for Component {
         let inmate = packed::unpack_str(&[inmate.0, inmate.1], &mut i).unwrap_or("");
         let dialed =
             packed::unpack_str(&[dialed.0, dialed.1, dialed.2, dialed.3], &mut d).unwrap_or("");
-        LIST.with(|slot| {
-            let slot = slot.borrow();
-            let Some(decider) = slot.as_ref() else {
-                return packed::NO_LIST;
-            };
-            let d = decider.decide(&core::Call {
-                facility,
-                inmate,
-                dialed,
-                at,
-                started: has_started.then_some(started),
-            });
-            LAST_PRIVATE_UNTIL.set(d.private_until.unwrap_or(packed::NO_PRIVATE_UNTIL));
-            packed::pack_decision(&d)
+        decide_to_word(&core::Call {
+            facility,
+            inmate,
+            dialed,
+            at,
+            started: has_started.then_some(started),
+        })
+    }
+
+    fn decide_strings(
+        facility: String,
+        inmate: String,
+        dialed: String,
+        at: i64,
+        started: i64,
+        has_started: bool,
+    ) -> u64 {
+        decide_to_word(&core::Call {
+            facility: &facility,
+            inmate: &inmate,
+            dialed: &dialed,
+            at,
+            started: has_started.then_some(started),
         })
     }
 
     fn last_private_until() -> i64 {
         LAST_PRIVATE_UNTIL.get()
     }
+}
+
+/// The packed answer of `decide-packed` and `decide-strings`; keeps
+/// `private-until` for `last-private-until`.
+fn decide_to_word(call: &core::Call<'_>) -> u64 {
+    LIST.with(|slot| {
+        let slot = slot.borrow();
+        let Some(decider) = slot.as_ref() else {
+            return packed::NO_LIST;
+        };
+        let d = decider.decide(call);
+        LAST_PRIVATE_UNTIL.set(d.private_until.unwrap_or(packed::NO_PRIVATE_UNTIL));
+        packed::pack_decision(&d)
+    })
 }
 
 fn to_wit(d: core::Decision) -> Decision {
