@@ -114,6 +114,15 @@ pub struct Report {
     pub load_ms: f64,
     /// The signed bundle's size in bytes.
     pub bundle_bytes: usize,
+    /// Resident memory one live list adds to an engine with none (every
+    /// guest instance's copy and the host's), in bytes; `None` where the
+    /// OS does not report it (Linux `/proc` only).
+    pub list_resident_bytes: Option<u64>,
+    /// The most resident memory the engine held above its list-free state
+    /// while swapping in a second list over the first, in bytes.
+    pub swap_peak_resident_bytes: Option<u64>,
+    /// `swap_peak_resident_bytes / list_resident_bytes`.
+    pub swap_peak_ratio: Option<f64>,
     /// Nanoseconds subtracted from each sample: the cost of reading the
     /// clock twice.
     pub timer_overhead_ns: u64,
@@ -379,6 +388,35 @@ fn latency(mut samples: Vec<u64>) -> Latency {
     }
 }
 
+/// The process's resident memory, from Linux's `/proc/self`.
+mod resident {
+    fn status_kib(field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with(field))?;
+        line[field.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Resident bytes now.
+    pub fn current() -> Option<u64> {
+        status_kib("VmRSS:").map(|k| k * 1024)
+    }
+
+    /// The most resident bytes since start or the last [`reset_peak`].
+    pub fn peak() -> Option<u64> {
+        status_kib("VmHWM:").map(|k| k * 1024)
+    }
+
+    /// Restarts the peak from the current size (`clear_refs` value 5).
+    pub fn reset_peak() {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+    }
+}
+
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
 }
@@ -406,10 +444,20 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     drop(body);
 
     let engine = std::sync::Arc::new(Engine::new(EngineConfig::new(trust), NOW)?);
+    let empty = resident::current();
     engine.apply(&first, NOW, UpdateSource::File)?;
+    let one_list = resident::current();
+    resident::reset_peak();
     let t = Instant::now();
     engine.apply(&bytes, NOW, UpdateSource::File)?;
     let swap_ms = ms(t);
+    let (list_resident_bytes, swap_peak_resident_bytes) = match (empty, one_list, resident::peak())
+    {
+        (Some(empty), Some(one), Some(peak)) if one > empty => {
+            (Some(one - empty), Some(peak.saturating_sub(empty)))
+        }
+        _ => (None, None),
+    };
     let set_bytes = engine.status(NOW).list.map_or(0, |l| l.set_bytes as usize);
     drop(first);
 
@@ -528,6 +576,11 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         verify_ms,
         load_ms,
         bundle_bytes: bytes.len(),
+        list_resident_bytes,
+        swap_peak_resident_bytes,
+        swap_peak_ratio: list_resident_bytes
+            .zip(swap_peak_resident_bytes)
+            .map(|(one, peak)| peak as f64 / one as f64),
         timer_overhead_ns: overhead,
     })
 }
@@ -596,6 +649,19 @@ impl Report {
             "bundle size                      {:>9} bytes",
             self.bundle_bytes
         );
+        if let (Some(one), Some(peak), Some(ratio)) = (
+            self.list_resident_bytes,
+            self.swap_peak_resident_bytes,
+            self.swap_peak_ratio,
+        ) {
+            let mb = |b: u64| b as f64 / (1 << 20) as f64;
+            let _ = writeln!(o, "resident: one live list          {:>9.1} MiB", mb(one));
+            let _ = writeln!(
+                o,
+                "  peak while swapping            {:>9.1} MiB ({ratio:.3}× one list)",
+                mb(peak)
+            );
+        }
         let _ = writeln!(
             o,
             "(clock overhead of {} ns subtracted from each sample)",
