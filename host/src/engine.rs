@@ -196,7 +196,7 @@ impl From<OpenError> for UpdateError {
 struct Live {
     list: VerifiedList,
     stats: ListStats,
-    slots: Box<[Mutex<GuestInstance>]>,
+    slots: Box<[Slot]>,
     applied_at: i64,
     /// The engine's count of lists in memory; decremented on drop.
     resident: Arc<AtomicUsize>,
@@ -207,6 +207,13 @@ impl Drop for Live {
         self.resident.fetch_sub(1, Ordering::AcqRel);
     }
 }
+
+/// One pooled guest instance, alone on its cache lines: threads deciding
+/// on neighbouring slots must not invalidate each other's lock word and
+/// instance fields (unpadded, two threads made 1.74× the decisions of one;
+/// padded, 2.06×, in the same criterion run).
+#[repr(align(128))]
+struct Slot(Mutex<GuestInstance>);
 
 /// The outcome of the last update attempt, for `/v1/status`.
 #[derive(Clone, Debug, Serialize)]
@@ -400,8 +407,8 @@ impl Engine {
         // slot, so threads rarely meet on one lock.
         let first = crate::metrics::thread_index() % n;
         let mut slot = (0..n)
-            .find_map(|i| live.slots[(first + i) % n].try_lock().ok())
-            .unwrap_or_else(|| lock(&live.slots[first]));
+            .find_map(|i| live.slots[(first + i) % n].0.try_lock().ok())
+            .unwrap_or_else(|| lock(&live.slots[first].0));
         if slot.is_poisoned() {
             // The instance trapped earlier: its memory is suspect. Replace
             // it with a fresh one loaded from the same verified body.
@@ -553,7 +560,7 @@ impl Engine {
             resident: Arc::clone(&self.resident),
             stats: stats.expect("at least one instance"),
             list,
-            slots: slots.into_iter().map(Mutex::new).collect(),
+            slots: slots.into_iter().map(|i| Slot(Mutex::new(i))).collect(),
             applied_at: now,
         })
     }
