@@ -4,7 +4,7 @@
 //! - [`keys`]: Ed25519 keys and the trust store.
 //! - [`bundle`]: the signed bundle format, signing and verification.
 //! - [`compile`]: list sources (CSV, TOML) to a compiled list.
-//! - [`guest`]: the wasmtime embedding of the guest component.
+//! - [`guest`]: the wasmtime embedding of the guest (its core module, called by the canonical ABI of `wit/privcall.wit`).
 //! - [`decider`]: a verified list loaded into a guest, deciding calls.
 //! - [`decision`]: the decision JSON contract.
 //! - [`engine`]: the thread-safe engine: decisions, verified hot swaps, status.

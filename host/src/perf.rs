@@ -84,7 +84,7 @@ pub struct Report {
     /// gets (list lookup, instance slot, guest call, host decision).
     pub wasm: Latency,
     /// The guest call alone ([`crate::guest::GuestInstance::decide`]): the
-    /// same decision code compiled to wasm, behind the component boundary.
+    /// same decision code compiled to wasm, behind the wasm boundary.
     pub guest: Latency,
     /// The same decision code compiled natively.
     pub native: Latency,
