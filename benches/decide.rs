@@ -127,11 +127,12 @@ fn bench_decide(c: &mut Criterion) {
     }
 }
 
-/// A guest that does nothing: `decide` answers an all-default decision
-/// (`ok`, every field zero) without reading its arguments, behind the same
-/// contract and call shape as the real guest. Its time is the floor the
-/// component boundary sets (lowering three strings through `cabi_realloc`,
-/// the call, lifting the result), whatever the decision code costs.
+/// A guest that does nothing: `decide-packed` and `decide-strings` answer
+/// "not privileged, record" (and `decide` an all-default record) without
+/// reading their arguments, behind the same contract as the real guest.
+/// Its time is the floor the call itself sets (packing or lowering the
+/// strings, the call, unpacking the answer), whatever the decision code
+/// costs.
 const EMPTY_GUEST: &str = r#"
 (module
   (memory (export "memory") 1)

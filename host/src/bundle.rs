@@ -193,6 +193,13 @@ pub struct Framing<'a> {
     pub signatures: Vec<(KeyId, [u8; 64])>,
 }
 
+impl Framing<'_> {
+    /// The list's digest: SHA-256 of the signed part.
+    pub fn digest(&self) -> [u8; 32] {
+        Sha256::digest(self.signed).into()
+    }
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -335,7 +342,7 @@ pub fn verify<'a>(bytes: &'a [u8], trust: &TrustStore) -> Result<Verified<'a>, B
     Ok(Verified {
         header,
         body: framing.body,
-        digest: Sha256::digest(framing.signed).into(),
+        digest: framing.digest(),
         signers,
     })
 }

@@ -34,7 +34,7 @@ use serde::Serialize;
 
 use crate::bundle::BundleError;
 use crate::decider::{OpenError, VerifiedList};
-use crate::decision::{Decision, ListId};
+use crate::decision::{Decision, Digest, ListId};
 use crate::guest::{GuestError, GuestInstance, GuestRuntime, ListStats};
 use crate::keys::{KeyId, TrustStore};
 use crate::metrics::Metrics;
@@ -238,7 +238,7 @@ pub struct ListStatus {
     /// Sequence number.
     pub sequence: u64,
     /// SHA-256 of the signed part, hex.
-    pub digest: String,
+    pub digest: Digest,
     /// RFC 3339.
     pub issued_at: String,
     /// RFC 3339.
@@ -269,7 +269,7 @@ pub struct Status {
     /// The live list's sequence (null without a list).
     pub sequence: Option<u64>,
     /// The live list's digest.
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
     /// When the live list was issued (RFC 3339).
     pub issued_at: Option<String>,
     /// When the live list expires (RFC 3339).
@@ -616,7 +616,7 @@ impl Engine {
         let trust = self.trust.load();
         let list = self.live.load().as_deref().map(|l| ListStatus {
             sequence: l.list.header.sequence,
-            digest: l.list.digest.to_string(),
+            digest: l.list.digest,
             issued_at: crate::time::format(l.list.header.issued_at),
             expires_at: crate::time::format(l.list.header.expires_at),
             stale: l.list.is_stale(now),
@@ -631,7 +631,7 @@ impl Engine {
         });
         Status {
             sequence: list.as_ref().map(|l| l.sequence),
-            digest: list.as_ref().map(|l| l.digest.clone()),
+            digest: list.as_ref().map(|l| l.digest),
             issued_at: list.as_ref().map(|l| l.issued_at.clone()),
             expires_at: list.as_ref().map(|l| l.expires_at.clone()),
             stale: list.as_ref().is_none_or(|l| l.stale),

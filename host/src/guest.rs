@@ -28,8 +28,8 @@ use std::time::Duration;
 use privcall_core::packed;
 use privcall_core::types as core;
 use wasmtime::{
-    Config, Engine, InstancePre, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder,
-    TypedFunc,
+    Config, Engine, Instance, InstancePre, Linker, Memory, Module, Store, StoreLimits,
+    StoreLimitsBuilder, TypedFunc, WasmParams, WasmResults,
 };
 
 /// The guest's core module, built from `guest/` by the build script: what
@@ -95,7 +95,8 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 2 << 30;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GuestError {
-    /// The component did not compile or instantiate.
+    /// The guest module did not compile or instantiate, or lacks an
+    /// export of the contract.
     #[error("guest setup failed: {0}")]
     Setup(String),
     /// The guest trapped, ran past its deadline or hit its memory limit.
@@ -204,38 +205,37 @@ impl GuestRuntime {
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(LOAD_DEADLINE_TICKS);
         store.epoch_deadline_trap();
-        let setup = |e: wasmtime::Error| GuestError::Setup(format!("{e:#}"));
-        let instance = self.pre.instantiate(&mut store).map_err(setup)?;
-        let named = |name: &'static str| {
-            move |e: wasmtime::Error| GuestError::Setup(format!("export `{name}`: {e:#}"))
-        };
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| GuestError::Setup(format!("{e:#}")))?;
         let memory = instance
             .get_memory(&mut store, exports::MEMORY)
             .ok_or_else(|| GuestError::Setup(format!("export `{}`: missing", exports::MEMORY)))?;
         Ok(GuestInstance {
             memory,
-            realloc: instance
-                .get_typed_func(&mut store, exports::REALLOC)
-                .map_err(named(exports::REALLOC))?,
-            load: instance
-                .get_typed_func(&mut store, exports::LOAD)
-                .map_err(named(exports::LOAD))?,
-            post_load: instance
-                .get_typed_func(&mut store, exports::POST_LOAD)
-                .map_err(named(exports::POST_LOAD))?,
-            decide_packed: instance
-                .get_typed_func(&mut store, exports::DECIDE_PACKED)
-                .map_err(named(exports::DECIDE_PACKED))?,
-            decide_strings: instance
-                .get_typed_func(&mut store, exports::DECIDE_STRINGS)
-                .map_err(named(exports::DECIDE_STRINGS))?,
-            last_private_until: instance
-                .get_typed_func(&mut store, exports::LAST_PRIVATE_UNTIL)
-                .map_err(named(exports::LAST_PRIVATE_UNTIL))?,
+            realloc: typed(&instance, &mut store, exports::REALLOC)?,
+            load: typed(&instance, &mut store, exports::LOAD)?,
+            post_load: typed(&instance, &mut store, exports::POST_LOAD)?,
+            decide_packed: typed(&instance, &mut store, exports::DECIDE_PACKED)?,
+            decide_strings: typed(&instance, &mut store, exports::DECIDE_STRINGS)?,
+            last_private_until: typed(&instance, &mut store, exports::LAST_PRIVATE_UNTIL)?,
             store,
             poisoned: false,
         })
     }
+}
+
+/// The export `name` as a typed function; a missing or mistyped export is
+/// a setup error naming it.
+fn typed<P: WasmParams, R: WasmResults>(
+    instance: &Instance,
+    store: &mut Store<GuestState>,
+    name: &str,
+) -> Result<TypedFunc<P, R>, GuestError> {
+    instance
+        .get_typed_func(store, name)
+        .map_err(|e| GuestError::Setup(format!("export `{name}`: {e:#}")))
 }
 
 /// `decide-packed`: eight words of strings, `at`, `started`, `has-started`.

@@ -296,7 +296,7 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
         "  sequence {}, expires {}, digest {}",
         args.sequence,
         ptime::format(expires_at),
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(verified.signed))
+        hex::encode(verified.digest())
     );
     Ok(())
 }
@@ -340,7 +340,7 @@ fn cmd_inspect(path: &Path, trust: &[PathBuf], json: bool) -> Result<()> {
     let framing = bundle::frame(&bytes).with_context(|| format!("{}", path.display()))?;
     let header =
         bundle::decode_header(framing.header).with_context(|| format!("{}", path.display()))?;
-    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(framing.signed));
+    let digest = hex::encode(framing.digest());
     let verified = if trust.is_empty() {
         None
     } else {
