@@ -131,6 +131,11 @@ pub fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        // `perf` and other profilers can name the guest's compiled
+        // functions (`/tmp/perf-<pid>.map`).
+        if std::env::var_os("PRIVCALL_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).expect("the engine configuration is valid");
         let ticker = engine.clone();
         std::thread::Builder::new()

@@ -25,6 +25,17 @@ pub struct Decider {
     /// Exact where it matters: a clear bit means no window has the number.
     window_numbers: Vec<u64>,
     window_number_shift: u32,
+    /// Facility codes of up to 16 bytes as integers ([`code_key`]), sorted,
+    /// with their index: every call looks its facility up, and comparing
+    /// integers avoids a byte-wise string compare per step (slow in wasm).
+    facility_keys: Vec<(u128, FacilityIndex)>,
+}
+
+/// `code` as one integer, when it has at most 16 bytes and no NUL: equal
+/// keys mean equal codes.
+#[inline]
+fn code_key(code: &str) -> Option<u128> {
+    crate::packed::pack_str::<2>(code).map(|[a, b]| u128::from(a) | u128::from(b) << 64)
 }
 
 impl Decider {
@@ -34,6 +45,13 @@ impl Decider {
         let prefix_lens = list.prefixes.iter().fold(0u16, |m, p| m | 1 << p.len);
         let (window_dir, window_shift) = window_directory(&list.windows);
         let (window_numbers, window_number_shift) = window_number_filter(&list.windows);
+        let mut facility_keys: Vec<(u128, FacilityIndex)> = list
+            .facilities
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| Some((code_key(&f.code)?, i as FacilityIndex)))
+            .collect();
+        facility_keys.sort_unstable();
         Decider {
             list,
             prefix_lens,
@@ -41,6 +59,7 @@ impl Decider {
             window_shift,
             window_numbers,
             window_number_shift,
+            facility_keys,
         }
     }
 
@@ -119,11 +138,18 @@ impl Decider {
     /// The facility's index (if the list names it), its policy, and whether
     /// that policy is the default one.
     fn facility(&self, code: &str) -> (Option<FacilityIndex>, &Policy, bool) {
-        match self
-            .list
-            .facilities
-            .binary_search_by(|f| f.code.as_str().cmp(code))
-        {
+        let found = match code_key(code) {
+            // A code that short is among the keys if the list has it.
+            Some(key) => self
+                .facility_keys
+                .binary_search_by_key(&key, |&(k, _)| k)
+                .map(|at| self.facility_keys[at].1 as usize),
+            None => self
+                .list
+                .facilities
+                .binary_search_by(|f| f.code.as_str().cmp(code)),
+        };
+        match found {
             Ok(i) => {
                 let f = &self.list.facilities[i];
                 (Some(i as FacilityIndex), &f.policy, !f.own_policy)
@@ -331,6 +357,44 @@ mod tests {
             early_grace_secs: 0,
             fail_mode: FailMode::DoNotRecord,
             dial_plan: DialPlan::nanp(),
+        }
+    }
+
+    /// Every facility is found by its own code, whatever its length (the
+    /// integer keys stop at 16 bytes, longer codes are compared as
+    /// strings), and a code that only shares a prefix is not found.
+    #[test]
+    fn facilities_are_found_by_exact_code() {
+        let codes = [
+            "A",
+            "AB",
+            "ABCDEFGH",
+            "ABCDEFGHI",
+            "ABCDEFGHIJKLMNOP",
+            "ABCDEFGHIJKLMNOPQ",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "\u{c9}TAGE-2",
+            "Z",
+        ];
+        let facilities = codes.iter().map(|c| (c.to_string(), policy())).collect();
+        let d = Decider::new(build(policy(), facilities, &[], &[]).unwrap());
+        for code in codes {
+            let (index, _, _) = d.facility(code);
+            let index = index.expect("a listed facility is found") as usize;
+            assert_eq!(d.list.facilities[index].code, code);
+        }
+        for other in [
+            "",
+            "ABC",
+            "ABCDEFG",
+            "ABCDEFGHIJKLMNO",
+            "ABCDEFGHIJKLMNOPQR",
+            "ABCDEFGHIJKLMNOPQRSTUVWXY",
+            "a",
+            "A\0",
+            "\u{c9}TAGE",
+        ] {
+            assert_eq!(d.facility(other).0, None, "{other:?}");
         }
     }
 

@@ -28,34 +28,72 @@ pub const NO_PRIVATE_UNTIL: i64 = i64::MIN;
 
 const NUMBER_SHIFT: u32 = 14;
 
+/// The lowest bit of every byte of a word.
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+/// The highest bit of every byte of a word.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of the first zero byte of `w` is the lowest bit set in the
+/// result (higher bits may be false alarms, above a real zero byte).
+#[inline]
+fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(LOW_BITS) & !w & HIGH_BITS
+}
+
 /// Packs a string of at most `8 × N` bytes, without NUL bytes, into `N`
 /// little-endian words (zero-padded). `None` when it does not fit: the
 /// caller uses the string path instead.
+#[inline]
 pub fn pack_str<const N: usize>(s: &str) -> Option<[u64; N]> {
     let bytes = s.as_bytes();
-    if bytes.len() > 8 * N || bytes.contains(&0) {
+    if bytes.len() > 8 * N {
         return None;
     }
+    // Word by word, not byte by byte: this runs on every decision.
     let mut words = [0u64; N];
-    for (i, chunk) in bytes.chunks(8).enumerate() {
-        let mut w = [0u8; 8];
-        w[..chunk.len()].copy_from_slice(chunk);
-        words[i] = u64::from_le_bytes(w);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut nul = 0;
+    for (w, chunk) in words.iter_mut().zip(&mut chunks) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        *w = u64::from_le_bytes(b);
+        nul |= zero_bytes(*w);
     }
-    Some(words)
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let w = tail.iter().rev().fold(0u64, |w, &b| w << 8 | u64::from(b));
+        // The padding is zero by design; only the string's own bytes count.
+        nul |= zero_bytes(w | u64::MAX << (8 * tail.len()));
+        words[bytes.len() / 8] = w;
+    }
+    (nul == 0).then_some(words)
+}
+
+/// The bytes of words made by [`pack_str`], copied into `buf` (at least
+/// `8 × words` bytes): everything before the first NUL byte.
+#[inline]
+pub fn unpack_bytes<'a>(words: &[u64], buf: &'a mut [u8]) -> &'a [u8] {
+    for (i, &w) in words.iter().enumerate() {
+        buf[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+        let zero = zero_bytes(w);
+        if zero != 0 {
+            return &buf[..i * 8 + (zero.trailing_zeros() / 8) as usize];
+        }
+    }
+    &buf[..words.len() * 8]
+}
+
+/// Whether every byte of `words` is ASCII: then the bytes of
+/// [`unpack_bytes`] are valid UTF-8 without looking at them one by one.
+#[inline]
+pub fn is_ascii(words: &[u64]) -> bool {
+    words.iter().fold(0, |a, w| a | w) & HIGH_BITS == 0
 }
 
 /// Unpacks words made by [`pack_str`] into `buf` (at least `8 × words`
 /// bytes). `None` if the bytes are not UTF-8 (a host bug, never a guess).
 pub fn unpack_str<'a>(words: &[u64], buf: &'a mut [u8]) -> Option<&'a str> {
-    let mut len = 0;
-    for (i, w) in words.iter().enumerate() {
-        buf[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
-    while len < words.len() * 8 && buf[len] != 0 {
-        len += 1;
-    }
-    core::str::from_utf8(&buf[..len]).ok()
+    core::str::from_utf8(unpack_bytes(words, buf)).ok()
 }
 
 fn index<T: PartialEq + Copy>(all: &[T], v: Option<T>) -> u64 {
@@ -185,6 +223,41 @@ mod tests {
                 Some(w) => prop_assert_eq!(unpack_str(&w, &mut buf), Some(s.as_str())),
                 None => prop_assert!(s.len() > 32),
             }
+        }
+    }
+
+    /// The byte-by-byte meaning of the word tricks in `pack_str`.
+    fn pack_reference(s: &[u8], n: usize) -> Option<Vec<u64>> {
+        if s.len() > 8 * n || s.contains(&0) {
+            return None;
+        }
+        let mut padded = s.to_vec();
+        padded.resize(8 * n, 0);
+        Some(
+            padded
+                .chunks(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        )
+    }
+
+    proptest! {
+        // NUL bytes anywhere (first, last, in the padding's place) and
+        // every length around the word boundaries.
+        #[test]
+        fn packing_matches_the_bytewise_rule(s in "[\\x00a-c\u{e9}\u{1f600}]{0,40}") {
+            let bytes = s.as_bytes();
+            prop_assert_eq!(pack_str::<4>(&s).map(|w| w.to_vec()), pack_reference(bytes, 4));
+            prop_assert_eq!(pack_str::<2>(&s).map(|w| w.to_vec()), pack_reference(bytes, 2));
+        }
+
+        #[test]
+        fn unpacking_stops_at_the_first_nul(words in prop::array::uniform4(any::<u64>())) {
+            let mut buf = [0u8; 32];
+            let all: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            let end = all.iter().position(|&b| b == 0).unwrap_or(all.len());
+            prop_assert_eq!(unpack_bytes(&words, &mut buf), &all[..end]);
+            prop_assert_eq!(is_ascii(&words), all.is_ascii());
         }
     }
 
