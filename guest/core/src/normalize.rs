@@ -369,28 +369,28 @@ pub fn normalize_prefix(text: &str, plan: &DialPlan) -> Result<Prefix, Normalize
 fn scan(s: &str) -> Result<Dialed, NormalizeError> {
     let s = strip_uri(s.trim());
     let bytes = s.as_bytes();
-    let mut d = Dialed {
-        buf: [0; MAX_DIGITS],
-        len: 0,
-        plus: false,
-        letters: false,
-    };
-    // Counts digits and letters, so an extension marker is only recognized
-    // after something that could be a whole number.
-    let mut dialable = 0usize;
-    let mut seen_any = false;
-    // In characters, from 1, for error messages.
-    let mut position = 0usize;
+    // The digits live in locals until the end, and the count of digits
+    // and letters so far is `len` itself: the loop is on every decision's
+    // path, and in wasm every field of a struct in memory is a load and a
+    // store per character.
+    let mut buf = [0u8; MAX_DIGITS];
+    let mut len = 0usize;
+    let mut plus = false;
+    let mut letters = false;
+    // The position (in characters, from 1) of the last character read up
+    // to byte `end`, for error messages only.
+    let position = |end: usize| s[..end].chars().count();
     let mut next = 0usize;
     while next < bytes.len() {
         let at = next;
         let b = bytes[at];
-        position += 1;
         if b.is_ascii_digit() {
+            if len == MAX_DIGITS {
+                return Err(NormalizeError::TooLong);
+            }
+            buf[len] = b;
+            len += 1;
             next += 1;
-            push(&mut d, b)?;
-            dialable += 1;
-            seen_any = true;
             continue;
         }
         let c = if b.is_ascii() {
@@ -402,58 +402,62 @@ fn scan(s: &str) -> Result<Dialed, NormalizeError> {
                 .next()
                 .unwrap_or(char::REPLACEMENT_CHARACTER);
             next += c.len_utf8();
-            // Fullwidth digits, as some softphones and CSV exports send them.
-            if let '\u{ff10}'..='\u{ff19}' = c {
-                push(&mut d, b'0' + (c as u32 - 0xff10) as u8)?;
-                dialable += 1;
-                seen_any = true;
-                continue;
-            }
             c
         };
-        match c {
-            '+' if !seen_any && !d.plus => d.plus = true,
+        // Fullwidth digits (some softphones and CSV exports send them), and
+        // letters by their keypad digit.
+        let digit = match c {
+            '\u{ff10}'..='\u{ff19}' => b'0' + (c as u32 - 0xff10) as u8,
+            '+' if len == 0 && !plus => {
+                plus = true;
+                continue;
+            }
             '+' => return Err(NormalizeError::MisplacedPlus),
             // Star codes such as *67 (block caller id) before the number.
-            '*' if !seen_any && !d.plus => {
+            '*' if len == 0 && !plus => {
                 let mut n = 0;
                 while n < 2 && bytes.get(next).is_some_and(u8::is_ascii_digit) {
                     next += 1;
-                    position += 1;
                     n += 1;
                 }
                 if n != 2 {
-                    return Err(NormalizeError::BadCharacter { position });
+                    return Err(NormalizeError::BadCharacter {
+                        position: position(next),
+                    });
                 }
+                continue;
             }
-            ',' | ';' | '#' if dialable >= 7 => break,
-            _ if is_separator(c) => {}
+            // Only after something that could be a whole number.
+            ',' | ';' | '#' if len >= 7 => break,
+            _ if is_separator(c) => continue,
             _ if c.is_ascii_alphabetic() => {
-                if dialable >= 7 && is_extension(&s[at..]) {
+                if len >= 7 && is_extension(&s[at..]) {
                     break;
                 }
-                push(&mut d, keypad(c))?;
-                d.letters = true;
-                dialable += 1;
-                seen_any = true;
+                letters = true;
+                keypad(c)
             }
-            _ => return Err(NormalizeError::BadCharacter { position }),
+            _ => {
+                return Err(NormalizeError::BadCharacter {
+                    position: position(next),
+                })
+            }
+        };
+        if len == MAX_DIGITS {
+            return Err(NormalizeError::TooLong);
         }
+        buf[len] = digit;
+        len += 1;
     }
-    if d.len == 0 {
+    if len == 0 {
         return Err(NormalizeError::Empty);
     }
-    Ok(d)
-}
-
-#[inline]
-fn push(d: &mut Dialed, digit: u8) -> Result<(), NormalizeError> {
-    if d.len == MAX_DIGITS {
-        return Err(NormalizeError::TooLong);
-    }
-    d.buf[d.len] = digit;
-    d.len += 1;
-    Ok(())
+    Ok(Dialed {
+        buf,
+        len,
+        plus,
+        letters,
+    })
 }
 
 /// Takes the number out of a `tel:` or `sip:` URI (user part, without
@@ -692,6 +696,15 @@ mod tests {
         for (s, e) in [
             ("", NormalizeError::Empty),
             ("hello?", NormalizeError::BadCharacter { position: 6 }),
+            // Positions count characters, not bytes; a star code's digits
+            // count too.
+            (
+                "\u{ff15}73 \u{2010}55!",
+                NormalizeError::BadCharacter { position: 8 },
+            ),
+            ("*6x", NormalizeError::BadCharacter { position: 2 }),
+            ("*", NormalizeError::BadCharacter { position: 1 }),
+            ("573 55\u{e9}", NormalizeError::BadCharacter { position: 7 }),
             ("573+5550142", NormalizeError::MisplacedPlus),
             ("073 555 0142", NormalizeError::BadAreaCode),
             ("+1 073 555 0142", NormalizeError::BadAreaCode),
