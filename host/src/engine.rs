@@ -212,8 +212,12 @@ impl Drop for Live {
 /// on neighbouring slots must not invalidate each other's lock word and
 /// instance fields (unpadded, two threads made 1.74× the decisions of one;
 /// padded, 2.06×, in the same criterion run).
+///
+/// Empty only while a swap is completing: a new list goes live with one
+/// instance, and the others are loaded once the old list has been freed
+/// (see [`Engine::install`]).
 #[repr(align(128))]
-struct Slot(Mutex<GuestInstance>);
+struct Slot(Mutex<Option<GuestInstance>>);
 
 /// The outcome of the last update attempt, for `/v1/status`.
 #[derive(Clone, Debug, Serialize)]
@@ -406,9 +410,17 @@ impl Engine {
         // Each thread starts its search for a free instance at its own
         // slot, so threads rarely meet on one lock.
         let first = crate::metrics::thread_index() % n;
-        let mut slot = (0..n)
-            .find_map(|i| live.slots[(first + i) % n].0.try_lock().ok())
-            .unwrap_or_else(|| lock(&live.slots[first].0));
+        // Slot 0 always holds an instance: wait for it when the others are
+        // busy or still being loaded.
+        let mut guard = (0..n)
+            .find_map(|i| {
+                let slot = live.slots[(first + i) % n].0.try_lock().ok()?;
+                slot.is_some().then_some(slot)
+            })
+            .unwrap_or_else(|| lock(&live.slots[0].0));
+        let Some(slot) = guard.as_mut() else {
+            return Decision::fail_safe(live.list.fail_mode(call.facility), Some(id));
+        };
         if slot.is_poisoned() {
             // The instance trapped earlier: its memory is suspect. Replace
             // it with a fresh one loaded from the same verified body.
@@ -506,7 +518,13 @@ impl Engine {
                 state.save(bytes, sequence).map_err(UpdateError::Persist)?;
             }
         }
-        Ok(self.publish(live, now))
+        let id = self.publish(live, now);
+        // Only this thread publishes (it holds `updating`): the live list
+        // is the one just published.
+        if let Some(live) = self.live.load_full() {
+            self.fill(&live);
+        }
+        Ok(id)
     }
 
     fn verify(&self, bytes: &[u8]) -> Result<VerifiedList, UpdateError> {
@@ -519,26 +537,33 @@ impl Engine {
         Ok(VerifiedList::open(bytes, &self.trust.load())?)
     }
 
-    /// Loads the list into fresh instances and replays its canaries.
+    /// Loads the list into one fresh instance (checked with the list's
+    /// canaries): the [`Live`] that goes live. [`Self::fill`] adds the other
+    /// instances after the swap.
     fn load(&self, list: VerifiedList, now: i64) -> Result<Live, UpdateError> {
-        let mut slots = Vec::with_capacity(self.instances);
-        let mut stats = None;
-        for _ in 0..self.instances {
-            let (instance, s) = self.fresh_instance(&list).map_err(UpdateError::Guest)?;
-            stats = Some(s);
-            slots.push(instance);
-        }
-        // Every instance answers every canary: each is checked, and warmed
-        // up here rather than on its first real call.
-        let n = slots.len();
-        for (index, canary, slot) in list
-            .header
-            .canaries
-            .iter()
-            .enumerate()
-            .flat_map(|(i, c)| (0..n).map(move |s| (i, c, s)))
-        {
-            let slot = &mut slots[slot];
+        let (instance, stats) = self.checked_instance(&list)?;
+        let slots = std::iter::once(Some(instance))
+            .chain((1..self.instances).map(|_| None))
+            .map(|i| Slot(Mutex::new(i)))
+            .collect();
+        self.resident.fetch_add(1, Ordering::AcqRel);
+        Ok(Live {
+            resident: Arc::clone(&self.resident),
+            stats,
+            list,
+            slots,
+            applied_at: now,
+        })
+    }
+
+    /// A fresh instance with `list` loaded that answers every canary as the
+    /// bundle says; warmed up here rather than on its first real call.
+    fn checked_instance(
+        &self,
+        list: &VerifiedList,
+    ) -> Result<(GuestInstance, ListStats), UpdateError> {
+        let (mut instance, stats) = self.fresh_instance(list).map_err(UpdateError::Guest)?;
+        for (index, canary) in list.header.canaries.iter().enumerate() {
             let call = Call {
                 facility: &canary.facility,
                 inmate: &canary.inmate,
@@ -546,7 +571,7 @@ impl Engine {
                 at: canary.at,
                 started: None,
             };
-            let got = slot.decide(&call).map_err(UpdateError::Guest)?;
+            let got = instance.decide(&call).map_err(UpdateError::Guest)?;
             if got.record != canary.record || got.reason.name() != canary.reason {
                 return Err(UpdateError::Canary {
                     index,
@@ -555,14 +580,29 @@ impl Engine {
                 });
             }
         }
-        self.resident.fetch_add(1, Ordering::AcqRel);
-        Ok(Live {
-            resident: Arc::clone(&self.resident),
-            stats: stats.expect("at least one instance"),
-            list,
-            slots: slots.into_iter().map(|i| Slot(Mutex::new(i))).collect(),
-            applied_at: now,
-        })
+        Ok((instance, stats))
+    }
+
+    /// Loads the live list into its empty slots, once the list it replaced
+    /// has been freed: memory never holds two fully loaded lists, so the
+    /// peak of a swap stays under twice one list. Until then decisions
+    /// share the instances already loaded. A failure here (the same body
+    /// already loaded once, so only memory or a host fault) leaves the list
+    /// deciding with fewer instances, counted and logged.
+    fn fill(&self, live: &Live) {
+        for slot in live.slots.iter() {
+            if lock(&slot.0).is_some() {
+                continue;
+            }
+            match self.checked_instance(&live.list) {
+                Ok((instance, _)) => *lock(&slot.0) = Some(instance),
+                Err(e) => {
+                    self.metrics.guest_failure();
+                    tracing::error!(error = %e, "could not load a further guest instance; deciding with fewer");
+                    return;
+                }
+            }
+        }
     }
 
     fn publish(&self, live: Live, now: i64) -> ListId {
@@ -581,6 +621,15 @@ impl Engine {
     /// live; the next update must verify against the new store.
     pub fn set_trust(&self, trust: TrustStore) {
         self.trust.store(Arc::new(trust));
+    }
+
+    /// Guest instances the live list has loaded: the configured number once
+    /// an update has completed (a new list goes live on one instance and
+    /// loads the others after the old list is freed), 0 without a list.
+    pub fn instances_loaded(&self) -> usize {
+        self.live.load().as_deref().map_or(0, |live| {
+            live.slots.iter().filter(|s| lock(&s.0).is_some()).count()
+        })
     }
 
     /// Lists held in memory: the live one, plus any being loaded or still

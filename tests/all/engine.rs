@@ -78,8 +78,10 @@ fn engine_with(trust: TrustStore, state: Option<&std::path::Path>) -> Engine {
     Engine::new(config, t(NOW)).unwrap()
 }
 
-/// Asserts the engine still decides the attorney privately with `sequence`.
+/// Asserts the engine still decides the attorney privately with `sequence`,
+/// on all the instances of [`engine_with`].
 fn assert_live(engine: &Engine, sequence: u64) {
+    assert_eq!(engine.instances_loaded(), 2);
     let d = engine.decide(&attorney(t(NOW)), t(NOW));
     assert_eq!(d.reason, Reason::Registered);
     assert!(!d.record);
@@ -269,8 +271,10 @@ fn swaps_under_load_never_fail_a_decision_nor_go_back() {
     assert_eq!(engine.metrics().swaps(), 31);
     assert_eq!(engine.metrics().guest_failures(), 0);
     assert_live(&engine, 31);
-    // Every old list was freed once its last decision finished.
+    // Every old list was freed once its last decision finished, and the
+    // live one has loaded all its instances again.
     assert_eq!(engine.lists_in_memory(), 1);
+    assert_eq!(engine.instances_loaded(), 2);
 }
 
 #[test]
