@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use privcall_core::normalize::E164;
 use privcall_core::types::{self as core, FailMode};
 use serde::{Deserialize, Serialize};
 
@@ -10,9 +11,44 @@ use crate::text::InlineStr;
 /// A list digest: SHA-256 in lowercase hex, kept inline.
 pub type Digest = InlineStr<64>;
 
-/// A number in E.164 form (`+15735550142`), kept inline (room for any
-/// `u64`, so it is never cut).
-pub type E164Text = InlineStr<21>;
+/// A number in E.164 form, written `+15735550142` (JSON, [`Display`]).
+/// Kept as the integer: a decision formats it only when it is written out,
+/// not on every call.
+///
+/// [`Display`]: std::fmt::Display
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct E164Text(pub E164);
+
+impl E164Text {
+    /// The text, inline (room for any `u64`, so it is never cut).
+    pub fn text(self) -> InlineStr<21> {
+        InlineStr::e164(self.0)
+    }
+}
+
+impl std::fmt::Display for E164Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+impl Serialize for E164Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
+}
+
+impl<'de> Deserialize<'de> for E164Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<E164Text, D::Error> {
+        let text = <Cow<'de, str>>::deserialize(d)?;
+        text.strip_prefix('+')
+            .filter(|digits| (1..=15).contains(&digits.len()))
+            .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|digits| digits.parse().ok())
+            .map(|n| E164Text(E164(n)))
+            .ok_or_else(|| serde::de::Error::custom("not an E.164 number (+ and 1 to 15 digits)"))
+    }
+}
 
 /// Which list decided a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,7 +127,7 @@ impl Decision {
             on_expiry: d.on_expiry.map(|o| Cow::Borrowed(o.name())),
             redact_metadata: d.redact_metadata,
             notice: d.notice.map(|n| Cow::Borrowed(n.name())),
-            normalized: d.normalized.map(E164Text::e164),
+            normalized: d.normalized.map(E164Text),
             list: Some(list),
             default_policy: d.default_policy,
         }
@@ -114,6 +150,30 @@ impl Decision {
             normalized: None,
             list,
             default_policy: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The number is written as E.164 text and read back only as such.
+    #[test]
+    fn numbers_are_e164_text_in_json() {
+        let n = E164Text(E164(15_735_550_142));
+        assert_eq!(n.to_string(), "+15735550142");
+        let json = serde_json::to_string(&n).unwrap();
+        assert_eq!(json, "\"+15735550142\"");
+        assert_eq!(serde_json::from_str::<E164Text>(&json).unwrap(), n);
+        for bad in [
+            "\"15735550142\"",
+            "\"+\"",
+            "\"+1234567890123456\"",
+            "\"+1573a\"",
+            "15735550142",
+        ] {
+            assert!(serde_json::from_str::<E164Text>(bad).is_err(), "{bad}");
         }
     }
 }

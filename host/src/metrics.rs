@@ -12,9 +12,21 @@ use std::time::Duration;
 
 use crate::decision::{Decision, Reason};
 
-/// Upper bounds of the latency histogram's buckets, in seconds.
-const LATENCY_BOUNDS: [f64; 12] = [
-    1e-6, 2.5e-6, 5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 10e-3, 100e-3,
+/// Upper bounds of the latency histogram's buckets, in nanoseconds
+/// (integers: every decision is sorted into one).
+const LATENCY_BOUNDS: [u64; 12] = [
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
 ];
 
 const REASONS: [(Reason, &str); 5] = [
@@ -93,15 +105,13 @@ impl Metrics {
         if d.list.as_ref().is_some_and(|l| l.stale) {
             shard.stale.fetch_add(1, Relaxed);
         }
-        let secs = took.as_secs_f64();
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         let b = LATENCY_BOUNDS
             .iter()
-            .position(|&bound| secs <= bound)
+            .position(|&bound| ns <= bound)
             .unwrap_or(LATENCY_BOUNDS.len());
         shard.latency[b].fetch_add(1, Relaxed);
-        shard
-            .latency_sum_ns
-            .fetch_add(took.as_nanos().min(u128::from(u64::MAX)) as u64, Relaxed);
+        shard.latency_sum_ns.fetch_add(ns, Relaxed);
     }
 
     /// A counter summed over the shards.
@@ -212,8 +222,10 @@ impl Metrics {
         );
         let _ = writeln!(o, "# TYPE privcall_decision_seconds histogram");
         let mut cumulative = 0;
-        for (i, bound) in LATENCY_BOUNDS.iter().enumerate() {
+        for (i, &bound) in LATENCY_BOUNDS.iter().enumerate() {
             cumulative += self.sum(|s| &s.latency[i]);
+            // In seconds, as Prometheus names it: 1000 -> 0.000001.
+            let bound = bound as f64 / 1e9;
             let _ = writeln!(
                 o,
                 "privcall_decision_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
@@ -254,5 +266,31 @@ impl Metrics {
             let _ = writeln!(o, "privcall_list_stale {}", u8::from(stale));
         }
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use privcall_core::types::FailMode;
+
+    /// Each decision lands in the first bucket its time fits, and the
+    /// bounds are written in seconds.
+    #[test]
+    fn latency_buckets_are_cumulative_and_in_seconds() {
+        let m = Metrics::default();
+        let d = Decision::fail_safe(FailMode::DoNotRecord, None);
+        for ns in [1_000, 1_001, 2_500, 7_000_000_000] {
+            m.decision(&d, Duration::from_nanos(ns));
+        }
+        let text = m.render(None);
+        for line in [
+            "privcall_decision_seconds_bucket{le=\"0.000001\"} 1",
+            "privcall_decision_seconds_bucket{le=\"0.0000025\"} 3",
+            "privcall_decision_seconds_bucket{le=\"0.1\"} 3",
+            "privcall_decision_seconds_bucket{le=\"+Inf\"} 4",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
     }
 }

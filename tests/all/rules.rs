@@ -1,7 +1,7 @@
 //! Every decision rule of PRODUCT.md, through the wasm guest, on the
 //! sample lists (examples/), with window edges to the second.
 
-use privcall::decision::{Decision, Reason};
+use privcall::decision::{Decision, E164Text, Reason};
 use privcall_core::types::Call;
 
 use crate::common::{call, samples, t, wasm_decide};
@@ -44,7 +44,10 @@ fn registered_attorney_is_not_recorded() {
     assert_private(&d);
     assert_eq!(d.reason, Reason::Registered);
     assert_eq!(d.category.as_deref(), Some("attorney"));
-    assert_eq!(d.normalized.as_deref(), Some("+15735550142"));
+    assert_eq!(
+        d.normalized.map(E164Text::text).as_deref(),
+        Some("+15735550142")
+    );
     assert_eq!(d.private_until, None);
     let list = d.list.expect("list identity");
     assert_eq!(list.sequence, 1);
@@ -55,10 +58,16 @@ fn registered_attorney_is_not_recorded() {
 fn seven_digit_local_dialing_uses_the_home_area_code() {
     let d = decide(&call("JCCC", "A1001", "9 555 0142", "2026-12-01T09:00:00Z"));
     assert_eq!(d.reason, Reason::Registered);
-    assert_eq!(d.normalized.as_deref(), Some("+15735550142"));
+    assert_eq!(
+        d.normalized.map(E164Text::text).as_deref(),
+        Some("+15735550142")
+    );
     // WERDCC's home area code is 636: the same 7 digits are another number.
     let d = decide(&call("WERDCC", "B2002", "555 0142", "2026-12-01T09:00:00Z"));
-    assert_eq!(d.normalized.as_deref(), Some("+16365550142"));
+    assert_eq!(
+        d.normalized.map(E164Text::text).as_deref(),
+        Some("+16365550142")
+    );
     assert_recorded(&d);
 }
 
@@ -153,12 +162,18 @@ fn international_and_vanity_numbers() {
     let at = "2026-12-01T09:00:00Z";
     let d = decide(&call("JCCC", "A1", "9 011 52 55 5555 0100", at));
     assert_eq!(d.category.as_deref(), Some("consulate"));
-    assert_eq!(d.normalized.as_deref(), Some("+525555550100"));
+    assert_eq!(
+        d.normalized.map(E164Text::text).as_deref(),
+        Some("+525555550100")
+    );
     let d = decide(&call("WERDCC", "A1", "+52 55 5555 0100", at));
     assert_eq!(d.category.as_deref(), Some("consulate"));
     let d = decide(&call("JCCC", "A1", "9-1-800-LAW-HELP", at));
     assert_eq!(d.category.as_deref(), Some("legal-aid"));
-    assert_eq!(d.normalized.as_deref(), Some("+18005294357"));
+    assert_eq!(
+        d.normalized.map(E164Text::text).as_deref(),
+        Some("+18005294357")
+    );
     let d = decide(&call("WERDCC", "A1", "1 (800) 529-4357", at));
     assert_eq!(d.category.as_deref(), Some("legal-aid"));
 }
