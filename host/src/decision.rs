@@ -16,8 +16,14 @@ pub type Digest = InlineStr<64>;
 /// not on every call.
 ///
 /// [`Display`]: std::fmt::Display
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct E164Text(pub E164);
+
+impl std::fmt::Debug for E164Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
 
 impl E164Text {
     /// The text, inline (room for any `u64`, so it is never cut).
@@ -44,6 +50,8 @@ impl<'de> Deserialize<'de> for E164Text {
         text.strip_prefix('+')
             .filter(|digits| (1..=15).contains(&digits.len()))
             .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+            // No country code starts with 0.
+            .filter(|digits| !digits.starts_with('0'))
             .and_then(|digits| digits.parse().ok())
             .map(|n| E164Text(E164(n)))
             .ok_or_else(|| serde::de::Error::custom("not an E.164 number (+ and 1 to 15 digits)"))
@@ -166,11 +174,13 @@ mod tests {
         let json = serde_json::to_string(&n).unwrap();
         assert_eq!(json, "\"+15735550142\"");
         assert_eq!(serde_json::from_str::<E164Text>(&json).unwrap(), n);
+        assert_eq!(format!("{n:?}"), "+15735550142");
         for bad in [
             "\"15735550142\"",
             "\"+\"",
             "\"+1234567890123456\"",
             "\"+1573a\"",
+            "\"+01\"",
             "15735550142",
         ] {
             assert!(serde_json::from_str::<E164Text>(bad).is_err(), "{bad}");

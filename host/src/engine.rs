@@ -15,13 +15,15 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 //!
-//! How a swap stays safe: the new list is verified, loaded into its own
-//! fresh guest instances, checked with the canary calls its bundle carries,
-//! saved to the state directory, and only then published with one atomic
-//! pointer store. A decision takes a reference to the list that is live when
-//! it starts and finishes on it, so no decision fails, waits for a load or
+//! How a swap stays safe: the new list is verified, loaded into a fresh
+//! guest instance, checked with the canary calls its bundle carries, saved
+//! to the state directory, and only then published with one atomic pointer
+//! store. A decision takes a reference to the list that is live when it
+//! starts and finishes on it, so no decision fails, waits for a load or
 //! mixes two lists; the old list's memory is freed when its last in-flight
-//! decision drops that reference.
+//! decision drops that reference. Only then does the new list load its
+//! other instances (each checked with the canaries too): memory never holds
+//! two fully loaded lists.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -202,6 +204,13 @@ struct Live {
     resident: Arc<AtomicUsize>,
 }
 
+impl Live {
+    /// Slots holding an instance.
+    fn instances_loaded(&self) -> usize {
+        self.slots.iter().filter(|s| lock(&s.0).is_some()).count()
+    }
+}
+
 impl Drop for Live {
     fn drop(&mut self) {
         self.resident.fetch_sub(1, Ordering::AcqRel);
@@ -213,9 +222,10 @@ impl Drop for Live {
 /// instance fields (unpadded, two threads made 1.74× the decisions of one;
 /// padded, 2.06×, in the same criterion run).
 ///
-/// Empty only while a swap is completing: a new list goes live with one
-/// instance, and the others are loaded once the old list has been freed
-/// (see [`Engine::install`]).
+/// Empty while a swap is completing (a new list goes live with one
+/// instance and loads the others once the old list has been freed, see
+/// [`Engine::install`]), or after such a load failed. Slot 0 is never
+/// empty.
 #[repr(align(128))]
 struct Slot(Mutex<Option<GuestInstance>>);
 
@@ -265,6 +275,8 @@ pub struct ListStatus {
     pub windows: u32,
     /// Bytes of the number set in the guest.
     pub set_bytes: u64,
+    /// Guest instances loaded with this list ([`Engine::instances_loaded`]).
+    pub instances_loaded: usize,
 }
 
 /// Everything `/v1/status` reports.
@@ -410,14 +422,23 @@ impl Engine {
         // Each thread starts its search for a free instance at its own
         // slot, so threads rarely meet on one lock.
         let first = crate::metrics::thread_index() % n;
-        // Slot 0 always holds an instance: wait for it when the others are
-        // busy or still being loaded.
         let mut guard = (0..n)
             .find_map(|i| {
                 let slot = live.slots[(first + i) % n].0.try_lock().ok()?;
                 slot.is_some().then_some(slot)
             })
-            .unwrap_or_else(|| lock(&live.slots[0].0));
+            .unwrap_or_else(|| {
+                // All busy: wait on this thread's own slot, so waiting
+                // threads spread over the slots; on slot 0 (never empty)
+                // when this one has no instance yet.
+                let own = lock(&live.slots[first].0);
+                if own.is_some() {
+                    own
+                } else {
+                    drop(own);
+                    lock(&live.slots[0].0)
+                }
+            });
         let Some(slot) = guard.as_mut() else {
             return Decision::fail_safe(live.list.fail_mode(call.facility), Some(id));
         };
@@ -584,11 +605,14 @@ impl Engine {
     }
 
     /// Loads the live list into its empty slots, once the list it replaced
-    /// has been freed: memory never holds two fully loaded lists, so the
-    /// peak of a swap stays under twice one list. Until then decisions
-    /// share the instances already loaded. A failure here (the same body
-    /// already loaded once, so only memory or a host fault) leaves the list
-    /// deciding with fewer instances, counted and logged.
+    /// has been freed: memory does not hold two fully loaded lists (unless
+    /// a decision held the old one past [`retire`]'s one-second wait), so
+    /// the peak of a swap stays well under twice one list. Until then
+    /// decisions share the instances already loaded. A failure here (the
+    /// same body already loaded once, so only memory or a host fault)
+    /// leaves the list deciding with fewer instances until the next
+    /// update: counted, logged, and shown as `instances_loaded` in the
+    /// status.
     fn fill(&self, live: &Live) {
         for slot in live.slots.iter() {
             if lock(&slot.0).is_some() {
@@ -623,13 +647,15 @@ impl Engine {
         self.trust.store(Arc::new(trust));
     }
 
-    /// Guest instances the live list has loaded: the configured number once
-    /// an update has completed (a new list goes live on one instance and
-    /// loads the others after the old list is freed), 0 without a list.
+    /// Guest instances the live list has loaded, 0 without a list: the
+    /// configured number once an update has completed (a new list goes
+    /// live on one instance and loads the others after the old list is
+    /// freed), fewer if one of those loads failed.
     pub fn instances_loaded(&self) -> usize {
-        self.live.load().as_deref().map_or(0, |live| {
-            live.slots.iter().filter(|s| lock(&s.0).is_some()).count()
-        })
+        self.live
+            .load()
+            .as_deref()
+            .map_or(0, Live::instances_loaded)
     }
 
     /// Lists held in memory: the live one, plus any being loaded or still
@@ -677,6 +703,7 @@ impl Engine {
             prefix_blocks: l.stats.prefix_blocks,
             windows: l.stats.windows,
             set_bytes: l.stats.set_bytes,
+            instances_loaded: l.instances_loaded(),
         });
         Status {
             sequence: list.as_ref().map(|l| l.sequence),

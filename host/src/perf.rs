@@ -537,7 +537,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     // Above, nearly every lookup misses the cache; here the decision's own
     // cost shows, with the same mix of formats and answers.
     let warm_calls = &calls[..calls.len().min(WARM_CALLS)];
-    let rounds = samples.div_ceil(warm_calls.len());
+    let rounds = samples.div_ceil(warm_calls.len().max(1));
     let mut warm_native_ns = Vec::with_capacity(rounds * warm_calls.len());
     let mut warm_guest_ns = Vec::with_capacity(rounds * warm_calls.len());
     let mut warm_wasm_ns = Vec::with_capacity(rounds * warm_calls.len());

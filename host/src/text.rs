@@ -1,5 +1,6 @@
 //! [`InlineStr`]: a short string stored inline, so a decision carries its
-//! number and list digest without allocating (every call makes one).
+//! list digest without allocating (every call makes one), and its number's
+//! E.164 text is written without allocating when the decision is.
 
 use std::fmt;
 use std::ops::Deref;

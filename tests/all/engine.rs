@@ -82,6 +82,8 @@ fn engine_with(trust: TrustStore, state: Option<&std::path::Path>) -> Engine {
 /// on all the instances of [`engine_with`].
 fn assert_live(engine: &Engine, sequence: u64) {
     assert_eq!(engine.instances_loaded(), 2);
+    let status = engine.status(t(NOW));
+    assert_eq!(status.list.map(|l| l.instances_loaded), Some(2));
     let d = engine.decide(&attorney(t(NOW)), t(NOW));
     assert_eq!(d.reason, Reason::Registered);
     assert!(!d.record);
