@@ -500,9 +500,6 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     }
 
     let overhead = timer_overhead();
-    let mut native_ns = Vec::with_capacity(calls.len());
-    let mut guest_ns = Vec::with_capacity(calls.len());
-    let mut wasm_ns = Vec::with_capacity(calls.len());
     /// Runs `f`, pushes its time (less the clock's own cost), returns its value.
     #[inline(always)]
     fn time<T>(out: &mut Vec<u64>, overhead: u64, f: impl FnOnce() -> T) -> T {
@@ -511,64 +508,47 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         out.push((t.elapsed().as_nanos() as u64).saturating_sub(overhead));
         value
     }
-    for block in calls.chunks(1000) {
-        for c in block {
-            let call = c.call(NOW);
-            time(&mut native_ns, overhead, || {
-                black_box(decider.decide(black_box(&call)));
-            });
+    // The three paths' samples: native, guest alone, engine.
+    let mut samples_of = |rounds: &mut dyn Iterator<Item = &[SampleCall]>| {
+        let mut ns: [Vec<u64>; 3] = Default::default();
+        for block in rounds {
+            for c in block {
+                let call = c.call(NOW);
+                time(&mut ns[0], overhead, || {
+                    black_box(decider.decide(black_box(&call)));
+                });
+            }
+            for c in block {
+                let call = c.call(NOW);
+                time(&mut ns[1], overhead, || {
+                    black_box(guest.decide(black_box(&call)).ok());
+                });
+            }
+            for c in block {
+                let call = c.call(NOW);
+                time(&mut ns[2], overhead, || {
+                    black_box(engine.decide(black_box(&call), NOW));
+                });
+            }
         }
-        for c in block {
-            let call = c.call(NOW);
-            time(&mut guest_ns, overhead, || {
-                black_box(guest.decide(black_box(&call)).ok());
-            });
-        }
-        for c in block {
-            let call = c.call(NOW);
-            time(&mut wasm_ns, overhead, || {
-                black_box(engine.decide(black_box(&call), NOW));
-            });
-        }
-    }
-
+        ns.map(latency)
+    };
+    // Cold: every call once, the paths in interleaved blocks.
+    let [native, guest_alone, wasm] = samples_of(&mut calls.chunks(1000));
     // Warm: the same few calls over and over, each path in its own loop
     // (the recent numbers of a busy PBX, their lines of the list in cache).
     // Above, nearly every lookup misses the cache; here the decision's own
     // cost shows, with the same mix of formats and answers.
     let warm_calls = &calls[..calls.len().min(WARM_CALLS)];
     let rounds = samples.div_ceil(warm_calls.len().max(1));
-    let mut warm_native_ns = Vec::with_capacity(rounds * warm_calls.len());
-    let mut warm_guest_ns = Vec::with_capacity(rounds * warm_calls.len());
-    let mut warm_wasm_ns = Vec::with_capacity(rounds * warm_calls.len());
-    for _ in 0..rounds {
-        for c in warm_calls {
-            let call = c.call(NOW);
-            time(&mut warm_native_ns, overhead, || {
-                black_box(decider.decide(black_box(&call)));
-            });
-        }
-        for c in warm_calls {
-            let call = c.call(NOW);
-            time(&mut warm_guest_ns, overhead, || {
-                black_box(guest.decide(black_box(&call)).ok());
-            });
-        }
-        for c in warm_calls {
-            let call = c.call(NOW);
-            time(&mut warm_wasm_ns, overhead, || {
-                black_box(engine.decide(black_box(&call), NOW));
-            });
-        }
-    }
+    let [warm_native, warm_guest, warm_wasm] =
+        samples_of(&mut std::iter::repeat_n(warm_calls, rounds));
     let warm = Warm {
         calls: warm_calls.len(),
-        wasm: latency(warm_wasm_ns),
-        guest: latency(warm_guest_ns),
-        native: latency(warm_native_ns),
+        wasm: warm_wasm,
+        guest: warm_guest,
+        native: warm_native,
     };
-
-    let (native, guest, wasm) = (latency(native_ns), latency(guest_ns), latency(wasm_ns));
 
     // Decisions while another thread swaps lists in: the worst latency a
     // PBX sees during an update, and proof that none fails.
@@ -619,9 +599,9 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         windows: synthetic.windows.len(),
         samples,
         wasm_native_ratio: ratio(&wasm),
-        guest_native_ratio: ratio(&guest),
+        guest_native_ratio: ratio(&guest_alone),
         wasm,
-        guest,
+        guest: guest_alone,
         native,
         warm,
         during_swaps,
