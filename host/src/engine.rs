@@ -399,13 +399,14 @@ impl Engine {
     /// traps or overruns its deadline, the answer is the facility's fail
     /// mode (reason `fail-safe`) and an alarm is counted and logged.
     pub fn decide(&self, call: &Call<'_>, now: i64) -> Decision {
-        let started = Instant::now();
+        let started = crate::metrics::time_this_decision().then(Instant::now);
         let live = self.live.load();
         let decision = match live.as_deref() {
             Some(live) => self.decide_on(live, call, now),
             None => Decision::fail_safe(FailMode::DoNotRecord, None),
         };
-        self.metrics.decision(&decision, started.elapsed());
+        self.metrics
+            .decision(&decision, started.map(|t| t.elapsed()));
         decision
     }
 
