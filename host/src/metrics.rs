@@ -66,7 +66,7 @@ struct Shard {
     latency_sum_ns: AtomicU64,
 }
 
-const SHARDS: usize = 16;
+const SHARDS: usize = 32;
 
 /// A small number for this thread: threads get consecutive numbers as they
 /// first ask. Spreads threads over metric shards and guest instances.
@@ -94,12 +94,16 @@ pub fn time_this_decision() -> bool {
     })
 }
 
+/// Shards owned by one thread each: the first threads to decide.
+const OWNED_SHARDS: usize = SHARDS / 2;
+
 /// This thread's shard, and whether no other thread writes it: the first
-/// `SHARDS - 1` threads each own one, every later thread shares the last.
+/// [`OWNED_SHARDS`] threads each own one; later threads (pools that start
+/// new threads over time) spread over the other half and share them.
 fn shard_index() -> (usize, bool) {
     match thread_index() {
-        t if t < SHARDS - 1 => (t, true),
-        _ => (SHARDS - 1, false),
+        t if t < OWNED_SHARDS => (t, true),
+        t => (OWNED_SHARDS + t % (SHARDS - OWNED_SHARDS), false),
     }
 }
 
