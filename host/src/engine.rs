@@ -540,12 +540,8 @@ impl Engine {
                 state.save(bytes, sequence).map_err(UpdateError::Persist)?;
             }
         }
-        let id = self.publish(live, now);
-        // Only this thread publishes (it holds `updating`): the live list
-        // is the one just published.
-        if let Some(live) = self.live.load_full() {
-            self.fill(&live);
-        }
+        let (id, live) = self.publish(live, now);
+        self.fill(&live);
         Ok(id)
     }
 
@@ -630,16 +626,19 @@ impl Engine {
         }
     }
 
-    fn publish(&self, live: Live, now: i64) -> ListId {
+    /// Makes `live` the live list and frees the one it replaces; returns
+    /// its identity and the list itself (for [`Self::fill`]).
+    fn publish(&self, live: Live, now: i64) -> (ListId, Arc<Live>) {
         let id = live.list.id(now);
         self.high_water.fetch_max(id.sequence, Ordering::AcqRel);
         self.stale_alarm.store(false, Ordering::Relaxed);
-        let old = self.live.swap(Some(Arc::new(live)));
+        let live = Arc::new(live);
+        let old = self.live.swap(Some(Arc::clone(&live)));
         self.metrics.swap();
         if let Some(old) = old {
             retire(old);
         }
-        id
+        (id, live)
     }
 
     /// Replaces the trust store (key rotation): lists already live stay
