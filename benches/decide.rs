@@ -151,20 +151,19 @@ const EMPTY_GUEST: &str = r#"
     (i32.const 64))
   (func (export "cabi_post_privcall:decider/decider@0.1.0#load") (param i32))
   (func (export "privcall:decider/decider@0.1.0#decide-strings")
-        (param i32 i32 i32 i32 i32 i32 i64 i64 i32) (result i64)
+        (param i32 i32 i32 i32 i32 i32 i64 i64 i32) (result i32)
     (global.set $bump (i32.const 1024))
-    (i64.const 0x33))
+    (i32.const 256))
   (func (export "privcall:decider/decider@0.1.0#decide")
         (param i32 i32 i32 i32 i32 i32 i64 i32 i64) (result i32)
     ;; The strings are not needed: hand their space out again next call.
     (global.set $bump (i32.const 1024))
     (i32.const 512))
-  ;; A packed "not privileged, record" decision.
   (func (export "privcall:decider/decider@0.1.0#decide-packed")
-        (param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i32) (result i64)
-    (i64.const 0x33))
-  (func (export "privcall:decider/decider@0.1.0#last-private-until") (result i64)
-    (i64.const 0)))
+        (param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i32) (result i32)
+    (i32.const 256))
+  ;; The packed answer: "not privileged, record", no private-until.
+  (data (i32.const 256) "\33\00\00\00\00\00\00\00\00\00\00\00\00\00\00\80"))
 "#;
 
 fn empty_guest_component() -> Vec<u8> {
@@ -240,7 +239,7 @@ fn bench_boundary(c: &mut Criterion) {
         .get_export_index(&mut store, Some(&interface), "decide-packed")
         .expect("decide-packed");
     let decide = instance
-        .get_typed_func::<ComponentPacked, (u64,)>(&mut store, index)
+        .get_typed_func::<ComponentPacked, (PackedDecision,)>(&mut store, index)
         .expect("decide-packed");
     group.bench_function("component-model-empty-guest", |b| {
         b.iter(|| {
@@ -260,6 +259,16 @@ fn bench_boundary(c: &mut Criterion) {
 
 /// `decide-packed`'s parameters as the component model types them.
 type ComponentPacked = ((u64, u64), (u64, u64), (u64, u64, u64, u64), i64, i64, bool);
+
+/// `decide-packed`'s answer as the component model lifts it.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift)]
+#[component(record)]
+struct PackedDecision {
+    #[component(name = "word")]
+    _word: u64,
+    #[component(name = "private-until")]
+    _private_until: i64,
+}
 
 criterion_group!(benches, bench_boundary, bench_decide);
 criterion_main!(benches);

@@ -16,11 +16,11 @@
 //! lowering and bookkeeping on top of the guest's own work, a core typed
 //! call a few dozen (see the README's performance section). The functions
 //! the host uses were shaped so their canonical ABI stays trivial: scalars
-//! in and out (`decide-packed`, `last-private-until`), strings and bytes
-//! lowered through `cabi_realloc` (`decide-strings`, `load`), and one
-//! result area (`load`). The tests run the same guest as a component
-//! through wasmtime's own canonical ABI and check both give the same
-//! answers (`tests/all/guest.rs`, `tests/all/differential.rs`).
+//! in (`decide-packed`), strings and bytes lowered through `cabi_realloc`
+//! (`decide-strings`, `load`), and answers read from a result area. The
+//! tests run the same guest as a component through wasmtime's own canonical
+//! ABI and check both give the same answers (`tests/all/guest.rs`,
+//! `tests/all/differential.rs`).
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -55,8 +55,6 @@ pub mod exports {
     pub const DECIDE_PACKED: &str = export!("decide-packed");
     /// `decide-strings`.
     pub const DECIDE_STRINGS: &str = export!("decide-strings");
-    /// `last-private-until`.
-    pub const LAST_PRIVATE_UNTIL: &str = export!("last-private-until");
     /// The guest's allocator, through which strings and lists are lowered.
     pub const REALLOC: &str = "cabi_realloc";
     /// The linear memory.
@@ -77,6 +75,14 @@ mod load_result {
     pub const ERROR_PTR: usize = 8;
     pub const ERROR_LEN: usize = 12;
     pub const SIZE: usize = 40;
+}
+
+/// Offsets in the result area of `decide-packed` and `decide-strings`
+/// (`packed-decision`: two 64-bit fields).
+mod packed_result {
+    pub const WORD: usize = 0;
+    pub const PRIVATE_UNTIL: usize = 8;
+    pub const SIZE: usize = 16;
 }
 
 /// Longest refusal message read back from the guest.
@@ -224,7 +230,6 @@ impl GuestRuntime {
             post_load: typed(&instance, &mut store, exports::POST_LOAD)?,
             decide_packed: typed(&instance, &mut store, exports::DECIDE_PACKED)?,
             decide_strings: typed(&instance, &mut store, exports::DECIDE_STRINGS)?,
-            last_private_until: typed(&instance, &mut store, exports::LAST_PRIVATE_UNTIL)?,
             store,
             poisoned: false,
         })
@@ -243,11 +248,12 @@ fn typed<P: WasmParams, R: WasmResults>(
         .map_err(|e| GuestError::Setup(format!("export `{name}`: {e:#}")))
 }
 
-/// `decide-packed`: eight words of strings, `at`, `started`, `has-started`.
-type DecidePacked = TypedFunc<(u64, u64, u64, u64, u64, u64, u64, u64, i64, i64, i32), u64>;
+/// `decide-packed`: eight words of strings, `at`, `started`, `has-started`;
+/// returns where its `packed-decision` is.
+type DecidePacked = TypedFunc<(u64, u64, u64, u64, u64, u64, u64, u64, i64, i64, i32), u32>;
 /// `decide-strings`: three (pointer, length) pairs, `at`, `started`,
-/// `has-started`.
-type DecideStrings = TypedFunc<(u32, u32, u32, u32, u32, u32, i64, i64, i32), u64>;
+/// `has-started`; returns where its `packed-decision` is.
+type DecideStrings = TypedFunc<(u32, u32, u32, u32, u32, u32, i64, i64, i32), u32>;
 
 /// One guest instance with its store. Not shared between threads: each
 /// thread (or pool slot) owns its own.
@@ -259,7 +265,6 @@ pub struct GuestInstance {
     post_load: TypedFunc<u32, ()>,
     decide_packed: DecidePacked,
     decide_strings: DecideStrings,
-    last_private_until: TypedFunc<(), i64>,
     /// After a trap the instance's state is unknown; it is never used again.
     poisoned: bool,
 }
@@ -316,7 +321,7 @@ impl GuestInstance {
             (Some(f), Some(i), Some(d)) => {
                 self.check()?;
                 self.store.set_epoch_deadline(DECIDE_DEADLINE_TICKS);
-                let word = self.decide_packed.call(
+                let area = self.decide_packed.call(
                     &mut self.store,
                     (
                         f[0],
@@ -332,8 +337,8 @@ impl GuestInstance {
                         i32::from(call.started.is_some()),
                     ),
                 );
-                let word = self.trapped(word)?;
-                self.unpack(word)
+                let area = self.trapped(area)?;
+                self.unpack(area)
             }
             _ => self.decide_via_strings(call),
         }
@@ -351,7 +356,7 @@ impl GuestInstance {
         let (fp, fl) = self.lower_bytes(call.facility.as_bytes())?;
         let (ip, il) = self.lower_bytes(call.inmate.as_bytes())?;
         let (dp, dl) = self.lower_bytes(call.dialed.as_bytes())?;
-        let word = self.decide_strings.call(
+        let area = self.decide_strings.call(
             &mut self.store,
             (
                 fp,
@@ -365,21 +370,24 @@ impl GuestInstance {
                 i32::from(call.started.is_some()),
             ),
         );
-        let word = self.trapped(word)?;
-        self.unpack(word)
+        let area = self.trapped(area)?;
+        self.unpack(area)
     }
 
-    /// The decision a packed word stands for, fetching `private-until`
-    /// only for the reasons that have one.
-    fn unpack(&mut self, word: u64) -> Result<core::Decision, GuestError> {
+    /// The decision of the `packed-decision` at `area`, with its
+    /// `private-until` for the reasons that have one.
+    fn unpack(&mut self, area: u32) -> Result<core::Decision, GuestError> {
+        let mut r = [0u8; packed_result::SIZE];
+        self.read(area as usize, &mut r)?;
+        let i64_at = |at: usize| i64::from_le_bytes(r[at..at + 8].try_into().expect("8 bytes"));
+        let word = i64_at(packed_result::WORD) as u64;
         if word == packed::NO_LIST {
             return Err(GuestError::NoList);
         }
         let mut decision = packed::unpack_decision(word, None)
             .map_err(|_| self.malformed("a malformed decision"))?;
         if packed::has_private_until(decision.reason) {
-            let until = self.last_private_until.call(&mut self.store, ());
-            let until = self.trapped(until)?;
+            let until = i64_at(packed_result::PRIVATE_UNTIL);
             decision.private_until = (until != packed::NO_PRIVATE_UNTIL).then_some(until);
         }
         Ok(decision)

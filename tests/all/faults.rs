@@ -188,13 +188,15 @@ fn guest_without_decide_is_a_setup_error() {
         Err(GuestError::Setup(_))
     ));
     // An export of the wrong type is named.
+    // (`decide-packed` answering its decision word itself, as it did
+    // before the answer moved to a result area.)
     let wrong = fault_wat(Fault::Trap).replace(
-        "(func (export \"privcall:decider/decider@0.1.0#last-private-until\") (result i64)\n    (i64.const 0))",
-        "(func (export \"privcall:decider/decider@0.1.0#last-private-until\") (result i32)\n    (i32.const 0))",
+        "(param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i32) (result i32)",
+        "(param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i32) (result i64)",
     );
     assert_ne!(wrong, fault_wat(Fault::Trap));
     match GuestRuntime::from_module(&wat::parse_str(&wrong).unwrap()) {
-        Err(GuestError::Setup(m)) => assert!(m.contains("last-private-until"), "{m}"),
+        Err(GuestError::Setup(m)) => assert!(m.contains("decide-packed"), "{m}"),
         Err(other) => panic!("expected a setup error, got {other}"),
         Ok(_) => panic!("a mistyped export was accepted"),
     }

@@ -66,9 +66,9 @@ impl Reference {
             .map(|d| from_wit(&d))
     }
 
-    /// `decide-strings` and `last-private-until`, lifted by wasmtime.
+    /// `decide-strings`, lifted by wasmtime.
     pub fn decide_strings(&mut self, call: &core::Call<'_>) -> Option<core::Decision> {
-        let word = self
+        let answer = self
             .guest
             .privcall_decider_decider()
             .call_decide_strings(
@@ -81,18 +81,13 @@ impl Reference {
                 call.started.is_some(),
             )
             .unwrap();
-        if word == packed::NO_LIST {
+        if answer.word == packed::NO_LIST {
             return None;
         }
-        let until = self
-            .guest
-            .privcall_decider_decider()
-            .call_last_private_until(&mut self.store)
-            .unwrap();
-        let until = (until != packed::NO_PRIVATE_UNTIL).then_some(until);
-        let mut d = packed::unpack_decision(word, None).unwrap();
+        let until = answer.private_until;
+        let mut d = packed::unpack_decision(answer.word, None).unwrap();
         if packed::has_private_until(d.reason) {
-            d.private_until = until;
+            d.private_until = (until != packed::NO_PRIVATE_UNTIL).then_some(until);
         }
         Some(d)
     }

@@ -17,10 +17,12 @@
 //!   limit, so they are passed flat; the result goes through a pointer as
 //!   for `load` (`decision` is 8-aligned, so an `err` string sits at 8/12).
 //! - `decide-packed` takes eleven scalars (`(param i64 ×10 i32)`) and
-//!   returns an `i64`; `last-private-until` returns an `i64`.
+//!   returns a pointer to its `packed-decision` (two 64-bit fields: the
+//!   word at 0, `private-until` at 8), since two results do not fit the
+//!   one flat result the canonical ABI allows.
 //! - `decide-strings` takes three strings as pointer/length pairs, two
-//!   `s64` and a `bool` (`(param i32 ×6 i64 i64 i32)`), and returns an
-//!   `i64`.
+//!   `s64` and a `bool` (`(param i32 ×6 i64 i64 i32)`), and returns the
+//!   same pointer.
 //! - `load` has a post-return function that receives the result area.
 
 use wit_component::{ComponentEncoder, StringEncoding};
@@ -133,20 +135,15 @@ const POST_LOAD: &str = r#"
 /// The signature of `decide-strings`, up to its body.
 const DECIDE_STRINGS: &str = r#"
   (func (export "privcall:decider/decider@0.1.0#decide-strings")
-        (param i32 i32 i32 i32 i32 i32 i64 i64 i32) (result i64)
+        (param i32 i32 i32 i32 i32 i32 i64 i64 i32) (result i32)
 "#;
 
 /// The signature of `decide-packed`, up to its body: eight `u64` words of
-/// strings, `at`, `started`, `has-started`; the packed decision out.
+/// strings, `at`, `started`, `has-started`; where the packed decision is
+/// out.
 const DECIDE_PACKED: &str = r#"
   (func (export "privcall:decider/decider@0.1.0#decide-packed")
-        (param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i32) (result i64)
-"#;
-
-/// `last-private-until`: none.
-const LAST_PRIVATE_UNTIL: &str = r#"
-  (func (export "privcall:decider/decider@0.1.0#last-private-until") (result i64)
-    (i64.const 0))
+        (param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i32) (result i32)
 "#;
 
 /// The core module of a fault guest, as WAT.
@@ -175,11 +172,13 @@ pub fn fault_wat(kind: Fault) -> String {
         Fault::RefuseLoad => (
             LOAD_REFUSE,
             // err("no list"): discriminant 1 at 160, the string (pointer
-            // 264, length 7) at 168.
+            // 264, length 7) at 168. At 304, the packed paths' answer: the
+            // word of all ones that means no list is loaded.
             r#"    (i32.const 160))
   (data (i32.const 160) "\01")
   (data (i32.const 168) "\08\01\00\00\07\00\00\00")
   (data (i32.const 264) "no list")
+  (data (i32.const 304) "\ff\ff\ff\ff\ff\ff\ff\ff")
 "#
             .to_string(),
         ),
@@ -187,7 +186,7 @@ pub fn fault_wat(kind: Fault) -> String {
     };
     // The packed path fails the same way; a refusing guest has no list.
     let packed_body = match kind {
-        Fault::RefuseLoad => "    (i64.const -1))\n".to_string(),
+        Fault::RefuseLoad => "    (i32.const 304))\n".to_string(),
         _ => decide_body
             .split("  (data")
             .next()
@@ -196,7 +195,7 @@ pub fn fault_wat(kind: Fault) -> String {
     };
     format!(
         "(module\n{PRELUDE}{load}{POST_LOAD}{DECIDE}{decide_body}{DECIDE_PACKED}{packed_body}\
-         {DECIDE_STRINGS}{packed_body}{LAST_PRIVATE_UNTIL})\n"
+         {DECIDE_STRINGS}{packed_body})\n"
     )
 }
 

@@ -7,7 +7,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 // The generated bindings need `unsafe` for the canonical ABI; this file adds none.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 use privcall_core::decide::Decider;
 use privcall_core::list::CompiledList;
@@ -20,15 +20,13 @@ wit_bindgen::generate!({
 });
 
 use exports::privcall::decider::decider::{
-    Call, Category, Decision, Guest, ListStats, Notice, OverrunAction, Reason,
+    Call, Category, Decision, Guest, ListStats, Notice, OverrunAction, PackedDecision, Reason,
 };
 
 thread_local! {
     /// The live list. The guest is single-threaded; a new `load` replaces
     /// it only after the new body validated.
     static LIST: RefCell<Option<Decider>> = const { RefCell::new(None) };
-    /// `private_until` of the last `decide-packed` answer.
-    static LAST_PRIVATE_UNTIL: Cell<i64> = const { Cell::new(packed::NO_PRIVATE_UNTIL) };
 }
 
 struct Component;
@@ -74,7 +72,7 @@ impl Guest for Component {
         at: i64,
         started: i64,
         has_started: bool,
-    ) -> u64 {
+    ) -> PackedDecision {
         let (mut f, mut i, mut d) = ([0u8; 16], [0u8; 16], [0u8; 32]);
         // The host packs valid UTF-8; anything else decides as an empty
         // string (not privileged), never as a guess at another number.
@@ -97,7 +95,7 @@ impl Guest for Component {
         at: i64,
         started: i64,
         has_started: bool,
-    ) -> u64 {
+    ) -> PackedDecision {
         decide_to_word(&core::Call {
             facility: &facility,
             inmate: &inmate,
@@ -105,10 +103,6 @@ impl Guest for Component {
             at,
             started: has_started.then_some(started),
         })
-    }
-
-    fn last_private_until() -> i64 {
-        LAST_PRIVATE_UNTIL.get()
     }
 }
 
@@ -127,17 +121,21 @@ fn text<'a>(words: &[u64], buf: &'a mut [u8]) -> &'a str {
     }
 }
 
-/// The packed answer of `decide-packed` and `decide-strings`; keeps
-/// `private-until` for `last-private-until`.
-fn decide_to_word(call: &core::Call<'_>) -> u64 {
+/// The packed answer of `decide-packed` and `decide-strings`.
+fn decide_to_word(call: &core::Call<'_>) -> PackedDecision {
     LIST.with(|slot| {
         let slot = slot.borrow();
         let Some(decider) = slot.as_ref() else {
-            return packed::NO_LIST;
+            return PackedDecision {
+                word: packed::NO_LIST,
+                private_until: packed::NO_PRIVATE_UNTIL,
+            };
         };
         let d = decider.decide(call);
-        LAST_PRIVATE_UNTIL.set(d.private_until.unwrap_or(packed::NO_PRIVATE_UNTIL));
-        packed::pack_decision(&d)
+        PackedDecision {
+            word: packed::pack_decision(&d),
+            private_until: d.private_until.unwrap_or(packed::NO_PRIVATE_UNTIL),
+        }
     })
 }
 

@@ -23,7 +23,7 @@ use crate::types::{Category, Decision, Notice, Overrun, Reason};
 /// its number bits exceed every E.164 number.
 pub const NO_LIST: u64 = u64::MAX;
 
-/// `last-private-until` when the last decision had none.
+/// `private-until` of a packed decision that has none.
 pub const NO_PRIVATE_UNTIL: i64 = i64::MIN;
 
 const NUMBER_SHIFT: u32 = 14;
@@ -154,7 +154,8 @@ pub fn pack_decision(d: &Decision) -> u64 {
 }
 
 /// Unpacks [`pack_decision`]'s word, with `private_until` from
-/// `last-private-until`. `Err` for a word no guest could have packed.
+/// the second field of the guest's `packed-decision`. `Err` for a word no
+/// guest could have packed.
 pub fn unpack_decision(
     word: u64,
     private_until: Option<i64>,
@@ -179,7 +180,7 @@ pub fn unpack_decision(
 }
 
 /// Whether a decision of this reason carries `private_until` (so the host
-/// asks `last-private-until`).
+/// reads `packed-decision`'s `private-until`).
 pub fn has_private_until(reason: Reason) -> bool {
     matches!(reason, Reason::Prearranged | Reason::PrearrangedOverrun)
 }
