@@ -184,6 +184,11 @@ fn benches() -> Vec<Bench> {
             Engine(Registered)
         ),
         bench!(
+            gate_measure_engine_decide_window_inside,
+            REPS,
+            Engine(WindowInside)
+        ),
+        bench!(
             gate_measure_normalize_punctuated,
             REPS,
             Normalize(PUNCTUATED)
@@ -409,9 +414,16 @@ fn run(bench: &Bench, fixture: &mut Option<Fixture>) {
             engine
                 .apply(&sign_list(&fixture.list, 1), NOW, UpdateSource::File)
                 .expect("applies");
-            let (call, _) = fixture.call(scenario);
+            let (call, expected) = fixture.call(scenario);
             let d = engine.decide(&call, NOW);
             assert!(!d.record, "{}: the engine decided {d:?}", bench.name);
+            // The engine's reasons are the core's, by name.
+            assert_eq!(
+                format!("{:?}", d.reason),
+                format!("{expected:?}"),
+                "{}: the engine decided {d:?}",
+                bench.name
+            );
             measure(n, &mut || {
                 black_box(engine.decide(black_box(&call), black_box(NOW)));
             });

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use privcall::bundle::{self, Header};
 use privcall::compile::{compile, Sources};
 use privcall::decider::{ListDecider, VerifiedList};
-use privcall::decision::{Decision, Reason};
+use privcall::decision::{Decision, Reason, Rfc3339Text};
 use privcall::guest::GuestRuntime;
 use privcall::keys::{self, KeyId, TrustStore};
 use privcall::time::{self as ptime, Round};
@@ -157,9 +157,9 @@ fn json_example(decider: &mut ListDecider, now: i64) -> Result<String> {
 }
 
 fn why(d: &Decision) -> String {
-    let until = |s: &Option<String>| {
-        s.as_deref()
-            .map(|t| t.get(11..16).unwrap_or(t).to_string())
+    let until = |t: &Option<Rfc3339Text>| {
+        t.map(|t| t.to_string())
+            .map(|t| t.get(11..16).unwrap_or(&t).to_string())
             .unwrap_or_default()
     };
     match d.reason {

@@ -493,12 +493,12 @@ fn describe(d: &Decision) -> String {
         ),
         Reason::Prearranged => format!(
             "prearranged private call until {}, then {}",
-            d.private_until.as_deref().unwrap_or("?"),
+            d.private_until.map_or("?".into(), |t| t.to_string()),
             d.on_expiry.as_deref().unwrap_or("?")
         ),
         Reason::PrearrangedOverrun => format!(
             "private window ended at {}: {}",
-            d.private_until.as_deref().unwrap_or("?"),
+            d.private_until.map_or("?".into(), |t| t.to_string()),
             d.on_expiry.as_deref().unwrap_or("?")
         ),
         Reason::NotPrivileged => "not privileged".to_string(),

@@ -196,7 +196,10 @@ fn prearranged_window_edges_to_the_second() {
         let d = decide(&call("JCCC", "A1001", dialed, at));
         assert_private(&d);
         assert_eq!(d.reason, Reason::Prearranged, "{at}");
-        assert_eq!(d.private_until.as_deref(), Some("2026-12-01T14:30:00Z"));
+        assert_eq!(
+            d.private_until.map(|t| t.to_string()).as_deref(),
+            Some("2026-12-01T14:30:00Z")
+        );
         assert_eq!(d.on_expiry.as_deref(), Some("stay-private"));
     }
     // Half-open: a call set up at the end is not privileged by the window.
@@ -285,7 +288,10 @@ fn overrun_disconnect_with_notice() {
     assert!(!d.record);
     assert_eq!(d.on_expiry.as_deref(), Some("disconnect-with-notice"));
     assert_eq!(d.notice.as_deref(), Some("private-window-ended-disconnect"));
-    assert_eq!(d.private_until.as_deref(), Some("2026-12-01T15:20:00Z"));
+    assert_eq!(
+        d.private_until.map(|t| t.to_string()).as_deref(),
+        Some("2026-12-01T15:20:00Z")
+    );
 }
 
 #[test]
@@ -335,7 +341,10 @@ fn back_to_back_windows_chain() {
     );
     assert_eq!(d.reason, Reason::Prearranged);
     // The second window opens (with grace) before the first ends.
-    assert_eq!(d.private_until.as_deref(), Some("2026-12-01T10:40:00Z"));
+    assert_eq!(
+        d.private_until.map(|t| t.to_string()).as_deref(),
+        Some("2026-12-01T10:40:00Z")
+    );
 }
 
 #[test]
