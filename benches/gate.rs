@@ -1,8 +1,9 @@
 //! The instruction-count gate's benchmarks (`cargo xtask bench-gate`).
 //!
 //! One binary, one benchmark per run: `gate <name>` does all the setup
-//! (building the 100k-number list, signing bundles, compiling and loading
-//! the guest) and then calls one `#[inline(never)]`, unmangled function,
+//! (building the 100k-number list, or the 1M one of
+//! `wasm_decide_registered_1m`, signing bundles, compiling and loading the
+//! guest) and then calls one `#[inline(never)]`, unmangled function,
 //! `gate_measure_<name>`, that runs the measured operation `iterations`
 //! times. The xtask runs it under
 //! `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=gate_measure_<name>`,
@@ -62,7 +63,14 @@ enum Kind {
     VerifyLoad,
     /// `Engine::apply`: verify, load into fresh instances, canaries, swap.
     Swap,
+    /// A registered number through the wasm guest against a list of
+    /// [`LARGE`] numbers: the set layout of large lists (16-bit low parts;
+    /// the 100k fixture's is 32-bit).
+    WasmLarge,
 }
+
+/// Numbers in the list of [`Kind::WasmLarge`].
+const LARGE: usize = 1_000_000;
 
 /// The calls decided.
 #[derive(Clone, Copy)]
@@ -198,6 +206,7 @@ fn benches() -> Vec<Bench> {
             REPS,
             Normalize(VANITY)
         ),
+        bench!(gate_measure_wasm_decide_registered_1m, REPS, WasmLarge),
         bench!(gate_measure_verify_load_100k, 1, VerifyLoad),
         bench!(gate_measure_swap_100k, 1, Swap),
     ]
@@ -387,9 +396,38 @@ fn run(bench: &Bench, fixture: &mut Option<Fixture>) {
         });
         return;
     }
+    if let Kind::WasmLarge = bench.kind {
+        let synthetic = privcall::perf::synthetic_list(LARGE, 0, 42);
+        let set = &synthetic.list.nanp;
+        assert!(
+            set.heap_bytes() < 3 * set.len(),
+            "{}: the large list does not use the 16-bit layout",
+            bench.name
+        );
+        let national = synthetic.numbers[synthetic.numbers.len() / 2];
+        let dialed = privcall::perf::format_dialed(national, 0);
+        let mut guest = instance(&synthetic.list);
+        drop(synthetic);
+        let call = Call {
+            facility: privcall::perf::FACILITY,
+            inmate: "",
+            dialed: &dialed,
+            at: NOW,
+            started: None,
+        };
+        check(
+            bench,
+            &guest.decide(&call).expect("decision"),
+            Reason::Registered,
+        );
+        measure(n, &mut || {
+            black_box(guest.decide(black_box(&call)).expect("decision"));
+        });
+        return;
+    }
     let fixture = fixture.get_or_insert_with(Fixture::new);
     match bench.kind {
-        Kind::Normalize(_) => unreachable!("handled above"),
+        Kind::Normalize(_) | Kind::WasmLarge => unreachable!("handled above"),
         Kind::Native(scenario) => {
             let decider = Decider::new(fixture.list.clone());
             let (call, expected) = fixture.call(scenario);
