@@ -89,6 +89,14 @@ impl Serialize for Rfc3339Text {
 impl<'de> Deserialize<'de> for Rfc3339Text {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Rfc3339Text, D::Error> {
         let text = <Cow<'de, str>>::deserialize(d)?;
+        // `time::format` writes `@seconds` for an instant RFC 3339 cannot
+        // express; it reads back too.
+        if let Some(secs) = text.strip_prefix('@') {
+            return secs
+                .parse()
+                .map(Rfc3339Text)
+                .map_err(|_| serde::de::Error::custom("not an RFC 3339 time or @seconds"));
+        }
         crate::time::parse_instant(&text, crate::time::Round::Down)
             .map(Rfc3339Text)
             .map_err(serde::de::Error::custom)
@@ -202,7 +210,9 @@ impl Decision {
 mod tests {
     use super::*;
 
-    /// The number is written as E.164 text and read back only as such.
+    /// An instant is written in RFC 3339 and read back only as such (or as
+    /// the `@seconds` that `time::format` writes for an instant it cannot
+    /// express).
     #[test]
     fn instants_are_rfc3339_text_in_json() {
         let t = Rfc3339Text(1_796_135_400);
@@ -211,11 +221,23 @@ mod tests {
         assert_eq!(json, "\"2026-12-01T14:30:00Z\"");
         assert_eq!(serde_json::from_str::<Rfc3339Text>(&json).unwrap(), t);
         assert_eq!(format!("{t:?}"), "2026-12-01T14:30:00Z");
-        for bad in ["\"2026-12-01\"", "\"tomorrow\"", "1796135400", "\"\""] {
+        for bad in [
+            "\"2026-12-01\"",
+            "\"tomorrow\"",
+            "1796135400",
+            "\"\"",
+            "\"@\"",
+            "\"@1e3\"",
+        ] {
             assert!(serde_json::from_str::<Rfc3339Text>(bad).is_err(), "{bad}");
         }
+        let far = Rfc3339Text(i64::MAX);
+        let json = serde_json::to_string(&far).unwrap();
+        assert_eq!(json, format!("\"@{}\"", i64::MAX));
+        assert_eq!(serde_json::from_str::<Rfc3339Text>(&json).unwrap(), far);
     }
 
+    /// The number is written as E.164 text and read back only as such.
     #[test]
     fn numbers_are_e164_text_in_json() {
         let n = E164Text(E164(15_735_550_142));

@@ -280,7 +280,7 @@ impl GuestInstance {
         let area = self.load.call(&mut self.store, (ptr, len));
         let area = self.trapped(area)? as usize;
         let mut r = [0u8; load_result::SIZE];
-        self.read(area, &mut r)?;
+        self.read_area(area, &mut r)?;
         let u32_at = |at: usize| u32::from_le_bytes(r[at..at + 4].try_into().expect("4 bytes"));
         let u64_at = |at: usize| u64::from_le_bytes(r[at..at + 8].try_into().expect("8 bytes"));
         let result = match r[load_result::DISCRIMINANT] {
@@ -378,7 +378,7 @@ impl GuestInstance {
     /// `private-until` for the reasons that have one.
     fn unpack(&mut self, area: u32) -> Result<core::Decision, GuestError> {
         let mut r = [0u8; packed_result::SIZE];
-        self.read(area as usize, &mut r)?;
+        self.read_area(area as usize, &mut r)?;
         let i64_at = |at: usize| i64::from_le_bytes(r[at..at + 8].try_into().expect("8 bytes"));
         let word = i64_at(packed_result::WORD) as u64;
         if word == packed::NO_LIST {
@@ -410,6 +410,15 @@ impl GuestInstance {
     }
 
     /// Reads guest memory at `at`; out of bounds means a broken guest.
+    /// Reads a result area: 8-aligned, as the canonical ABI lays out both
+    /// of ours (wasmtime's own lifting refuses a misaligned one too).
+    fn read_area(&mut self, at: usize, buf: &mut [u8]) -> Result<(), GuestError> {
+        if at % 8 != 0 {
+            return Err(self.malformed("a misaligned result"));
+        }
+        self.read(at, buf)
+    }
+
     fn read(&mut self, at: usize, buf: &mut [u8]) -> Result<(), GuestError> {
         if self.memory.read(&self.store, at, buf).is_err() {
             return Err(self.malformed("a result outside its memory"));

@@ -168,6 +168,25 @@ fn refused_load_is_an_error_not_a_trap() {
     assert_process_fine();
 }
 
+/// A guest whose packed answer points outside its memory, or at an area
+/// not aligned as the canonical ABI requires (wasmtime's own lifting
+/// refuses it too), has broken the contract: an error (the facility's fail
+/// mode upstream) and a poisoned instance, never a panic or a guess.
+#[test]
+fn answer_outside_memory_or_misaligned_is_an_error() {
+    let s = samples();
+    for at in [u32::MAX - 7, 1_028] {
+        let mut g = runtime(Fault::BadAnswer(at)).instantiate().unwrap();
+        g.load(&open(&s).body).unwrap();
+        match g.decide(&attorney()) {
+            Err(GuestError::Trap(m)) => assert!(m.contains("the guest answered"), "{m}"),
+            other => panic!("answer at {at}: expected an error, got {other:?}"),
+        }
+        assert!(g.is_poisoned(), "answer at {at}");
+    }
+    assert_process_fine();
+}
+
 #[test]
 fn guest_without_decide_is_a_setup_error() {
     match GuestRuntime::from_module(&fault_module(Fault::MissingDecide)) {
@@ -211,6 +230,7 @@ fn fault_guests_implement_the_contract() {
         Fault::Loop,
         Fault::GrowMemory,
         Fault::RefuseLoad,
+        Fault::BadAnswer(1_028),
     ] {
         assert!(!fault_component(kind).is_empty(), "{kind:?}");
     }

@@ -70,6 +70,10 @@ pub enum Fault {
     RefuseLoad,
     /// The component exports the decider interface without `decide`.
     MissingDecide,
+    /// `load` accepts anything; `decide` and the packed paths answer with
+    /// this pointer to their result area (outside the memory, or not
+    /// 8-aligned).
+    BadAnswer(u32),
 }
 
 /// Memory, a bump `cabi_realloc` that grows memory when it runs out (the
@@ -183,6 +187,7 @@ pub fn fault_wat(kind: Fault) -> String {
             .to_string(),
         ),
         Fault::MissingDecide => return format!("(module\n{PRELUDE}{LOAD_OK}{POST_LOAD})\n"),
+        Fault::BadAnswer(at) => (LOAD_OK, format!("    (i32.const {at}))\n")),
     };
     // The packed path fails the same way; a refusing guest has no list.
     let packed_body = match kind {

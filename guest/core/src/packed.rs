@@ -2,10 +2,11 @@
 //! wasm boundary (`decide-packed` in `wit/privcall.wit`).
 //!
 //! A component-model call that passes strings makes the host call back into
-//! the guest to allocate each of them, and a result record is read back
-//! field by field; scalars travel in registers. So short strings (nearly
-//! every call) are packed into integers and the decision into one `u64`.
-//! Host and guest both use this module: the format is written once.
+//! the guest to allocate each of them, and a result record is lifted field
+//! by field; scalars travel in registers. So short strings (nearly every
+//! call) are packed into integers, and the decision into one `u64` word
+//! beside its `private-until` (the two read from one result area). Host and
+//! guest both use this module: the format is written once.
 //!
 //! ```
 //! use privcall_core::packed::{pack_str, unpack_str};
