@@ -292,6 +292,10 @@ impl Decider {
     fn windows_with_key(&self, key: u64) -> core::ops::Range<usize> {
         let bucket = self.window_bucket(key);
         let slots = self.window_slots.get(bucket.clone()).unwrap_or_default();
+        // A binary search, though a bucket averages one window: a pair
+        // booked hundreds of times fills its bucket, and a scan would make
+        // every other key hashed there pay for it (a scan saved 1% of a
+        // window decision's instructions).
         let first = slots.partition_point(|w| w.key < key);
         let len = slots[first..].iter().take_while(|w| w.key == key).count();
         bucket.start + first..bucket.start + first + len
