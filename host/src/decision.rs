@@ -19,9 +19,11 @@ pub type Digest = InlineStr<64>;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct E164Text(pub E164);
 
+/// As [`Display`](std::fmt::Display): the text is what a reader of a
+/// decision needs.
 impl std::fmt::Debug for E164Text {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text())
+        std::fmt::Display::fmt(self, f)
     }
 }
 
@@ -68,9 +70,11 @@ impl<'de> Deserialize<'de> for E164Text {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Rfc3339Text(pub i64);
 
+/// As [`Display`](std::fmt::Display): the text is what a reader of a
+/// decision needs.
 impl std::fmt::Debug for Rfc3339Text {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::time::format(self.0))
+        std::fmt::Display::fmt(self, f)
     }
 }
 

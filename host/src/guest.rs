@@ -409,7 +409,6 @@ impl GuestInstance {
         Ok((ptr, len))
     }
 
-    /// Reads guest memory at `at`; out of bounds means a broken guest.
     /// Reads a result area: 8-aligned, as the canonical ABI lays out both
     /// of ours (wasmtime's own lifting refuses a misaligned one too).
     fn read_area(&mut self, at: usize, buf: &mut [u8]) -> Result<(), GuestError> {
@@ -419,6 +418,7 @@ impl GuestInstance {
         self.read(at, buf)
     }
 
+    /// Reads guest memory at `at`; out of bounds means a broken guest.
     fn read(&mut self, at: usize, buf: &mut [u8]) -> Result<(), GuestError> {
         if self.memory.read(&self.store, at, buf).is_err() {
             return Err(self.malformed("a result outside its memory"));
