@@ -43,4 +43,5 @@ pub mod list;
 pub mod normalize;
 pub mod packed;
 pub mod set;
+mod swar;
 pub mod types;

@@ -23,6 +23,8 @@ use core::fmt;
 
 use bincode::{Decode, Encode};
 
+use crate::swar::{bytes_equal, digit_bytes, HIGH_BITS, LOW_BITS};
+
 /// How a facility's phones dial: the prefixes to strip and what to assume
 /// for numbers dialed without a country or area code.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Encode, Decode)]
@@ -364,89 +366,64 @@ pub fn normalize_prefix(text: &str, plan: &DialPlan) -> Result<Prefix, Normalize
 
 /// Reads the dialable characters of `s`, stopping at an extension.
 ///
-/// Walks bytes: ASCII (nearly every dialed string) is handled without
-/// decoding, and only a non-ASCII byte decodes the character it starts.
+/// ASCII digits and the common separators (nearly every dialed string is
+/// only those) are read by [`common`], eight bytes at a time, and every
+/// other character by [`other`], out of line. In wasm, Cranelift allocates
+/// registers for a loop as a whole, and every pass checks the epoch
+/// deadline: one byte-at-a-time loop with the rare cases inlined spilled and
+/// reloaded its state around every byte (about 26 instructions a byte, 12
+/// now).
+#[inline(never)]
 fn scan(s: &str) -> Result<Dialed, NormalizeError> {
     let s = strip_uri(s.trim());
     let bytes = s.as_bytes();
     // The digits live in locals until the end, and the count of digits
-    // and letters so far is `len` itself: the loop is on every decision's
-    // path, and in wasm every field of a struct in memory is a load and a
-    // store per character.
+    // and letters so far is `len` itself: in wasm every field of a struct
+    // in memory is a load and a store per character.
     let mut buf = [0u8; MAX_DIGITS];
     let mut len = 0usize;
     let mut plus = false;
     let mut letters = false;
-    // The position (in characters, from 1) of the last character read up
-    // to byte `end`, for error messages only.
-    let position = |end: usize| s[..end].chars().count();
     let mut next = 0usize;
-    while next < bytes.len() {
-        let at = next;
-        let b = bytes[at];
-        if b.is_ascii_digit() {
-            if len == MAX_DIGITS {
+    loop {
+        // Letters in a row (`LAWHELP`) go from `other` to `other`.
+        if bytes
+            .get(next)
+            .is_some_and(|&b| b.is_ascii_digit() || is_common_separator(b))
+        {
+            (next, len) = common(bytes, next, &mut buf, len);
+            if len > MAX_DIGITS {
                 return Err(NormalizeError::TooLong);
             }
-            buf[len] = b;
-            len += 1;
-            next += 1;
-            continue;
         }
-        let c = if b.is_ascii() {
-            next += 1;
-            char::from(b)
-        } else {
-            let c = s[at..]
-                .chars()
-                .next()
-                .unwrap_or(char::REPLACEMENT_CHARACTER);
-            next += c.len_utf8();
-            c
-        };
-        // Fullwidth digits (some softphones and CSV exports send them), and
-        // letters by their keypad digit.
-        let digit = match c {
-            '\u{ff10}'..='\u{ff19}' => b'0' + (c as u32 - 0xff10) as u8,
-            '+' if len == 0 && !plus => {
+        if next >= bytes.len() {
+            break;
+        }
+        let digit = match other(s, next, len, plus)? {
+            Other::Digit {
+                digit,
+                letter,
+                next: n,
+            } => {
+                letters |= letter;
+                next = n;
+                digit
+            }
+            Other::Skip { next: n } => {
+                next = n;
+                continue;
+            }
+            Other::Plus { next: n } => {
                 plus = true;
+                next = n;
                 continue;
             }
-            '+' => return Err(NormalizeError::MisplacedPlus),
-            // Star codes such as *67 (block caller id) before the number.
-            '*' if len == 0 && !plus => {
-                let mut n = 0;
-                while n < 2 && bytes.get(next).is_some_and(u8::is_ascii_digit) {
-                    next += 1;
-                    n += 1;
-                }
-                if n != 2 {
-                    return Err(NormalizeError::BadCharacter {
-                        position: position(next),
-                    });
-                }
-                continue;
-            }
-            // Only after something that could be a whole number.
-            ',' | ';' | '#' if len >= 7 => break,
-            _ if is_separator(c) => continue,
-            _ if c.is_ascii_alphabetic() => {
-                if len >= 7 && is_extension(&s[at..]) {
-                    break;
-                }
-                letters = true;
-                keypad(c)
-            }
-            _ => {
-                return Err(NormalizeError::BadCharacter {
-                    position: position(next),
-                })
-            }
+            Other::End => break,
         };
-        if len == MAX_DIGITS {
+        let Some(slot) = buf.get_mut(len) else {
             return Err(NormalizeError::TooLong);
-        }
-        buf[len] = digit;
+        };
+        *slot = digit;
         len += 1;
     }
     if len == 0 {
@@ -457,6 +434,157 @@ fn scan(s: &str) -> Result<Dialed, NormalizeError> {
         len,
         plus,
         letters,
+    })
+}
+
+/// Reads ASCII digits and common separators from byte `next` on, after
+/// `len` digits, up to the first other character: its position, and the
+/// count of digits (`MAX_DIGITS + 1` when there were too many).
+///
+/// Eight bytes at a time, as one word, while they are all such characters.
+/// In wasm every loop pass checks the epoch deadline, a possible call that
+/// costs registers: a byte-at-a-time loop spilled and reloaded its state on
+/// every byte.
+#[inline(never)]
+fn common(
+    bytes: &[u8],
+    mut next: usize,
+    buf: &mut [u8; MAX_DIGITS],
+    mut len: usize,
+) -> (usize, usize) {
+    while let Some(chunk) = bytes.get(next..next + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let Some(taken) = take_word(w, buf, len) else {
+            break;
+        };
+        len = taken;
+        next += 8;
+    }
+    while let Some(&b) = bytes.get(next) {
+        if b.is_ascii_digit() {
+            let Some(slot) = buf.get_mut(len) else {
+                return (next, MAX_DIGITS + 1);
+            };
+            *slot = b;
+            len += 1;
+        } else if !is_common_separator(b) {
+            break;
+        }
+        next += 1;
+    }
+    (next, len)
+}
+
+/// Appends the digits of the 8 bytes in `w` (little-endian) to the `len`
+/// digits in `buf`: the new count, or `None` (and nothing changed that
+/// counts) if a byte is neither a digit nor a common separator, or the
+/// digits might not fit.
+#[inline(always)]
+fn take_word(w: u64, buf: &mut [u8; MAX_DIGITS], len: usize) -> Option<usize> {
+    let digits = digit_bytes(w);
+    if len + 8 > MAX_DIGITS || digits | separator_bytes(w) != HIGH_BITS {
+        return None;
+    }
+    // Every byte is written at the next free place and only a digit takes
+    // it: no branch per byte.
+    let out = &mut buf[len..len + 8];
+    let mut taken = 0;
+    for i in 0..8 {
+        out[taken] = (w >> (8 * i)) as u8;
+        taken += ((digits >> (8 * i + 7)) & 1) as usize;
+    }
+    Some(len + taken)
+}
+
+/// The separators [`common`] reads; [`is_separator`] has them all.
+fn is_common_separator(b: u8) -> bool {
+    matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'/')
+}
+
+/// The high bit of every byte of `w` that [`is_common_separator`] accepts.
+fn separator_bytes(w: u64) -> u64 {
+    // `(` and `)`, `.` and `/` differ only in the lowest bit.
+    bytes_equal(w | LOW_BITS, b')')
+        | bytes_equal(w | LOW_BITS, b'/')
+        | bytes_equal(w, b'-')
+        | bytes_equal(w, b' ')
+}
+
+/// What [`other`] made of a character.
+enum Other {
+    /// A digit (a fullwidth one, or a letter's keypad digit); `next` is the
+    /// byte after the character.
+    Digit {
+        digit: u8,
+        letter: bool,
+        next: usize,
+    },
+    /// Nothing to keep (a separator, or a star code and its digits).
+    Skip { next: usize },
+    /// The leading `+`.
+    Plus { next: usize },
+    /// The number ended (an extension or a pause follows).
+    End,
+}
+
+/// Reads the character at byte `at` of `s` that is neither an ASCII digit
+/// nor a common separator, after `len` digits (and a `+` if `plus`).
+#[inline(never)]
+fn other(s: &str, at: usize, len: usize, plus: bool) -> Result<Other, NormalizeError> {
+    let bytes = s.as_bytes();
+    let b = bytes[at];
+    let (c, mut next) = if b.is_ascii() {
+        (char::from(b), at + 1)
+    } else {
+        let c = s[at..]
+            .chars()
+            .next()
+            .unwrap_or(char::REPLACEMENT_CHARACTER);
+        (c, at + c.len_utf8())
+    };
+    // The position (in characters, from 1) of the last character read up
+    // to byte `end`, for error messages only.
+    let position = |end: usize| s[..end].chars().count();
+    // Fullwidth digits (some softphones and CSV exports send them), and
+    // letters by their keypad digit.
+    let (digit, letter) = match c {
+        '\u{ff10}'..='\u{ff19}' => (b'0' + (c as u32 - 0xff10) as u8, false),
+        '+' if len == 0 && !plus => return Ok(Other::Plus { next }),
+        '+' => return Err(NormalizeError::MisplacedPlus),
+        // Star codes such as *67 (block caller id) before the number.
+        '*' if len == 0 && !plus => {
+            let mut n = 0;
+            while n < 2 && bytes.get(next).is_some_and(u8::is_ascii_digit) {
+                next += 1;
+                n += 1;
+            }
+            if n != 2 {
+                return Err(NormalizeError::BadCharacter {
+                    position: position(next),
+                });
+            }
+            return Ok(Other::Skip { next });
+        }
+        // Only after something that could be a whole number.
+        ',' | ';' | '#' if len >= 7 => return Ok(Other::End),
+        _ if is_separator(c) => return Ok(Other::Skip { next }),
+        _ if c.is_ascii_alphabetic() => {
+            // Every marker word starts with an e or an x.
+            if len >= 7 && matches!(b, b'e' | b'E' | b'x' | b'X') && is_extension(&s[at..]) {
+                return Ok(Other::End);
+            }
+            (keypad(c), true)
+        }
+        _ => {
+            return Err(NormalizeError::BadCharacter {
+                position: position(next),
+            })
+        }
+    };
+    Ok(Other::Digit {
+        digit,
+        letter,
+        next,
     })
 }
 
@@ -648,6 +776,55 @@ mod tests {
             outside_line_prefix: "9".into(),
             home_area_code: "573".into(),
             ..DialPlan::nanp()
+        }
+    }
+
+    /// [`common`] byte by byte: what its word steps must equal.
+    fn common_bytewise(
+        bytes: &[u8],
+        mut next: usize,
+        buf: &mut [u8; MAX_DIGITS],
+        mut len: usize,
+    ) -> (usize, usize) {
+        while let Some(&b) = bytes.get(next) {
+            if b.is_ascii_digit() {
+                if len == MAX_DIGITS {
+                    return (next, MAX_DIGITS + 1);
+                }
+                buf[len] = b;
+                len += 1;
+            } else if !is_common_separator(b) {
+                break;
+            }
+            next += 1;
+        }
+        (next, len)
+    }
+
+    proptest::proptest! {
+        // Digits and separators with now and then another byte (the ones
+        // next to them in ASCII, the ones `other` reads, any), at every
+        // start and fill level (up to the 32-digit limit).
+        #[test]
+        fn common_reads_words_as_it_reads_bytes(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => proptest::sample::select(b"0123456789 -.()/".to_vec()),
+                    1 => proptest::sample::select(b"+*,;#'!&x\t[]:\x00\x7f\x80\xb0\xff".to_vec()),
+                    1 => proptest::num::u8::ANY,
+                ],
+                0..48,
+            ),
+            start in 0usize..8,
+            len in 0usize..=MAX_DIGITS,
+        ) {
+            let start = start.min(bytes.len());
+            let (mut a, mut b) = ([0u8; MAX_DIGITS], [0u8; MAX_DIGITS]);
+            let words = common(&bytes, start, &mut a, len);
+            let reference = common_bytewise(&bytes, start, &mut b, len);
+            proptest::prop_assert_eq!(words, reference);
+            let end = words.1.min(MAX_DIGITS);
+            proptest::prop_assert_eq!(&a[len.min(end)..end], &b[len.min(end)..end]);
         }
     }
 

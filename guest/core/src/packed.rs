@@ -18,6 +18,7 @@
 //! ```
 
 use crate::normalize::E164;
+use crate::swar::{zero_bytes, HIGH_BITS};
 use crate::types::{Category, Decision, Notice, Overrun, Reason};
 
 /// Returned by `decide-packed` when no list is loaded. Never a decision:
@@ -28,18 +29,6 @@ pub const NO_LIST: u64 = u64::MAX;
 pub const NO_PRIVATE_UNTIL: i64 = i64::MIN;
 
 const NUMBER_SHIFT: u32 = 14;
-
-/// The lowest bit of every byte of a word.
-const LOW_BITS: u64 = 0x0101_0101_0101_0101;
-/// The highest bit of every byte of a word.
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of the first zero byte of `w` is the lowest bit set in the
-/// result (higher bits may be false alarms, above a real zero byte).
-#[inline]
-fn zero_bytes(w: u64) -> u64 {
-    w.wrapping_sub(LOW_BITS) & !w & HIGH_BITS
-}
 
 /// Packs a string of at most `8 × N` bytes, without NUL bytes, into `N`
 /// little-endian words (zero-padded). `None` when it does not fit: the
