@@ -375,7 +375,21 @@ pub fn normalize_prefix(text: &str, plan: &DialPlan) -> Result<Prefix, Normalize
 /// now).
 #[inline(never)]
 fn scan(s: &str) -> Result<Dialed, NormalizeError> {
-    let s = strip_uri(s.trim());
+    // Nearly every string starts and ends with a digit or punctuation, so
+    // trimming would change nothing, and starts with no URI scheme (they
+    // all start with an s or a t): the general trim (which decodes
+    // characters from both ends) and the scheme checks run only when needed.
+    let (first, last) = (s.bytes().next(), s.bytes().next_back());
+    let s = match (first, last) {
+        (Some(f), Some(l))
+            if f.is_ascii_graphic()
+                && l.is_ascii_graphic()
+                && !matches!(f.to_ascii_lowercase(), b's' | b't') =>
+        {
+            s
+        }
+        _ => strip_uri(s.trim()),
+    };
     let bytes = s.as_bytes();
     // The digits live in locals until the end, and the count of digits
     // and letters so far is `len` itself: in wasm every field of a struct
