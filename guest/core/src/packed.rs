@@ -39,21 +39,24 @@ pub fn pack_str<const N: usize>(s: &str) -> Option<[u64; N]> {
     if bytes.len() > 8 * N {
         return None;
     }
-    // One copy into zeroed words, then a word-wise search for the first
-    // NUL: this runs on every decision, three times.
-    let mut padded = [[0u8; 8]; N];
-    padded.as_flattened_mut()[..bytes.len()].copy_from_slice(bytes);
-    let words = padded.map(u64::from_le_bytes);
-    // The string's end is the first zero byte (the padding's, or a NUL of
-    // its own: then it does not fit).
-    let mut end = 8 * N;
-    for (i, &w) in words.iter().enumerate().rev() {
-        let zero = zero_bytes(w);
-        if zero != 0 {
-            end = 8 * i + (zero.trailing_zeros() / 8) as usize;
-        }
+    // Word by word, not byte by byte: this runs on every decision.
+    let mut words = [0u64; N];
+    let mut chunks = bytes.chunks_exact(8);
+    let mut nul = 0;
+    for (w, chunk) in words.iter_mut().zip(&mut chunks) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        *w = u64::from_le_bytes(b);
+        nul |= zero_bytes(*w);
     }
-    (end == bytes.len()).then_some(words)
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let w = tail.iter().rev().fold(0u64, |w, &b| w << 8 | u64::from(b));
+        // The padding is zero by design; only the string's own bytes count.
+        nul |= zero_bytes(w | u64::MAX << (8 * tail.len()));
+        words[bytes.len() / 8] = w;
+    }
+    (nul == 0).then_some(words)
 }
 
 /// The bytes of words made by [`pack_str`], copied into `buf` (at least
