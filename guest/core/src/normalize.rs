@@ -474,6 +474,18 @@ fn common(
         len = taken;
         next += 8;
     }
+    common_bytes(bytes, next, buf, len)
+}
+
+/// [`common`] one byte at a time: the bytes its words leave over (and, in
+/// the tests, the meaning its word steps must have).
+#[inline(always)]
+fn common_bytes(
+    bytes: &[u8],
+    mut next: usize,
+    buf: &mut [u8; MAX_DIGITS],
+    mut len: usize,
+) -> (usize, usize) {
     while let Some(&b) = bytes.get(next) {
         if b.is_ascii_digit() {
             let Some(slot) = buf.get_mut(len) else {
@@ -793,28 +805,6 @@ mod tests {
         }
     }
 
-    /// [`common`] byte by byte: what its word steps must equal.
-    fn common_bytewise(
-        bytes: &[u8],
-        mut next: usize,
-        buf: &mut [u8; MAX_DIGITS],
-        mut len: usize,
-    ) -> (usize, usize) {
-        while let Some(&b) = bytes.get(next) {
-            if b.is_ascii_digit() {
-                if len == MAX_DIGITS {
-                    return (next, MAX_DIGITS + 1);
-                }
-                buf[len] = b;
-                len += 1;
-            } else if !is_common_separator(b) {
-                break;
-            }
-            next += 1;
-        }
-        (next, len)
-    }
-
     proptest::proptest! {
         // Digits and separators with now and then another byte (the ones
         // next to them in ASCII, the ones `other` reads, any), at every
@@ -835,7 +825,7 @@ mod tests {
             let start = start.min(bytes.len());
             let (mut a, mut b) = ([0u8; MAX_DIGITS], [0u8; MAX_DIGITS]);
             let words = common(&bytes, start, &mut a, len);
-            let reference = common_bytewise(&bytes, start, &mut b, len);
+            let reference = common_bytes(&bytes, start, &mut b, len);
             proptest::prop_assert_eq!(words, reference);
             let end = words.1.min(MAX_DIGITS);
             proptest::prop_assert_eq!(&a[len.min(end)..end], &b[len.min(end)..end]);
