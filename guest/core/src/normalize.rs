@@ -375,21 +375,7 @@ pub fn normalize_prefix(text: &str, plan: &DialPlan) -> Result<Prefix, Normalize
 /// now).
 #[inline(never)]
 fn scan(s: &str) -> Result<Dialed, NormalizeError> {
-    // Nearly every string starts and ends with a digit or punctuation, so
-    // trimming would change nothing, and starts with no URI scheme (they
-    // all start with an s or a t): the general trim (which decodes
-    // characters from both ends) and the scheme checks run only when needed.
-    let (first, last) = (s.bytes().next(), s.bytes().next_back());
-    let s = match (first, last) {
-        (Some(f), Some(l))
-            if f.is_ascii_graphic()
-                && l.is_ascii_graphic()
-                && !matches!(f.to_ascii_lowercase(), b's' | b't') =>
-        {
-            s
-        }
-        _ => strip_uri(s.trim()),
-    };
+    let s = strip_uri(trim(s));
     let bytes = s.as_bytes();
     // The digits live in locals until the end, and the count of digits
     // and letters so far is `len` itself: in wasm every field of a struct
@@ -614,9 +600,29 @@ fn other(s: &str, at: usize, len: usize, plus: bool) -> Result<Other, NormalizeE
     })
 }
 
+/// `s` without leading and trailing whitespace, as [`str::trim`] has it.
+/// A string whose first and last bytes are printable ASCII (nearly every
+/// dialed string) has none, so the general trim, which decodes characters
+/// from both ends, runs only for the others.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// Takes the number out of a `tel:` or `sip:` URI (user part, without
 /// parameters); other strings are returned as they are.
 fn strip_uri(s: &str) -> &str {
+    // Every scheme starts with an s or a t: nearly every dialed string is
+    // out after one byte.
+    if !s
+        .as_bytes()
+        .first()
+        .is_some_and(|b| matches!(b.to_ascii_lowercase(), b's' | b't'))
+    {
+        return s;
+    }
     // Compared as bytes, without allocating: this runs on every call. The
     // schemes are ASCII, so a match ends on a character boundary.
     let starts = |scheme: &[u8]| {
