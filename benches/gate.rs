@@ -77,6 +77,9 @@ const LARGE: usize = 1_000_000;
 enum Scenario {
     /// A registered number, dialed with outside line, trunk and punctuation.
     Registered,
+    /// The same number dialed already in E.164 (`+15735550142`), as an SBC
+    /// that normalized it upstream passes it.
+    RegisteredE164,
     /// A number that is not registered (its neighbour is).
     Unregistered,
     /// A number inside a registered prefix block.
@@ -132,6 +135,11 @@ fn benches() -> Vec<Bench> {
     vec![
         bench!(gate_measure_wasm_decide_registered, REPS, Wasm(Registered)),
         bench!(
+            gate_measure_wasm_decide_registered_e164,
+            REPS,
+            Wasm(RegisteredE164)
+        ),
+        bench!(
             gate_measure_wasm_decide_unregistered,
             REPS,
             Wasm(Unregistered)
@@ -160,6 +168,11 @@ fn benches() -> Vec<Bench> {
             gate_measure_native_decide_registered,
             REPS,
             Native(Registered)
+        ),
+        bench!(
+            gate_measure_native_decide_registered_e164,
+            REPS,
+            Native(RegisteredE164)
         ),
         bench!(
             gate_measure_native_decide_unregistered,
@@ -268,6 +281,7 @@ fn policy() -> Policy {
 struct Fixture {
     list: CompiledList,
     registered: String,
+    registered_e164: String,
     unregistered: String,
     prefix_block: String,
     window_number: String,
@@ -335,6 +349,7 @@ impl Fixture {
         Fixture {
             list,
             registered: punctuated(registered),
+            registered_e164: format!("+1{registered}"),
             unregistered: punctuated(unregistered),
             prefix_block: punctuated(prefix_block),
             window_number: punctuated(window_national),
@@ -352,6 +367,7 @@ impl Fixture {
         };
         match scenario {
             Scenario::Registered => (base(&self.registered), Reason::Registered),
+            Scenario::RegisteredE164 => (base(&self.registered_e164), Reason::Registered),
             Scenario::Unregistered => (base(&self.unregistered), Reason::NotPrivileged),
             Scenario::PrefixBlock => (base(&self.prefix_block), Reason::Registered),
             Scenario::WindowInside => (base(&self.window_number), Reason::Prearranged),

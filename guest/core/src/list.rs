@@ -18,7 +18,7 @@ use crate::types::{Category, Policy};
 /// Magic bytes at the start of a compiled list body.
 pub const BODY_MAGIC: [u8; 4] = *b"PCLB";
 /// Version of the body layout; bumped on any incompatible change.
-pub const BODY_VERSION: u16 = 1;
+pub const BODY_VERSION: u16 = 2;
 /// The largest body a guest accepts (a 5M-number list is ~15 MB).
 pub const MAX_BODY_BYTES: usize = 512 << 20;
 

@@ -4,9 +4,11 @@
 //! [`RadixSet`] is a two-level radix structure: the high bits of a key index
 //! a directory of offsets, and each bucket holds the low bits of its keys as
 //! a sorted run of 16-, 32- or 64-bit integers. A lookup is one directory
-//! read and one short search in one run: two dependent cache misses. For 5
-//! million random North American numbers the 16-bit layout costs about 2.2
-//! bytes per number; the set is exact (no false positives or negatives).
+//! read and one short search in one run: two dependent cache misses. How
+//! many bits go to the directory is chosen per set, so an average key's run
+//! fits in two cache lines at every size. For 5 million random North
+//! American numbers that is 16-bit low parts at about 2.1 bytes per number;
+//! the set is exact (no false positives or negatives).
 //!
 //! ```
 //! use privcall_core::set::RadixSet;
@@ -54,6 +56,16 @@ enum Lows {
 }
 
 impl Lows {
+    /// The keys' low `shift` bits, in the narrowest width that holds them.
+    fn new(keys: &[u64], shift: u32) -> Lows {
+        let mask = low_mask(shift);
+        match width(shift) {
+            2 => Lows::U16(keys.iter().map(|&k| (k & mask) as u16).collect()),
+            4 => Lows::U32(keys.iter().map(|&k| (k & mask) as u32).collect()),
+            _ => Lows::U64(keys.iter().map(|&k| k & mask).collect()),
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             Lows::U16(v) => v.len(),
@@ -70,14 +82,6 @@ impl Lows {
         }
     }
 
-    fn shift(&self) -> u32 {
-        match self {
-            Lows::U16(_) => 16,
-            Lows::U32(_) => 32,
-            Lows::U64(_) => 64,
-        }
-    }
-
     fn get(&self, i: usize) -> u64 {
         match self {
             Lows::U16(v) => u64::from(v[i]),
@@ -89,8 +93,9 @@ impl Lows {
     /// Position of `low` within `lo..hi`, if present.
     fn find(&self, lo: usize, hi: usize, low: u64) -> Option<usize> {
         fn search<T: Ord + Copy>(run: &[T], x: T) -> Option<usize> {
-            // Runs are short (about 20 entries at 5M keys), so a branch-free
-            // lower bound beats the early exits of `binary_search`.
+            // Runs are short (about 40 entries at 5M keys, fewer in smaller
+            // sets), so a branch-free lower bound beats the early exits of
+            // `binary_search`.
             let i = run.partition_point(|&v| v < x);
             (run.get(i) == Some(&x)).then_some(i)
         }
@@ -105,22 +110,104 @@ impl Lows {
 /// An exact, compact set of `u64` keys with rank queries.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct RadixSet {
+    /// Bits of a key below its bucket number: bucket `key >> shift` holds
+    /// the key's low `shift` bits.
+    shift: u8,
     /// `directory[b]..directory[b + 1]` is bucket `b`'s run in `lows`.
     directory: Vec<u32>,
     lows: Lows,
+}
+
+/// The longest run a lookup should search, in bytes: two cache lines, which
+/// the adjacent-line prefetcher brings in together, so a lookup costs one
+/// directory miss and one run miss.
+const MAX_RUN_BYTES: u64 = 128;
+
+/// How much more memory than the most compact layout a layout with short
+/// runs may take: 1/4. By bytes alone a small list's best layout is a few
+/// long sorted runs, whose binary search costs a miss at most levels.
+const SHORT_RUN_ALLOWANCE: (u64, u64) = (5, 4);
+
+/// Bytes per low part for a layout that keeps `shift` low bits.
+fn width(shift: u32) -> u64 {
+    match shift {
+        0..=16 => 2,
+        17..=32 => 4,
+        _ => 8,
+    }
+}
+
+/// A candidate layout: its shift, bytes and the run length an average key
+/// sits in, in bytes.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    shift: u32,
+    bytes: u64,
+    run_bytes: u64,
+}
+
+impl Layout {
+    /// The layout keeping `shift` low bits of `keys` (sorted, not empty),
+    /// or `None` when it takes more than `budget` bytes.
+    fn measure(keys: &[u64], shift: u32, budget: u64) -> Option<Layout> {
+        let bytes = layout_bytes(keys, shift);
+        if bytes > budget {
+            return None;
+        }
+        // Runs are contiguous in sorted keys: one pass sums each run's
+        // length squared, so `sum / n` is the run an average key sits in.
+        let (mut sum, mut run, mut bucket) = (0u128, 0u128, bucket_of(keys[0], shift));
+        for &k in keys {
+            let b = bucket_of(k, shift);
+            if b != bucket {
+                sum += run * run;
+                (run, bucket) = (0, b);
+            }
+            run += 1;
+        }
+        sum += run * run;
+        let run_bytes = (sum / keys.len() as u128) as u64 * width(shift);
+        Some(Layout {
+            shift,
+            bytes,
+            run_bytes,
+        })
+    }
+}
+
+fn bucket_of(key: u64, shift: u32) -> u64 {
+    key.checked_shr(shift).unwrap_or(0)
+}
+
+/// Bytes of the layout keeping `shift` low bits of `keys` (sorted, not
+/// empty): the directory's offsets and the low parts.
+fn layout_bytes(keys: &[u64], shift: u32) -> u64 {
+    let max = keys[keys.len() - 1];
+    let buckets = bucket_of(max, shift).saturating_add(1);
+    buckets
+        .saturating_add(1)
+        .saturating_mul(4)
+        .saturating_add(keys.len() as u64 * width(shift))
 }
 
 impl RadixSet {
     /// The empty set.
     pub fn empty() -> RadixSet {
         RadixSet {
+            shift: 64,
             directory: vec![0, 0],
             lows: Lows::U64(Vec::new()),
         }
     }
 
-    /// Builds a set from strictly increasing keys, choosing the layout (16-,
-    /// 32- or 64-bit low parts) that takes the fewest bytes.
+    /// Builds a set from strictly increasing keys. Of the layouts whose
+    /// runs stay within two cache lines for an average key, it takes the one
+    /// with the fewest bytes, as long as that is at most a quarter more than
+    /// the most compact layout; otherwise the layout with the shortest runs
+    /// within that allowance. Large North American lists get 16-bit low
+    /// parts (about 2.1 bytes a number at 5 million); lists under about
+    /// 300,000 numbers get 32-bit ones in buckets of a few dozen keys,
+    /// where the most compact layout would be one long sorted run.
     pub fn from_sorted(keys: &[u64]) -> Result<RadixSet, SetError> {
         if keys.windows(2).any(|p| p[0] >= p[1]) {
             return Err(SetError::NotSorted);
@@ -128,43 +215,42 @@ impl RadixSet {
         if u32::try_from(keys.len()).is_err() {
             return Err(SetError::TooMany);
         }
-        let Some(&max) = keys.last() else {
+        if keys.is_empty() {
             return Ok(RadixSet::empty());
-        };
-        let n = keys.len() as u64;
-        let cost = |shift: u32, width: u64| -> u64 {
-            let buckets = max.checked_shr(shift).unwrap_or(0) + 1;
-            buckets.saturating_add(1).saturating_mul(4) + n * width
-        };
-        let shift = [(16, 2), (32, 4), (64, 8)]
-            .into_iter()
-            .min_by_key(|&(shift, width)| cost(shift, width))
-            .map(|(shift, _)| shift)
-            .unwrap_or(64);
-        let buckets = max.checked_shr(shift).unwrap_or(0) as usize + 1;
+        }
+        let compact = (0..=64).map(|s| layout_bytes(keys, s)).min().unwrap_or(0);
+        let budget = compact.saturating_mul(SHORT_RUN_ALLOWANCE.0) / SHORT_RUN_ALLOWANCE.1;
+        let layouts: Vec<Layout> = (0..=64)
+            .filter_map(|s| Layout::measure(keys, s, budget))
+            .collect();
+        let short = layouts
+            .iter()
+            .filter(|l| l.run_bytes <= MAX_RUN_BYTES)
+            .min_by_key(|l| (l.bytes, l.run_bytes));
+        let shortest = || layouts.iter().min_by_key(|l| (l.run_bytes, l.bytes));
+        let shift = short.or_else(shortest).map_or(64, |l| l.shift);
+        let buckets = bucket_of(keys[keys.len() - 1], shift) as usize + 1;
         let mut directory = Vec::with_capacity(buckets + 1);
         directory.push(0u32);
         let mut i = 0usize;
         for b in 0..buckets as u64 {
-            while i < keys.len() && keys[i].checked_shr(shift).unwrap_or(0) == b {
+            while i < keys.len() && bucket_of(keys[i], shift) == b {
                 i += 1;
             }
             directory.push(i as u32);
         }
-        let mask = low_mask(shift);
-        let lows = match shift {
-            16 => Lows::U16(keys.iter().map(|&k| (k & mask) as u16).collect()),
-            32 => Lows::U32(keys.iter().map(|&k| (k & mask) as u32).collect()),
-            _ => Lows::U64(keys.to_vec()),
-        };
-        Ok(RadixSet { directory, lows })
+        Ok(RadixSet {
+            shift: shift as u8,
+            directory,
+            lows: Lows::new(keys, shift),
+        })
     }
 
     /// The key's position in sorted order, if the set holds it.
     #[inline]
     pub fn rank(&self, key: u64) -> Option<u32> {
-        let shift = self.lows.shift();
-        let bucket = usize::try_from(key.checked_shr(shift).unwrap_or(0)).ok()?;
+        let shift = u32::from(self.shift);
+        let bucket = usize::try_from(bucket_of(key, shift)).ok()?;
         let lo = *self.directory.get(bucket)? as usize;
         let hi = *self.directory.get(bucket + 1)? as usize;
         let at = self.lows.find(lo, hi, key & low_mask(shift))?;
@@ -205,30 +291,28 @@ impl RadixSet {
         if dir.last().map(|&l| l as usize) != Some(self.lows.len()) {
             return Err(SetError::Malformed("directory does not cover the keys"));
         }
-        let buckets = (dir.len() - 1) as u64;
-        let shift = self.lows.shift();
-        if shift < 64 && buckets > (u64::MAX >> shift) + 1 {
+        let shift = u32::from(self.shift);
+        if shift > 64 {
+            return Err(SetError::Malformed("shift wider than 64 bits"));
+        }
+        if self.lows.width() as u64 != width(shift) {
+            return Err(SetError::Malformed("low parts of the wrong width"));
+        }
+        let buckets = (dir.len() - 1) as u128;
+        if buckets > 1u128 << (64 - shift) {
             return Err(SetError::Malformed("directory too long for 64-bit keys"));
         }
-        if shift == 64 && dir.len() != 2 {
-            return Err(SetError::Malformed(
-                "64-bit layout with more than one bucket",
-            ));
+        let mask = low_mask(shift);
+        match &self.lows {
+            Lows::U16(v) => validate_runs(dir, v, mask),
+            Lows::U32(v) => validate_runs(dir, v, mask),
+            Lows::U64(v) => validate_runs(dir, v, mask),
         }
-        for p in dir.windows(2) {
-            let (lo, hi) = (p[0] as usize, p[1] as usize);
-            if (lo + 1..hi).any(|i| self.lows.get(i - 1) >= self.lows.get(i)) {
-                return Err(SetError::Malformed(
-                    "keys within a bucket are not increasing",
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// The keys in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
-        let shift = self.lows.shift();
+        let shift = u32::from(self.shift);
         self.directory
             .windows(2)
             .enumerate()
@@ -237,6 +321,28 @@ impl RadixSet {
                 (p[0] as usize..p[1] as usize).map(move |i| high | self.lows.get(i))
             })
     }
+}
+
+/// Checks that each of `directory`'s runs in `lows` strictly increases and
+/// fits in `mask` (a wider low part would read back as another bucket's
+/// key). Sorted, so only a run's last entry can exceed the mask.
+fn validate_runs<T: Copy + Ord + Into<u64>>(
+    directory: &[u32],
+    lows: &[T],
+    mask: u64,
+) -> Result<(), SetError> {
+    for p in directory.windows(2) {
+        let run = &lows[p[0] as usize..p[1] as usize];
+        if run.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(SetError::Malformed(
+                "keys within a bucket are not increasing",
+            ));
+        }
+        if run.last().is_some_and(|&last| last.into() > mask) {
+            return Err(SetError::Malformed("a low part wider than the shift"));
+        }
+    }
+    Ok(())
 }
 
 fn low_mask(shift: u32) -> u64 {
@@ -357,21 +463,7 @@ mod tests {
     /// most 3 bytes each, and still exact.
     #[test]
     fn five_million_north_american_numbers_fit_in_three_bytes_each() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut keys: Vec<u64> = (0..5_000_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                // NPA and NXX start with 2-9.
-                let npa = 200 + x % 800;
-                let nxx = 200 + (x >> 10) % 800;
-                let line = (x >> 20) % 10_000;
-                (npa * 1000 + nxx) * 10_000 + line
-            })
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
+        let keys = north_american(5_000_000, 0x9e37_79b9_7f4a_7c15);
         let s = RadixSet::from_sorted(&keys).unwrap();
         let per_number = s.heap_bytes() as f64 / keys.len() as f64;
         eprintln!("{per_number:.3} bytes per number");
@@ -380,6 +472,92 @@ mod tests {
             assert_eq!(s.rank(k), Some(i as u32));
             assert_eq!(s.contains(k + 1), keys.binary_search(&(k + 1)).is_ok());
         }
+    }
+
+    /// `n` distinct random North American numbers (NPA and NXX in 200–999),
+    /// sorted.
+    fn north_american(n: usize, seed: u64) -> Vec<u64> {
+        let mut x = seed;
+        let mut keys: Vec<u64> = (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let npa = 200 + x % 800;
+                let nxx = 200 + (x >> 10) % 800;
+                let line = (x >> 20) % 10_000;
+                (npa * 1000 + nxx) * 10_000 + line
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// The run an average key sits in, in bytes.
+    fn run_bytes(s: &RadixSet) -> u64 {
+        let sum: u64 = s
+            .directory
+            .windows(2)
+            .map(|p| u64::from(p[1] - p[0]).pow(2))
+            .sum();
+        sum / s.len() as u64 * s.lows.width() as u64
+    }
+
+    /// Lists under ~300k numbers are where the most compact layout is one
+    /// long sorted run per 2^32 keys (about 17 dependent reads at 300k);
+    /// their runs must stay within two cache lines for a bounded cost in
+    /// memory, like large lists'.
+    #[test]
+    fn runs_stay_within_two_cache_lines_at_every_size() {
+        for n in [10, 1_000, 10_000, 100_000, 250_000, 400_000, 1_000_000] {
+            let keys = north_american(n, 0x2545_f491_4f6c_dd1d ^ n as u64);
+            let s = RadixSet::from_sorted(&keys).unwrap();
+            let compact = (0..=64).map(|b| layout_bytes(&keys, b)).min().unwrap();
+            assert!(s.validate().is_ok());
+            assert!(
+                run_bytes(&s) <= MAX_RUN_BYTES,
+                "{n} keys: runs of {} bytes (shift {})",
+                run_bytes(&s),
+                s.shift
+            );
+            assert!(
+                s.heap_bytes() as u64 * 4 <= compact * 5,
+                "{n} keys: {} bytes against {compact} for the most compact",
+                s.heap_bytes()
+            );
+            for (i, &k) in keys.iter().enumerate().step_by(97) {
+                assert_eq!(s.rank(k), Some(i as u32));
+                assert_eq!(
+                    s.rank(k + 1),
+                    keys.binary_search(&(k + 1)).ok().map(|i| i as u32)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn validate_refuses_low_parts_that_do_not_fit_the_shift() {
+        let mut s = RadixSet::from_sorted(&north_american(10_000, 3)).unwrap();
+        assert!(s.shift < 32, "a shift below the width to test");
+        let Lows::U32(ref mut v) = s.lows else {
+            panic!("10k numbers keep 32-bit low parts");
+        };
+        let last = v.len() - 1;
+        v[last] = u32::MAX;
+        assert_eq!(
+            s.validate(),
+            Err(SetError::Malformed("a low part wider than the shift"))
+        );
+        let mut s = RadixSet::from_sorted(&[1, 2, 3]).unwrap();
+        s.lows = Lows::U16(vec![1, 2, 3]);
+        s.shift = 40;
+        assert_eq!(
+            s.validate(),
+            Err(SetError::Malformed("low parts of the wrong width"))
+        );
+        s.shift = 65;
+        assert!(s.validate().is_err());
     }
 
     #[test]
@@ -416,6 +594,30 @@ mod tests {
                 prop_assert_eq!(s.rank(k), Some(i as u32));
             }
             for p in probes {
+                prop_assert_eq!(s.rank(p), keys.binary_search(&p).ok().map(|i| i as u32));
+            }
+        }
+
+        /// Keys clustered the way a registry's are (North American numbers,
+        /// a few international ones, the ends of the key space), so sets of
+        /// many shifts are built and checked.
+        #[test]
+        fn exact_with_clustered_keys(
+            nanp in proptest::collection::vec(2_000_000_000u64..10_000_000_000, 0..1500),
+            intl in proptest::collection::vec(10_000_000_000u64..1_000_000_000_000_000, 0..40),
+            ends in proptest::collection::vec(prop_oneof![0u64..100, (u64::MAX - 100)..=u64::MAX], 0..4),
+            probes in proptest::collection::vec(any::<u64>(), 0..100),
+        ) {
+            let mut keys: Vec<u64> = nanp.into_iter().chain(intl).chain(ends).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let s = RadixSet::from_sorted(&keys).unwrap();
+            prop_assert!(s.validate().is_ok());
+            prop_assert_eq!(s.iter().collect::<Vec<_>>(), keys.clone());
+            for (i, &k) in keys.iter().enumerate() {
+                prop_assert_eq!(s.rank(k), Some(i as u32));
+            }
+            for p in probes.into_iter().chain(keys.iter().map(|k| k.wrapping_add(1))) {
                 prop_assert_eq!(s.rank(p), keys.binary_search(&p).ok().map(|i| i as u32));
             }
         }
