@@ -229,6 +229,12 @@ impl RadixSet {
             .min_by_key(|l| (l.bytes, l.run_bytes));
         let shortest = || layouts.iter().min_by_key(|l| (l.run_bytes, l.bytes));
         let shift = short.or_else(shortest).map_or(64, |l| l.shift);
+        Ok(RadixSet::with_shift(keys, shift))
+    }
+
+    /// The set of `keys` (sorted, not empty) in the layout keeping `shift`
+    /// low bits.
+    fn with_shift(keys: &[u64], shift: u32) -> RadixSet {
         let buckets = bucket_of(keys[keys.len() - 1], shift) as usize + 1;
         let mut directory = Vec::with_capacity(buckets + 1);
         directory.push(0u32);
@@ -239,11 +245,11 @@ impl RadixSet {
             }
             directory.push(i as u32);
         }
-        Ok(RadixSet {
+        RadixSet {
             shift: shift as u8,
             directory,
             lows: Lows::new(keys, shift),
-        })
+        }
     }
 
     /// The key's position in sorted order, if the set holds it.
