@@ -5,10 +5,12 @@
 //! a directory of offsets, and each bucket holds the low bits of its keys as
 //! a sorted run of 16-, 32- or 64-bit integers. A lookup is one directory
 //! read and one short search in one run: two dependent cache misses. How
-//! many bits go to the directory is chosen per set, so an average key's run
-//! fits in two cache lines at every size. For 5 million random North
-//! American numbers that is 16-bit low parts at about 2.1 bytes per number;
-//! the set is exact (no false positives or negatives).
+//! many bits go to the directory is chosen per set, so for North American
+//! numbers an average key's run fits in two cache lines at every list size
+//! (keys clustered far apart, like international numbers, may not afford
+//! the directory that takes). For 5 million random North American numbers
+//! that is 16-bit low parts at about 2.1 bytes per number; the set is exact
+//! (no false positives or negatives).
 //!
 //! ```
 //! use privcall_core::set::RadixSet;
@@ -93,9 +95,9 @@ impl Lows {
     /// Position of `low` within `lo..hi`, if present.
     fn find(&self, lo: usize, hi: usize, low: u64) -> Option<usize> {
         fn search<T: Ord + Copy>(run: &[T], x: T) -> Option<usize> {
-            // Runs are short (about 40 entries at 5M keys, fewer in smaller
-            // sets), so a branch-free lower bound beats the early exits of
-            // `binary_search`.
+            // North American runs are short (about 40 entries at 5M keys,
+            // 8 at 1M, 30 at 100k), so a branch-free lower bound beats the
+            // early exits of `binary_search`.
             let i = run.partition_point(|&v| v < x);
             (run.get(i) == Some(&x)).then_some(i)
         }
@@ -166,7 +168,9 @@ impl Layout {
             run += 1;
         }
         sum += run * run;
-        let run_bytes = (sum / keys.len() as u128) as u64 * width(shift);
+        // Rounded up: a run a fraction over the limit is over it.
+        let run_bytes = (sum * u128::from(width(shift))).div_ceil(keys.len() as u128);
+        let run_bytes = u64::try_from(run_bytes).unwrap_or(u64::MAX);
         Some(Layout {
             shift,
             bytes,
@@ -206,8 +210,8 @@ impl RadixSet {
     /// the most compact layout; otherwise the layout with the shortest runs
     /// within that allowance. Large North American lists get 16-bit low
     /// parts (about 2.1 bytes a number at 5 million); lists under about
-    /// 300,000 numbers get 32-bit ones in buckets of a few dozen keys,
-    /// where the most compact layout would be one long sorted run.
+    /// 270,000 numbers get 32-bit ones in buckets of a few dozen keys,
+    /// where the most compact layout would be a few long sorted runs.
     pub fn from_sorted(keys: &[u64]) -> Result<RadixSet, SetError> {
         if keys.windows(2).any(|p| p[0] >= p[1]) {
             return Err(SetError::NotSorted);
@@ -235,7 +239,11 @@ impl RadixSet {
     /// The set of `keys` (sorted, not empty) in the layout keeping `shift`
     /// low bits.
     fn with_shift(keys: &[u64], shift: u32) -> RadixSet {
-        let buckets = bucket_of(keys[keys.len() - 1], shift) as usize + 1;
+        // `from_sorted`'s budget keeps the directory within a few entries
+        // per key, so this fits in memory, let alone a usize.
+        let buckets = usize::try_from(bucket_of(keys[keys.len() - 1], shift))
+            .expect("a directory within the layout budget")
+            + 1;
         let mut directory = Vec::with_capacity(buckets + 1);
         directory.push(0u32);
         let mut i = 0usize;
@@ -507,7 +515,7 @@ mod tests {
             .windows(2)
             .map(|p| u64::from(p[1] - p[0]).pow(2))
             .sum();
-        sum / s.len() as u64 * s.lows.width() as u64
+        (sum * s.lows.width() as u64).div_ceil(s.len() as u64)
     }
 
     /// Lists under ~300k numbers are where the most compact layout is one
@@ -562,8 +570,42 @@ mod tests {
             s.validate(),
             Err(SetError::Malformed("low parts of the wrong width"))
         );
-        s.shift = 65;
-        assert!(s.validate().is_err());
+        s.lows = Lows::U64(vec![1, 2, 3]);
+        for shift in [65, 200, 255] {
+            s.shift = shift;
+            assert_eq!(
+                s.validate(),
+                Err(SetError::Malformed("shift wider than 64 bits"))
+            );
+        }
+    }
+
+    /// More buckets than `64 - shift` bits can number would let one key
+    /// appear twice, under two ranks (and two classes).
+    #[test]
+    fn validate_refuses_more_buckets_than_the_shift_allows() {
+        let too_long = [(64u8, vec![0, 1, 2]), (63, vec![0, 1, 1, 2])];
+        for (shift, directory) in too_long {
+            let s = RadixSet {
+                shift,
+                directory,
+                lows: Lows::U64(vec![5, 5]),
+            };
+            assert_eq!(
+                s.validate(),
+                Err(SetError::Malformed("directory too long for 64-bit keys"))
+            );
+        }
+    }
+
+    /// Where the 16-bit layout starts to pay for its 610 KB directory.
+    #[test]
+    fn north_american_lists_switch_to_16_bit_parts_above_about_270k() {
+        let s = RadixSet::from_sorted(&north_american(250_000, 11)).unwrap();
+        assert!(matches!(s.lows, Lows::U32(_)), "shift {}", s.shift);
+        let s = RadixSet::from_sorted(&north_american(300_000, 11)).unwrap();
+        assert!(matches!(s.lows, Lows::U16(_)), "shift {}", s.shift);
+        assert_eq!(s.shift, 16);
     }
 
     #[test]
@@ -625,6 +667,38 @@ mod tests {
             }
             for p in probes.into_iter().chain(keys.iter().map(|k| k.wrapping_add(1))) {
                 prop_assert_eq!(s.rank(p), keys.binary_search(&p).ok().map(|i| i as u32));
+            }
+        }
+
+        /// Every layout answers exactly, whatever `from_sorted` would
+        /// choose: each shift from 0 to 64 that keeps the directory small.
+        #[test]
+        fn every_shift_is_exact(
+            keys in proptest::collection::vec(prop_oneof![
+                0u64..5_000,
+                2_000_000_000u64..10_000_000_000,
+                any::<u64>(),
+            ], 1..300),
+        ) {
+            let mut keys = keys;
+            keys.sort_unstable();
+            keys.dedup();
+            for shift in 0..=64 {
+                if layout_bytes(&keys, shift) > 1 << 20 {
+                    continue;
+                }
+                let s = RadixSet::with_shift(&keys, shift);
+                prop_assert!(s.validate().is_ok(), "shift {}", shift);
+                prop_assert_eq!(s.iter().collect::<Vec<_>>(), keys.clone());
+                for (i, &k) in keys.iter().enumerate() {
+                    prop_assert_eq!(s.rank(k), Some(i as u32));
+                    for probe in [k.wrapping_sub(1), k.wrapping_add(1)] {
+                        prop_assert_eq!(
+                            s.rank(probe),
+                            keys.binary_search(&probe).ok().map(|i| i as u32)
+                        );
+                    }
+                }
             }
         }
 
