@@ -88,6 +88,19 @@ pub struct Warm {
     pub native: Latency,
 }
 
+/// Cold latency of one kind of call, through the host path and natively.
+#[derive(Clone, Debug, Serialize)]
+pub struct KindLatency {
+    /// `"registered"`, `"not-registered"` or `"prearranged"`.
+    pub kind: &'static str,
+    /// Calls of this kind among the samples.
+    pub calls: usize,
+    /// Through the engine into the wasm guest.
+    pub wasm: Latency,
+    /// The same decision code compiled natively.
+    pub native: Latency,
+}
+
 /// The result (PRODUCT.md names the JSON fields).
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -105,6 +118,9 @@ pub struct Report {
     pub guest: Latency,
     /// The same decision code compiled natively.
     pub native: Latency,
+    /// [`Report::wasm`] and [`Report::native`] split by kind of call:
+    /// which calls make the tail.
+    pub cold_by_kind: Vec<KindLatency>,
     /// The same paths on a small set of calls repeated ([`Warm`]).
     pub warm: Warm,
     /// `wasm.p50_ns / native.p50_ns`, from the same run.
@@ -534,10 +550,36 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
                 });
             }
         }
-        ns.map(latency)
+        ns
     };
     // Cold: every call once, the paths in interleaved blocks.
     let [native, guest_alone, wasm] = samples_of(&mut calls.chunks(1000));
+    // Sample `i` of each cold path is `calls[i]`'s.
+    let cold_by_kind = [
+        ("hit", "registered"),
+        ("miss", "not-registered"),
+        ("window", "prearranged"),
+    ]
+    .into_iter()
+    .filter_map(|(kind, name)| {
+        let of_kind = |samples: &[u64]| -> Vec<u64> {
+            samples
+                .iter()
+                .zip(&calls)
+                .filter(|(_, c)| c.kind == kind)
+                .map(|(&ns, _)| ns)
+                .collect()
+        };
+        let native = of_kind(&native);
+        (!native.is_empty()).then(|| KindLatency {
+            kind: name,
+            calls: native.len(),
+            wasm: latency(of_kind(&wasm)),
+            native: latency(native),
+        })
+    })
+    .collect();
+    let [native, guest_alone, wasm] = [native, guest_alone, wasm].map(latency);
     // Warm: the same few calls over and over, each path in its own loop
     // (the recent numbers of a busy PBX, their lines of the list in cache).
     // Above, nearly every lookup misses the cache; here the decision's own
@@ -545,7 +587,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     let warm_calls = &calls[..calls.len().min(WARM_CALLS)];
     let rounds = samples.div_ceil(warm_calls.len().max(1));
     let [warm_native, warm_guest, warm_wasm] =
-        samples_of(&mut std::iter::repeat_n(warm_calls, rounds));
+        samples_of(&mut std::iter::repeat_n(warm_calls, rounds)).map(latency);
     let warm = Warm {
         calls: warm_calls.len(),
         wasm: warm_wasm,
@@ -608,6 +650,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         wasm,
         guest: guest_alone,
         native,
+        cold_by_kind,
         warm,
         during_swaps,
         native_during_swaps,
@@ -661,6 +704,18 @@ impl Report {
             ("  native: same code, no wasm", &self.native),
         ] {
             row(&mut o, name, l, &self.native);
+        }
+        let _ = writeln!(o, "cold, by kind of call (share of the calls)");
+        for k in &self.cold_by_kind {
+            let share = 100.0 * k.calls as f64 / self.samples.max(1) as f64;
+            let host = format!("  {} ({share:.0} %): host path", k.kind);
+            row(&mut o, &host, &k.wasm, &k.native);
+            row(
+                &mut o,
+                &format!("  {}: native", k.kind),
+                &k.native,
+                &k.native,
+            );
         }
         let _ = writeln!(
             o,

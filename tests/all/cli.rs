@@ -357,6 +357,30 @@ fn bench_reports_the_contract_fields() {
     assert!(bytes > 0.0 && bytes < 64.0, "{v}");
     assert!(v["swap_ms"].as_f64().unwrap() > 0.0, "{v}");
     assert_eq!(v["failed_during_swaps"], 0, "{v}");
+    // The cold samples split by kind of call: every sample in one kind.
+    let kinds = v["cold_by_kind"].as_array().unwrap();
+    let names: Vec<&str> = kinds.iter().map(|k| k["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["registered", "not-registered", "prearranged"],
+        "{v}"
+    );
+    let calls: u64 = kinds.iter().map(|k| k["calls"].as_u64().unwrap()).sum();
+    assert_eq!(calls, v["samples"].as_u64().unwrap(), "{v}");
+    for k in kinds {
+        for path in ["wasm", "native"] {
+            let l = &k[path];
+            assert!(l["p50_ns"].as_u64() <= l["p99_ns"].as_u64(), "{k}");
+        }
+    }
     let table = ok(&["bench", "--numbers", "3000", "--samples", "500"]);
     assert!(table.contains("bytes per number"), "{table}");
+    for row in [
+        "  registered (",
+        "  not-registered (",
+        "  prearranged (",
+        "prearranged: native",
+    ] {
+        assert!(table.contains(row), "{row} in {table}");
+    }
 }
