@@ -3,6 +3,7 @@
 
 use crate::list::{window_key, window_number_hash, CompiledList, FacilityIndex, Grant, Window};
 use crate::normalize::{readings, E164};
+use crate::set::Run;
 use crate::types::{Call, Category, Decision, Notice, Overrun, Policy, Reason};
 
 /// A validated list, ready to decide. Build it with [`Decider::new`].
@@ -153,14 +154,22 @@ impl Decider {
         };
         // An ambiguous string is private when any of its readings is.
         let numbers = [Some(readings.primary), readings.alternate];
-        // Looked up first, though the registered rule wins: see
-        // `window_probe`.
+        // The set's directory is read first and the windows are looked up
+        // next, though the registered rule wins: on a cold cache the set's
+        // run and the window's slot are then fetched together (see
+        // `window_probe`).
+        let primary_run = self.run(readings.primary);
         let primary_windows = match facility {
             Some(f) => self.window_probe(f, readings.primary, call.inmate),
             None => 0..0,
         };
-        for number in numbers.into_iter().flatten() {
-            if let Some(category) = self.registered(number, facility, policy, call) {
+        for (i, number) in numbers.into_iter().enumerate() {
+            let Some(number) = number else { continue };
+            let run = match i {
+                0 => primary_run,
+                _ => self.run(number),
+            };
+            if let Some(category) = self.registered(number, run, facility, policy, call) {
                 decision.record = false;
                 decision.monitor = false;
                 decision.reason = Reason::Registered;
@@ -210,12 +219,25 @@ impl Decider {
         }
     }
 
-    /// The exempt category that makes `number` registered here, if any. When
+    /// The run of the number set that would hold `number`
+    /// ([`crate::set::RadixSet::run`]): the first half of its lookup in
+    /// [`Self::registered`].
+    #[inline]
+    fn run(&self, number: E164) -> Run {
+        match number.nanp_national() {
+            Some(national) => self.list.nanp.run(national),
+            None => self.list.intl.run(number.0),
+        }
+    }
+
+    /// The exempt category that makes `number` registered here, if any. `run`
+    /// is [`Self::run`]`(number)`. When
     /// several rows apply, the first category in contract order wins, so the
     /// answer does not depend on row order.
     fn registered(
         &self,
         number: E164,
+        run: Run,
         facility: Option<FacilityIndex>,
         policy: &Policy,
         call: &Call<'_>,
@@ -238,12 +260,12 @@ impl Decider {
             Some(national) => self
                 .list
                 .nanp
-                .rank(national)
+                .rank_in(run, national)
                 .and_then(|r| self.list.nanp_classes.get(r as usize)),
             None => self
                 .list
                 .intl
-                .rank(number.0)
+                .rank_in(run, number.0)
                 .and_then(|r| self.list.intl_classes.get(r as usize)),
         };
         if let Some(class) = exact {

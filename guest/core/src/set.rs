@@ -102,11 +102,19 @@ impl Lows {
             (run.get(i) == Some(&x)).then_some(i)
         }
         match self {
-            Lows::U16(v) => search(&v[lo..hi], u16::try_from(low).ok()?),
-            Lows::U32(v) => search(&v[lo..hi], u32::try_from(low).ok()?),
-            Lows::U64(v) => search(&v[lo..hi], low),
+            Lows::U16(v) => search(v.get(lo..hi)?, u16::try_from(low).ok()?),
+            Lows::U32(v) => search(v.get(lo..hi)?, u32::try_from(low).ok()?),
+            Lows::U64(v) => search(v.get(lo..hi)?, low),
         }
     }
+}
+
+/// Where in a [`RadixSet`] a key would be: the positions of its bucket's
+/// run ([`RadixSet::run`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    lo: u32,
+    hi: u32,
 }
 
 /// An exact, compact set of `u64` keys with rank queries.
@@ -263,11 +271,30 @@ impl RadixSet {
     /// The key's position in sorted order, if the set holds it.
     #[inline]
     pub fn rank(&self, key: u64) -> Option<u32> {
-        let shift = u32::from(self.shift);
-        let bucket = usize::try_from(bucket_of(key, shift)).ok()?;
-        let lo = *self.directory.get(bucket)? as usize;
-        let hi = *self.directory.get(bucket + 1)? as usize;
-        let at = self.lows.find(lo, hi, key & low_mask(shift))?;
+        self.rank_in(self.run(key), key)
+    }
+
+    /// The first half of [`Self::rank`]: the directory read, which finds
+    /// the run that would hold `key`. A caller with another lookup to make
+    /// can read both directories before searching either run, so on a cold
+    /// cache their misses overlap.
+    #[inline]
+    pub fn run(&self, key: u64) -> Run {
+        let bucket = usize::try_from(bucket_of(key, u32::from(self.shift))).ok();
+        match bucket.and_then(|b| self.directory.get(b..b + 2)) {
+            Some(&[lo, hi]) => Run { lo, hi },
+            _ => Run { lo: 0, hi: 0 },
+        }
+    }
+
+    /// The second half of [`Self::rank`]: `key`'s rank if it is in `run`,
+    /// which must be [`Self::run`]`(key)` of this set.
+    #[inline]
+    pub fn rank_in(&self, run: Run, key: u64) -> Option<u32> {
+        let (lo, hi) = (run.lo as usize, run.hi as usize);
+        let at = self
+            .lows
+            .find(lo, hi, key & low_mask(u32::from(self.shift)))?;
         Some((lo + at) as u32)
     }
 
@@ -665,8 +692,12 @@ mod tests {
             for (i, &k) in keys.iter().enumerate() {
                 prop_assert_eq!(s.rank(k), Some(i as u32));
             }
+            // A run handed to another set (a caller's mistake) answers
+            // something, never a panic.
+            let other = RadixSet::from_sorted(&keys[..keys.len() / 2]).unwrap();
             for p in probes.into_iter().chain(keys.iter().map(|k| k.wrapping_add(1))) {
                 prop_assert_eq!(s.rank(p), keys.binary_search(&p).ok().map(|i| i as u32));
+                let _ = other.rank_in(s.run(p), p);
             }
         }
 
