@@ -1,7 +1,7 @@
 //! The decision rules of PRODUCT.md, in order: normalize, registered number
 //! (exact or prefix block), prearranged window, otherwise record.
 
-use crate::list::{window_key, window_number_hash, CompiledList, FacilityIndex, Grant, Window};
+use crate::list::{window_key, CompiledList, FacilityIndex, Grant, Window};
 use crate::normalize::{readings, E164};
 use crate::set::Run;
 use crate::types::{Call, Category, Decision, Notice, Overrun, Policy, Reason};
@@ -18,9 +18,7 @@ pub struct Decider {
     /// `window_slots[window_dir[b]..window_dir[b + 1]]`. About one window
     /// per bucket, so finding a call's windows is one directory read and one
     /// short scan (two cache misses) instead of a binary search over every
-    /// window. A key's top bits are its number's hash
-    /// ([`crate::list::window_key`]), so the bucket is known from the
-    /// number alone.
+    /// window.
     window_dir: Vec<u32>,
     window_shift: u32,
     /// `list.windows`, same order, as the decision reads them ([`WindowSlot`]).
@@ -109,19 +107,17 @@ impl Decider {
     /// False when no window is for `number` (true may be a hash collision).
     #[inline]
     fn may_have_window(&self, number: E164) -> bool {
-        let bit = (window_number_hash(number) >> self.window_number_shift) as usize;
+        let bit = number_hash(number.0, self.window_number_shift);
         self.window_numbers
             .get(bit / 64)
             .is_some_and(|w| w >> (bit % 64) & 1 == 1)
     }
 
-    /// The range of `window_slots` that holds every window of `number` (and
-    /// maybe others: the caller compares the fields).
+    /// The range of `window_slots` that holds every window with key `key`
+    /// (and maybe others: the caller compares the fields).
     #[inline]
-    fn window_bucket(&self, number: E164) -> core::ops::Range<usize> {
-        let b = window_number_hash(number)
-            .checked_shr(self.window_shift)
-            .unwrap_or(0) as usize;
+    fn window_bucket(&self, key: u64) -> core::ops::Range<usize> {
+        let b = key.checked_shr(self.window_shift).unwrap_or(0) as usize;
         match (self.window_dir.get(b), self.window_dir.get(b + 1)) {
             (Some(&lo), Some(&hi)) => lo as usize..hi as usize,
             _ => 0..0,
@@ -298,10 +294,7 @@ impl Decider {
     /// CPU have the two misses in flight at once. Done after, the wasm
     /// guest's code in between is longer than the CPU looks ahead past a
     /// pending miss, and they add up: prearranged calls at 5M numbers and
-    /// 100k windows took about 100 ns longer through the engine. For the
-    /// same reason the number's directory bucket is read beside the filter
-    /// rather than after it: a prearranged call waits for the two reads at
-    /// once, then for its slot, one dependent miss fewer.
+    /// 100k windows took about 100 ns longer through the engine.
     #[inline(always)]
     fn window_probe(
         &self,
@@ -309,23 +302,17 @@ impl Decider {
         number: E164,
         inmate: &str,
     ) -> core::ops::Range<usize> {
-        let bucket = self.window_bucket(number);
-        // `|`, not `||`: both reads are issued before either is tested.
-        if bucket.is_empty() | !self.may_have_window(number) {
+        if !self.may_have_window(number) {
             return 0..0;
         }
-        self.windows_with_key(bucket, window_key(facility, number, inmate))
+        self.windows_with_key(window_key(facility, number, inmate))
     }
 
-    /// The range of `window_slots` within `bucket` whose key is `key`. Kept
-    /// out of line: the filter in [`Self::window_probe`] keeps most calls
-    /// from coming here.
+    /// The range of `window_slots` whose key is `key`. Kept out of line: the
+    /// filter in [`Self::window_probe`] keeps most calls from coming here.
     #[inline(never)]
-    fn windows_with_key(
-        &self,
-        bucket: core::ops::Range<usize>,
-        key: u64,
-    ) -> core::ops::Range<usize> {
+    fn windows_with_key(&self, key: u64) -> core::ops::Range<usize> {
+        let bucket = self.window_bucket(key);
         let slots = self.window_slots.get(bucket.clone()).unwrap_or_default();
         // A binary search, though a bucket averages one window: a pair
         // booked hundreds of times fills its bucket, and a scan would make
@@ -447,6 +434,12 @@ fn window_directory(windows: &[Window]) -> (Vec<u32>, u32) {
     (dir, shift)
 }
 
+/// The bit of `number` in a filter of `2^(64 - shift)` bits.
+#[inline]
+fn number_hash(number: u64, shift: u32) -> usize {
+    (number.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+}
+
 /// Builds [`Decider::window_numbers`]: about 8 bits per window (so roughly
 /// one number in ten without a window still has its bit set), at least 64,
 /// at most 2^24 bits (2 MiB).
@@ -457,7 +450,7 @@ fn window_number_filter(windows: &[Window]) -> (Vec<u64>, u32) {
     let shift = 64 - bits.trailing_zeros();
     let mut filter = vec![0u64; bits / 64];
     for w in windows {
-        let bit = (window_number_hash(E164(w.number)) >> shift) as usize;
+        let bit = number_hash(w.number, shift);
         filter[bit / 64] |= 1 << (bit % 64);
     }
     (filter, shift)

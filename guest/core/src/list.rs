@@ -18,7 +18,7 @@ use crate::types::{Category, Policy};
 /// Magic bytes at the start of a compiled list body.
 pub const BODY_MAGIC: [u8; 4] = *b"PCLB";
 /// Version of the body layout; bumped on any incompatible change.
-pub const BODY_VERSION: u16 = 3;
+pub const BODY_VERSION: u16 = 2;
 /// The largest body a guest accepts (a 5M-number list is ~15 MB).
 pub const MAX_BODY_BYTES: usize = 512 << 20;
 
@@ -96,22 +96,10 @@ pub struct Window {
 
 /// Hash that groups a window's facility, number and inmate, so a lookup is
 /// one binary search; the fields are compared in full afterwards, so a
-/// collision can never make an unrelated call private. The top 32 bits are
-/// [`window_number_hash`] of the number alone, so the decision can find the
-/// number's part of the windows while it still checks whether the number
-/// has any, and hash the inmate id only when it does.
+/// collision can never make an unrelated call private.
 pub fn window_key(facility: FacilityIndex, number: E164, inmate: &str) -> u64 {
     let seed = number.0.rotate_left(16) ^ u64::from(facility);
-    let low = xxhash_rust::xxh3::xxh3_64_with_seed(inmate.as_bytes(), seed);
-    (window_number_hash(number) & (!0 << 32)) | (low & 0xFFFF_FFFF)
-}
-
-/// A multiplicative hash of a window's number: its top bits order windows
-/// (see [`window_key`]) and index the decision's filter of numbers that
-/// have a window.
-#[inline]
-pub fn window_number_hash(number: E164) -> u64 {
-    number.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    xxhash_rust::xxh3::xxh3_64_with_seed(inmate.as_bytes(), seed)
 }
 
 /// The compiled list: everything the decision needs.
