@@ -3,7 +3,7 @@
 
 use crate::list::{window_key, CompiledList, FacilityIndex, Grant, Window};
 use crate::normalize::{readings, E164};
-use crate::set::Run;
+use crate::set::{PackedInts, RadixSet, Run};
 use crate::types::{Call, Category, Decision, Notice, Overrun, Policy, Reason};
 
 /// A validated list, ready to decide. Build it with [`Decider::new`].
@@ -220,9 +220,19 @@ impl Decider {
     /// [`Self::registered`].
     #[inline]
     fn run(&self, number: E164) -> Run {
+        let (set, _, key) = self.number_set(number);
+        set.run(key)
+    }
+
+    /// The set that would hold `number`, its class ids, and the number's key
+    /// in it: North American numbers by their 10-digit national number,
+    /// others by the E.164 integer. [`Self::run`] and [`Self::registered`]
+    /// both ask here, so a run is always searched in the set it came from.
+    #[inline]
+    fn number_set(&self, number: E164) -> (&RadixSet, &PackedInts, u64) {
         match number.nanp_national() {
-            Some(national) => self.list.nanp.run(national),
-            None => self.list.intl.run(number.0),
+            Some(national) => (&self.list.nanp, &self.list.nanp_classes, national),
+            None => (&self.list.intl, &self.list.intl_classes, number.0),
         }
     }
 
@@ -252,18 +262,8 @@ impl Decider {
                 }
             }
         };
-        let exact = match number.nanp_national() {
-            Some(national) => self
-                .list
-                .nanp
-                .rank_in(run, national)
-                .and_then(|r| self.list.nanp_classes.get(r as usize)),
-            None => self
-                .list
-                .intl
-                .rank_in(run, number.0)
-                .and_then(|r| self.list.intl_classes.get(r as usize)),
-        };
+        let (set, classes, key) = self.number_set(number);
+        let exact = set.rank_in(run, key).and_then(|r| classes.get(r as usize));
         if let Some(class) = exact {
             consider(class);
         }
