@@ -9,11 +9,12 @@
 //! - [`decision`]: the decision JSON contract.
 //! - [`engine`]: the thread-safe engine: decisions, verified hot swaps, status.
 //! - [`serve`]: the HTTP decision daemon.
+//! - [`pages`]: transparent huge pages for the guest's memory.
 //! - [`perf`]: `privcall bench`.
 //!
 //! The decision rules themselves live in [`privcall_core`], shared with the
 //! guest, so they are never written twice.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bundle;
@@ -25,6 +26,7 @@ pub mod files;
 pub mod guest;
 pub mod keys;
 pub mod metrics;
+pub mod pages;
 pub mod perf;
 pub mod serve;
 pub mod state;

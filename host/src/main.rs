@@ -71,6 +71,11 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Keep the guest's memory and the native baseline on ordinary
+        /// pages (by default both use transparent huge pages), to see what
+        /// huge pages buy on this machine.
+        #[arg(long)]
+        small_pages: bool,
     },
     /// Compile the built-in sample lists with a throwaway key and print the
     /// decisions for the sample calls as a table.
@@ -218,8 +223,13 @@ fn run(cli: Cli) -> Result<()> {
             numbers,
             samples,
             json,
+            small_pages,
         } => {
-            let report = privcall::perf::run(&privcall::perf::Options { numbers, samples })?;
+            let report = privcall::perf::run(&privcall::perf::Options {
+                numbers,
+                samples,
+                huge_pages: !small_pages,
+            })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

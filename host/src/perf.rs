@@ -49,6 +49,10 @@ pub struct Options {
     pub numbers: usize,
     /// Timed decisions per path.
     pub samples: usize,
+    /// Whether the guest's memory asks for huge pages (the default) and
+    /// the native baseline's heap is moved onto them too; `false`
+    /// measures both on ordinary pages.
+    pub huge_pages: bool,
 }
 
 impl Default for Options {
@@ -56,6 +60,7 @@ impl Default for Options {
         Options {
             numbers: 1_000_000,
             samples: 200_000,
+            huge_pages: true,
         }
     }
 }
@@ -164,6 +169,15 @@ pub struct Report {
     /// Nanoseconds subtracted from each sample: the cost of reading the
     /// clock twice.
     pub timer_overhead_ns: u64,
+    /// Whether the run asked for huge pages ([`Options::huge_pages`]).
+    pub huge_pages: bool,
+    /// Bytes of the timed guest instance's memory the kernel backed with
+    /// huge pages; `None` where it does not say.
+    pub guest_huge_page_bytes: Option<u64>,
+    /// Bytes of the process's heap moved onto huge pages before the
+    /// timing, so the native baseline reads its list through the same
+    /// kind of pages as the guest.
+    pub heap_collapsed_bytes: u64,
 }
 
 /// Sizes a criterion bench in `benches/` runs: one small size under
@@ -474,14 +488,18 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     let verified = bundle::verify(&bytes, &trust)?;
     let verify_ms = ms(t);
     let body = verified.body.to_vec();
-    let runtime = GuestRuntime::builtin()?;
+    let runtime = GuestRuntime::builtin()?.with_huge_pages(options.huge_pages);
     let mut guest = runtime.instantiate()?;
     let t = Instant::now();
     guest.load(&body)?;
     let load_ms = ms(t);
     drop(body);
 
-    let engine = std::sync::Arc::new(Engine::new(EngineConfig::new(trust), NOW)?);
+    let config = EngineConfig {
+        runtime: Some(runtime),
+        ..EngineConfig::new(trust)
+    };
+    let engine = std::sync::Arc::new(Engine::new(config, NOW)?);
     let empty = resident::current();
     engine.apply(&first, NOW, UpdateSource::File)?;
     let one_list = resident::current();
@@ -517,6 +535,16 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
             "a registered synthetic number came out record"
         );
     }
+
+    // The guest's list sits on huge pages (advised before it was written);
+    // the native copy is on whatever the allocator gave it, so move the
+    // heap over too, or the comparison would be of page sizes.
+    let heap_collapsed_bytes = if options.huge_pages {
+        crate::pages::collapse_anonymous(crate::pages::HUGE_PAGE_BYTES)?
+    } else {
+        0
+    };
+    let guest_huge_page_bytes = guest.huge_page_bytes();
 
     let overhead = timer_overhead();
     /// Runs `f`, pushes its time (less the clock's own cost), returns its value.
@@ -667,6 +695,9 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
             .zip(swap_peak_resident_bytes)
             .map(|(one, peak)| peak as f64 / one as f64),
         timer_overhead_ns: overhead,
+        huge_pages: options.huge_pages,
+        guest_huge_page_bytes,
+        heap_collapsed_bytes,
     })
 }
 
@@ -783,6 +814,19 @@ impl Report {
                 "  peak while swapping            {:>9.1} MiB ({ratio:.3}× one list)",
                 mb(peak)
             );
+        }
+        let mib = |b: u64| b as f64 / (1 << 20) as f64;
+        if self.huge_pages {
+            let guest = self
+                .guest_huge_page_bytes
+                .map_or("unknown".to_string(), |b| format!("{:.1} MiB", mib(b)));
+            let _ = writeln!(
+                o,
+                "huge pages: guest memory {guest}; native heap moved {:.1} MiB",
+                mib(self.heap_collapsed_bytes)
+            );
+        } else {
+            let _ = writeln!(o, "huge pages: off (--small-pages)");
         }
         let _ = writeln!(
             o,

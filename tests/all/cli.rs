@@ -383,4 +383,19 @@ fn bench_reports_the_contract_fields() {
     ] {
         assert!(table.contains(row), "{row} in {table}");
     }
+    // Huge pages by default; `--small-pages` measures without them.
+    assert_eq!(v["huge_pages"], true, "{v}");
+    assert!(table.contains("huge pages: guest memory"), "{table}");
+    let small = ok(&[
+        "bench",
+        "--numbers",
+        "3000",
+        "--samples",
+        "500",
+        "--json",
+        "--small-pages",
+    ]);
+    let small: Value = serde_json::from_str(&small).unwrap();
+    assert_eq!(small["huge_pages"], false, "{small}");
+    assert_eq!(small["heap_collapsed_bytes"], 0, "{small}");
 }

@@ -100,3 +100,36 @@ fn refused_body_keeps_the_last_good_list() {
         .unwrap();
     assert_eq!(d.reason, Reason::Registered);
 }
+
+/// The guest's linear memory asks for huge pages by default (the list is
+/// then read through a few TLB entries), and not when told not to; the
+/// two decide every call alike.
+#[test]
+fn guest_memory_is_on_huge_pages_unless_told_otherwise() {
+    use privcall::pages::{self, Mode};
+    use privcall::perf::{sample_calls, sign_list, synthetic_list, throwaway_trust, NOW};
+
+    let synthetic = synthetic_list(1_000_000, 20_000, 42);
+    let bundle = sign_list(&synthetic.list, 1);
+    let verified = privcall::bundle::verify(&bundle, &throwaway_trust()).unwrap();
+    let runtime = GuestRuntime::builtin().unwrap();
+    let mut huge = runtime.clone().instantiate().unwrap();
+    let mut small = runtime.with_huge_pages(false).instantiate().unwrap();
+    huge.load(verified.body).unwrap();
+    small.load(verified.body).unwrap();
+    for c in sample_calls(&synthetic, 5_000, 7) {
+        let call = c.call(NOW);
+        assert_eq!(huge.decide(&call).unwrap(), small.decide(&call).unwrap());
+    }
+    let (on, off) = (huge.huge_page_bytes(), small.huge_page_bytes());
+    if pages::available() {
+        let on = on.expect("the kernel reports huge pages where it has them");
+        assert!(
+            on >= pages::HUGE_PAGE_BYTES as u64,
+            "{on} bytes on huge pages"
+        );
+    }
+    if pages::mode() == Some(Mode::Madvise) {
+        assert_eq!(off, Some(0), "huge pages without asking for them");
+    }
+}
