@@ -95,8 +95,12 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 pub const DECIDE_DEADLINE_TICKS: u64 = 50;
 /// Loading a list (decode + validate) may take this many ticks.
 pub const LOAD_DEADLINE_TICKS: u64 = 60_000;
-/// The largest a 32-bit wasm memory can be.
-const MAX_WASM32_MEMORY: usize = 4 << 30;
+/// The address space reserved for each guest's linear memory: all a
+/// 32-bit memory can address, so it never moves as it grows, bounds checks
+/// are left to the guard pages, and the huge-page advice over the room to
+/// grow stays inside the guest's own mapping. (wasmtime's default on 64-bit
+/// hosts; set explicitly because the advice relies on it.)
+const MEMORY_RESERVATION: u64 = 1 << 32;
 /// The most linear memory a guest may grow to.
 pub const DEFAULT_MEMORY_LIMIT: usize = 2 << 30;
 
@@ -140,6 +144,8 @@ pub fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        config.memory_reservation(MEMORY_RESERVATION);
+        config.memory_may_move(false);
         // `perf` and other profilers can name the guest's compiled
         // functions (`/tmp/perf-<pid>.map`).
         if std::env::var_os("PRIVCALL_PERFMAP").is_some() {
@@ -242,8 +248,9 @@ impl GuestRuntime {
             // Advised now, before any list is written: the advice applies
             // to pages as they are faulted in, and the range is all the
             // memory may grow to, so the list's pages are huge wherever
-            // the guest's allocator puts them.
-            let room = self.memory_limit.min(MAX_WASM32_MEMORY);
+            // the guest's allocator puts them. It lies within the memory's
+            // own reservation (`MEMORY_RESERVATION`, set in `engine()`).
+            let room = self.memory_limit.min(MEMORY_RESERVATION as usize);
             if let Err(e) = pages::advise_huge(memory.data_ptr(&store), room) {
                 tracing::debug!(error = %e, "huge pages refused for guest memory");
             }
@@ -465,11 +472,12 @@ impl GuestInstance {
         })
     }
 
-    /// Bytes of this instance's linear memory backed by huge pages, as the
-    /// kernel reports them (`None` where it does not).
-    pub fn huge_page_bytes(&self) -> Option<u64> {
+    /// How this instance's linear memory is backed: the huge-page advice,
+    /// and the bytes the kernel put on huge pages (`None` where it does not
+    /// say).
+    pub fn memory_backing(&self) -> Option<pages::Backing> {
         let len = self.memory.data_size(&self.store);
-        pages::huge_bytes_in(self.memory.data_ptr(&self.store), len)
+        pages::backing(self.memory.data_ptr(&self.store), len)
     }
 
     /// Whether a trap has made this instance unusable.

@@ -12,4 +12,5 @@ mod reference;
 mod rules;
 mod sources;
 mod tamper;
+mod unsafe_code;
 mod wat_guests;
