@@ -174,10 +174,9 @@ pub struct Report {
     /// Bytes of the timed guest instance's memory the kernel backed with
     /// huge pages; `None` where it does not say.
     pub guest_huge_page_bytes: Option<u64>,
-    /// Bytes of the process's anonymous memory moved onto huge pages
-    /// before the timing (the heap with the native baseline's list, and
-    /// the guests' memories, already on them), so the native baseline reads
-    /// its list through the same kind of pages as the guest.
+    /// Bytes of the process's heap (with the native baseline's list) moved
+    /// onto huge pages before any guest was made, so the native baseline
+    /// reads its list through the same kind of pages as the guest.
     pub heap_collapsed_bytes: u64,
 }
 
@@ -485,6 +484,18 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     let bytes = sign_list(&synthetic.list, 2);
     let trust = throwaway_trust();
 
+    // The native baseline first, its heap then moved onto huge pages: the
+    // guests made below ask for them for their memory, as in `serve`, and
+    // a comparison on different pages would be of page sizes. Done before
+    // any guest exists, so their memory is left as the advice alone makes
+    // it. Best effort: without /proc the native baseline keeps its pages.
+    let decider = Decider::new(synthetic.list.clone());
+    let heap_collapsed_bytes = if options.huge_pages {
+        crate::pages::collapse_anonymous(crate::pages::huge_page_bytes()).unwrap_or(0)
+    } else {
+        0
+    };
+
     let t = Instant::now();
     let verified = bundle::verify(&bytes, &trust)?;
     let verify_ms = ms(t);
@@ -518,7 +529,6 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     let set_bytes = engine.status(NOW).list.map_or(0, |l| l.set_bytes as usize);
     drop(first);
 
-    let decider = Decider::new(synthetic.list.clone());
     let calls = sample_calls(&synthetic, samples, 7);
     // Agreement first: the three paths must give the same answer, and no
     // registered number may come out "record".
@@ -537,17 +547,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         );
     }
 
-    // The guest's list sits on huge pages (advised before it was written);
-    // the native copy is on whatever the allocator gave it, so move the
-    // heap over too, or the comparison would be of page sizes. The guest's
-    // figure is read first: what the advice alone gave, as in `serve`.
     let guest_huge_page_bytes = guest.memory_backing().map(|b| b.huge_bytes);
-    let heap_collapsed_bytes = if options.huge_pages {
-        // Best effort: without /proc the native baseline keeps its pages.
-        crate::pages::collapse_anonymous(crate::pages::huge_page_bytes()).unwrap_or(0)
-    } else {
-        0
-    };
 
     let overhead = timer_overhead();
     /// Runs `f`, pushes its time (less the clock's own cost), returns its value.
@@ -825,7 +825,7 @@ impl Report {
                 .map_or("unknown".to_string(), |b| format!("{:.1} MiB", mib(b)));
             let _ = writeln!(
                 o,
-                "huge pages: guest memory {guest}; anonymous memory collapsed {:.1} MiB",
+                "huge pages: guest memory {guest}; native heap moved {:.1} MiB",
                 mib(self.heap_collapsed_bytes)
             );
         } else {

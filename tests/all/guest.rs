@@ -109,7 +109,10 @@ fn guest_memory_is_on_huge_pages_unless_told_otherwise() {
     use privcall::pages::{self, Mode};
     use privcall::perf::{sample_calls, sign_list, synthetic_list, throwaway_trust, NOW};
 
-    let synthetic = synthetic_list(1_000_000, 20_000, 42);
+    // 1.5M numbers: the body lowered into the guest is one allocation of
+    // ~4.7 MB, so at least one whole 2 MiB block of it is written after it
+    // became accessible (the advice gives huge pages only to such blocks).
+    let synthetic = synthetic_list(1_500_000, 30_000, 42);
     let bundle = sign_list(&synthetic.list, 1);
     let verified = privcall::bundle::verify(&bundle, &throwaway_trust()).unwrap();
     let runtime = GuestRuntime::builtin().unwrap();
