@@ -28,7 +28,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use privcall_core::types::{Call, FailMode};
@@ -102,6 +102,17 @@ pub enum UpdateSource {
     Push,
     /// Fetched from the poll URL.
     Poll,
+}
+
+/// How long an update took ([`Engine::apply_timed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApplyTimings {
+    /// Until the new list decided calls: verify, load into one guest
+    /// instance, canaries, saving to the state directory, the swap.
+    pub live: Duration,
+    /// Until every instance had loaded it (the others are filled after
+    /// the swap, once the old list is freed).
+    pub total: Duration,
 }
 
 /// Why an update was refused. The live list is untouched in every case.
@@ -390,7 +401,11 @@ impl Engine {
         {
             let _guard = lock(&engine.updating);
             let result = engine.install(&bytes, now, true);
-            engine.record(UpdateSource::Restore, now, &result);
+            engine.record(
+                UpdateSource::Restore,
+                now,
+                result.as_ref().map(|(id, _)| id),
+            );
         }
         Ok(engine)
     }
@@ -486,20 +501,37 @@ impl Engine {
         now: i64,
         source: UpdateSource,
     ) -> Result<ListId, UpdateError> {
+        self.apply_timed(bytes, now, source).map(|(id, _)| id)
+    }
+
+    /// [`Self::apply`], also saying how long the update took until the new
+    /// list decided and until every instance had it ([`ApplyTimings`]).
+    pub fn apply_timed(
+        &self,
+        bytes: &[u8],
+        now: i64,
+        source: UpdateSource,
+    ) -> Result<(ListId, ApplyTimings), UpdateError> {
         let _guard = lock(&self.updating);
+        let started = Instant::now();
         let result = self.install(bytes, now, false);
-        self.record(source, now, &result);
+        let total = started.elapsed();
+        let result = result.map(|(id, live_at)| {
+            let live = live_at.duration_since(started);
+            (id, ApplyTimings { live, total })
+        });
+        self.record(source, now, result.as_ref().map(|(id, _)| id));
         result
     }
 
-    fn record(&self, source: UpdateSource, now: i64, result: &Result<ListId, UpdateError>) {
+    fn record(&self, source: UpdateSource, now: i64, result: Result<&ListId, &UpdateError>) {
         let attempt = UpdateAttempt {
             at: crate::time::format(now),
             source,
             applied: result.is_ok(),
-            sequence: result.as_ref().ok().map(|id| id.sequence),
-            error: result.as_ref().err().map(|e| e.to_string()),
-            kind: result.as_ref().err().map(UpdateError::kind),
+            sequence: result.ok().map(|id| id.sequence),
+            error: result.err().map(|e| e.to_string()),
+            kind: result.err().map(|e| e.kind()),
         };
         match result {
             Ok(id) => {
@@ -518,7 +550,12 @@ impl Engine {
     /// the saved bundle at start: it may sit at the high-water mark and may
     /// be stale (it still decides, flagged); an update must be above the
     /// mark and fresh.
-    fn install(&self, bytes: &[u8], now: i64, restoring: bool) -> Result<ListId, UpdateError> {
+    fn install(
+        &self,
+        bytes: &[u8],
+        now: i64,
+        restoring: bool,
+    ) -> Result<(ListId, Instant), UpdateError> {
         let list = self.verify(bytes)?;
         let high_water = self.high_water.load(Ordering::Acquire);
         let sequence = list.header.sequence;
@@ -540,9 +577,9 @@ impl Engine {
                 state.save(bytes, sequence).map_err(UpdateError::Persist)?;
             }
         }
-        let (id, live) = self.publish(live, now);
+        let (id, live, live_at) = self.publish(live, now);
         self.fill(&live);
-        Ok(id)
+        Ok((id, live_at))
     }
 
     fn verify(&self, bytes: &[u8]) -> Result<VerifiedList, UpdateError> {
@@ -627,18 +664,20 @@ impl Engine {
     }
 
     /// Makes `live` the live list and frees the one it replaces; returns
-    /// its identity and the list itself (for [`Self::fill`]).
-    fn publish(&self, live: Live, now: i64) -> (ListId, Arc<Live>) {
+    /// its identity, the list itself (for [`Self::fill`]) and when it went
+    /// live (before the old list's wait in [`retire`]).
+    fn publish(&self, live: Live, now: i64) -> (ListId, Arc<Live>, Instant) {
         let id = live.list.id(now);
         self.high_water.fetch_max(id.sequence, Ordering::AcqRel);
         self.stale_alarm.store(false, Ordering::Relaxed);
         let live = Arc::new(live);
         let old = self.live.swap(Some(Arc::clone(&live)));
+        let live_at = Instant::now();
         self.metrics.swap();
         if let Some(old) = old {
             retire(old);
         }
-        (id, live)
+        (id, live, live_at)
     }
 
     /// Replaces the trust store (key rotation): lists already live stay

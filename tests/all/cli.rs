@@ -356,6 +356,9 @@ fn bench_reports_the_contract_fields() {
     let bytes = v["bytes_per_number"].as_f64().unwrap();
     assert!(bytes > 0.0 && bytes < 64.0, "{v}");
     assert!(v["swap_ms"].as_f64().unwrap() > 0.0, "{v}");
+    // The new list decides before the other instances are filled.
+    let live = v["live_ms"].as_f64().unwrap();
+    assert!(live > 0.0 && live <= v["swap_ms"].as_f64().unwrap(), "{v}");
     assert_eq!(v["failed_during_swaps"], 0, "{v}");
     // The cold samples split by kind of call: every sample in one kind.
     let kinds = v["cold_by_kind"].as_array().unwrap();

@@ -432,3 +432,32 @@ fn canaries_from_the_compiler_pass_on_the_real_guest() {
     let engine = Engine::new(EngineConfig::new(s.trust()), t(NOW)).unwrap();
     engine.apply(&s.bytes, t(NOW), UpdateSource::File).unwrap();
 }
+
+/// `apply_timed` says when the new list went live (before the other
+/// instances are filled) and when every instance had it; a refused update
+/// is recorded as with `apply`.
+#[test]
+fn timed_updates_go_live_before_every_instance_is_filled() {
+    let a = Authority::new(1);
+    let engine = engine_with(Authority::trust(&[&a], 1), None);
+    engine
+        .apply(&bundle_of(1, &[&a]), t(NOW), UpdateSource::File)
+        .unwrap();
+    let (id, timings) = engine
+        .apply_timed(&bundle_of(2, &[&a]), t(NOW), UpdateSource::Push)
+        .unwrap();
+    assert_eq!(id.sequence, 2);
+    assert!(timings.live > std::time::Duration::ZERO, "{timings:?}");
+    assert!(timings.live <= timings.total, "{timings:?}");
+    assert_live(&engine, 2);
+    let err = engine
+        .apply_timed(&bundle_of(2, &[&a]), t(NOW), UpdateSource::Push)
+        .expect_err("the same sequence again");
+    assert_eq!(err.kind(), "replayed");
+    let status = engine.status(t(NOW));
+    assert_eq!(
+        status.last_refusal.as_ref().and_then(|r| r.kind),
+        Some("replayed")
+    );
+    assert_live(&engine, 2);
+}
