@@ -149,8 +149,8 @@ pub struct Report {
     /// Guest set bytes per registered number.
     pub bytes_per_number: f64,
     /// Verify + load + canaries + swap of the list while an older list is
-    /// live ([`Engine::apply`]), in milliseconds, until every guest
-    /// instance has it.
+    /// live ([`Engine::apply_timed`]), in milliseconds, until every guest
+    /// instance has it ([`crate::engine::ApplyTimings::total`]).
     pub swap_ms: f64,
     /// Of which: until the new list decided calls (the other instances are
     /// loaded after the swap; [`crate::engine::ApplyTimings::live`]).
@@ -520,9 +520,8 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     engine.apply(&first, NOW, UpdateSource::File)?;
     let one_list = resident::current();
     resident::reset_peak();
-    let t = Instant::now();
     let (_, timings) = engine.apply_timed(&bytes, NOW, UpdateSource::File)?;
-    let swap_ms = ms(t);
+    let swap_ms = timings.total.as_secs_f64() * 1e3;
     let live_ms = timings.live.as_secs_f64() * 1e3;
     let (list_resident_bytes, swap_peak_resident_bytes) = match (empty, one_list, resident::peak())
     {
@@ -816,20 +815,19 @@ impl Report {
             "bundle size                      {:>9} bytes",
             self.bundle_bytes
         );
+        let mib = |b: u64| b as f64 / (1 << 20) as f64;
         if let (Some(one), Some(peak), Some(ratio)) = (
             self.list_resident_bytes,
             self.swap_peak_resident_bytes,
             self.swap_peak_ratio,
         ) {
-            let mb = |b: u64| b as f64 / (1 << 20) as f64;
-            let _ = writeln!(o, "resident: one live list          {:>9.1} MiB", mb(one));
+            let _ = writeln!(o, "resident: one live list          {:>9.1} MiB", mib(one));
             let _ = writeln!(
                 o,
                 "  peak while swapping            {:>9.1} MiB ({ratio:.3}× one list)",
-                mb(peak)
+                mib(peak)
             );
         }
-        let mib = |b: u64| b as f64 / (1 << 20) as f64;
         if self.huge_pages {
             let guest = self
                 .guest_huge_page_bytes
