@@ -1,10 +1,11 @@
 //! The decision rules of PRODUCT.md, in order: normalize, registered number
 //! (exact or prefix block), prearranged window, otherwise record.
 
-use crate::list::{window_key, CompiledList, FacilityIndex, Grant, Window};
+use crate::list::{CompiledList, FacilityIndex, Grant};
 use crate::normalize::{readings, E164};
 use crate::set::{PackedInts, RadixSet, Run};
 use crate::types::{Call, Category, Decision, Notice, Overrun, Policy, Reason};
+use crate::windows::{chain_end, window_key, WindowIndex, WindowSlot};
 
 /// A validated list, ready to decide. Build it with [`Decider::new`].
 #[derive(Clone, Debug)]
@@ -13,46 +14,12 @@ pub struct Decider {
     /// Bit `n` set when some prefix block has `n` digits, so a lookup only
     /// tries lengths that exist.
     prefix_lens: u16,
-    /// A directory over the windows' keys (hashes, so evenly spread):
-    /// windows with `key >> window_shift == b` are
-    /// `window_slots[window_dir[b]..window_dir[b + 1]]`. About one window
-    /// per bucket, so finding a call's windows is one directory read and one
-    /// short scan (two cache misses) instead of a binary search over every
-    /// window.
-    window_dir: Vec<u32>,
-    window_shift: u32,
-    /// `list.windows`, same order, as the decision reads them ([`WindowSlot`]).
-    window_slots: Vec<WindowSlot>,
-    /// One bit per hash of a number that has any window: most calls are to
-    /// numbers without one, and a clear bit skips the window lookup (two
-    /// cache misses) for a read of this small, cache-resident bitmap.
-    /// Exact where it matters: a clear bit means no window has the number.
-    window_numbers: Vec<u64>,
-    window_number_shift: u32,
+    /// `list.windows`, indexed for lookup by call.
+    windows: WindowIndex,
     /// Facility codes of up to 16 bytes as integers ([`code_key`]), sorted,
     /// with their index: every call looks its facility up, and comparing
     /// integers avoids a byte-wise string compare per step (slow in wasm).
     facility_keys: Vec<(u128, FacilityIndex)>,
-}
-
-/// A window as a decision reads it. The inmate id is inline when it is
-/// short: matching a call then reads this one record, where `list.windows`
-/// would add a dependent cache miss on the id's own allocation (measured at
-/// 5M numbers and 100k windows: prearranged calls were the slowest tenth).
-#[derive(Clone, Copy, Debug)]
-struct WindowSlot {
-    /// `Window::key`: the cheap first test, since equal fields mean an
-    /// equal key.
-    key: u64,
-    number: u64,
-    start: i64,
-    end: i64,
-    /// `pack_str` of the inmate id when `inline`.
-    inmate: [u64; 2],
-    facility: FacilityIndex,
-    /// False for ids of over 16 bytes (or with a NUL): those are compared
-    /// with `list.windows` at the same index.
-    inline: bool,
 }
 
 /// `code` as one integer, when it has at most 16 bytes and no NUL: equal
@@ -67,24 +34,7 @@ impl Decider {
     /// [`CompiledList::from_bytes`] and [`crate::list::build`] ensure that).
     pub fn new(list: CompiledList) -> Decider {
         let prefix_lens = list.prefixes.iter().fold(0u16, |m, p| m | 1 << p.len);
-        let (window_dir, window_shift) = window_directory(&list.windows);
-        let window_slots = list
-            .windows
-            .iter()
-            .map(|w| {
-                let inmate = crate::packed::pack_str::<2>(&w.inmate);
-                WindowSlot {
-                    key: w.key,
-                    number: w.number,
-                    start: w.start,
-                    end: w.end,
-                    inmate: inmate.unwrap_or_default(),
-                    facility: w.facility,
-                    inline: inmate.is_some(),
-                }
-            })
-            .collect();
-        let (window_numbers, window_number_shift) = window_number_filter(&list.windows);
+        let windows = WindowIndex::new(&list.windows);
         let mut facility_keys: Vec<(u128, FacilityIndex)> = list
             .facilities
             .iter()
@@ -95,32 +45,8 @@ impl Decider {
         Decider {
             list,
             prefix_lens,
-            window_dir,
-            window_shift,
-            window_slots,
-            window_numbers,
-            window_number_shift,
+            windows,
             facility_keys,
-        }
-    }
-
-    /// False when no window is for `number` (true may be a hash collision).
-    #[inline]
-    fn may_have_window(&self, number: E164) -> bool {
-        let bit = number_hash(number.0, self.window_number_shift);
-        self.window_numbers
-            .get(bit / 64)
-            .is_some_and(|w| w >> (bit % 64) & 1 == 1)
-    }
-
-    /// The range of `window_slots` that holds every window with key `key`
-    /// (and maybe others: the caller compares the fields).
-    #[inline]
-    fn window_bucket(&self, key: u64) -> core::ops::Range<usize> {
-        let b = key.checked_shr(self.window_shift).unwrap_or(0) as usize;
-        match (self.window_dir.get(b), self.window_dir.get(b + 1)) {
-            (Some(&lo), Some(&hi)) => lo as usize..hi as usize,
-            _ => 0..0,
         }
     }
 
@@ -151,9 +77,11 @@ impl Decider {
         // An ambiguous string is private when any of its readings is.
         let numbers = [Some(readings.primary), readings.alternate];
         // The set's directory is read first and the windows are looked up
-        // next, though the registered rule wins: on a cold cache the set's
-        // run and the window's slot are then fetched together (see
-        // `window_probe`).
+        // next, though the registered rule wins: on a cold cache both
+        // lookups miss, and this order lets the CPU have the two misses in
+        // flight at once. Done after, the wasm guest's code in between is
+        // longer than the CPU looks ahead past a pending miss, and they add
+        // up.
         let primary_run = self.run(readings.primary);
         let primary_windows = match facility {
             Some(f) => self.window_probe(f, readings.primary, call.inmate),
@@ -284,17 +212,10 @@ impl Decider {
         best
     }
 
-    /// The range of `window_slots` holding every window of `number` for
+    /// The range of the window slots holding every window of `number` for
     /// `inmate` at `facility` (and any other window whose key collides:
     /// [`Self::prearranged`] compares the fields). Empty for most numbers,
     /// by the filter.
-    ///
-    /// `decide` calls it before the registered-number lookup, though that
-    /// rule wins: on a cold cache both lookups miss, and this order lets the
-    /// CPU have the two misses in flight at once. Done after, the wasm
-    /// guest's code in between is longer than the CPU looks ahead past a
-    /// pending miss, and they add up: prearranged calls at 5M numbers and
-    /// 100k windows took about 100 ns longer through the engine.
     #[inline(always)]
     fn window_probe(
         &self,
@@ -302,25 +223,19 @@ impl Decider {
         number: E164,
         inmate: &str,
     ) -> core::ops::Range<usize> {
-        if !self.may_have_window(number) {
+        if !self.windows.may_have_window(number) {
             return 0..0;
         }
         self.windows_with_key(window_key(facility, number, inmate))
     }
 
-    /// The range of `window_slots` whose key is `key`. Kept out of line: the
-    /// filter in [`Self::window_probe`] keeps most calls from coming here.
+    /// [`WindowIndex::with_key`], kept out of line: the filter in
+    /// [`Self::window_probe`] keeps most calls from coming here. A method of
+    /// the decider, not of the index, so a call site passes the address it
+    /// holds already instead of computing the index's.
     #[inline(never)]
     fn windows_with_key(&self, key: u64) -> core::ops::Range<usize> {
-        let bucket = self.window_bucket(key);
-        let slots = self.window_slots.get(bucket.clone()).unwrap_or_default();
-        // A binary search, though a bucket averages one window: a pair
-        // booked hundreds of times fills its bucket, and a scan would make
-        // every other key hashed there pay for it (a scan saved 1% of a
-        // window decision's instructions).
-        let first = slots.partition_point(|w| w.key < key);
-        let len = slots[first..].iter().take_while(|w| w.key == key).count();
-        bucket.start + first..bucket.start + first + len
+        self.windows.with_key(key)
     }
 
     /// Applies rule 3 (prearranged private calls) to `decision`, given
@@ -338,7 +253,7 @@ impl Decider {
             return;
         }
         let at = same_key.start;
-        let same_key = self.window_slots.get(same_key).unwrap_or_default();
+        let same_key = self.windows.slots(same_key);
         let inmate = crate::packed::pack_str::<2>(call.inmate);
         // Every field compared, so a hash collision never makes an
         // unrelated call private.
@@ -384,82 +299,10 @@ impl Decider {
     }
 }
 
-/// If `t` falls in one of the `mine` windows (`start − grace ≤ t < end`),
-/// the end of the chain of windows that follow on without a gap (a window
-/// chains on when it opens, grace included, before the previous one ends):
-/// the call stays private until then.
-fn chain_end(
-    windows: &[WindowSlot],
-    mine: impl Fn(usize, &WindowSlot) -> bool,
-    t: i64,
-    grace: i64,
-) -> Option<i64> {
-    // The latest end among my windows open at `t`. Times are tested first:
-    // two compares, before the fields. A plain loop: the iterator chain
-    // this replaced cost the wasm guest twice the instructions.
-    let open_at = |t: i64| {
-        let mut latest = None;
-        for (i, w) in windows.iter().enumerate() {
-            if w.start.saturating_sub(grace) <= t && t < w.end && Some(w.end) > latest && mine(i, w)
-            {
-                latest = Some(w.end);
-            }
-        }
-        latest
-    };
-    let mut until = open_at(t)?;
-    while let Some(end) = open_at(until) {
-        until = end;
-    }
-    Some(until)
-}
-
-/// Builds [`Decider::window_dir`] for windows sorted by key: `2^bits`
-/// buckets by the key's top bits, `bits` chosen so there is about one window
-/// per bucket (at most 2^20 buckets, 4 MiB).
-fn window_directory(windows: &[Window]) -> (Vec<u32>, u32) {
-    let bits = (usize::BITS - windows.len().leading_zeros()).min(20);
-    let shift = 64 - bits;
-    let buckets = 1usize << bits;
-    let mut dir = Vec::with_capacity(buckets + 1);
-    let mut i = 0usize;
-    for b in 0..buckets as u64 {
-        dir.push(i as u32);
-        while i < windows.len() && windows[i].key.checked_shr(shift).unwrap_or(0) == b {
-            i += 1;
-        }
-    }
-    dir.push(i as u32);
-    debug_assert_eq!(i, windows.len());
-    (dir, shift)
-}
-
-/// The bit of `number` in a filter of `2^(64 - shift)` bits.
-#[inline]
-fn number_hash(number: u64, shift: u32) -> usize {
-    (number.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
-}
-
-/// Builds [`Decider::window_numbers`]: about 8 bits per window (so roughly
-/// one number in ten without a window still has its bit set), at least 64,
-/// at most 2^24 bits (2 MiB).
-fn window_number_filter(windows: &[Window]) -> (Vec<u64>, u32) {
-    let bits = (windows.len().saturating_mul(8).max(64))
-        .next_power_of_two()
-        .min(1 << 24);
-    let shift = 64 - bits.trailing_zeros();
-    let mut filter = vec![0u64; bits / 64];
-    for w in windows {
-        let bit = number_hash(w.number, shift);
-        filter[bit / 64] |= 1 << (bit % 64);
-    }
-    (filter, shift)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::list::{build, WindowRow};
+    use crate::list::build;
     use crate::normalize::DialPlan;
     use crate::types::{CategorySet, FailMode};
 
@@ -508,178 +351,6 @@ mod tests {
             "\u{c9}TAGE",
         ] {
             assert_eq!(d.facility(other).0, None, "{other:?}");
-        }
-    }
-
-    /// Inmate ids are compared inline up to 16 bytes and through the list
-    /// beyond: every id of every length around that limit (and with a NUL,
-    /// which the inline form cannot hold) matches its own window and no
-    /// other id's, whichever form each side takes.
-    #[test]
-    fn inmate_ids_match_exactly_on_both_sides_of_the_inline_limit() {
-        let number = E164(13_145_550_123);
-        let mut ids: Vec<String> = (0..=24).map(|n| "x".repeat(n)).collect();
-        ids.extend((14..=18).map(|n| format!("{}y", "x".repeat(n - 1))));
-        ids.extend(
-            [
-                "x\0",
-                "x\0\0",
-                "\0",
-                "xxxxxxxxxxxxxxx\0",
-                "xxxxxxxxxxxxxxxx\0",
-            ]
-            .map(String::from),
-        );
-        let booked: Vec<&String> = ids.iter().step_by(2).collect();
-        let rows: Vec<WindowRow> = booked
-            .iter()
-            .map(|&inmate| WindowRow {
-                facility: "AAA".into(),
-                inmate: inmate.clone(),
-                number,
-                start: 1_000,
-                end: 2_000,
-            })
-            .collect();
-        let d = Decider::new(build(policy(), vec![], &[], &rows).unwrap());
-        let dialed = format!("+{}", number.0);
-        for id in &ids {
-            let reason = d
-                .decide(&Call {
-                    facility: "AAA",
-                    inmate: id,
-                    dialed: &dialed,
-                    at: 1_500,
-                    started: None,
-                })
-                .reason;
-            let expected = if booked.contains(&id) {
-                Reason::Prearranged
-            } else {
-                Reason::NotPrivileged
-            };
-            assert_eq!(reason, expected, "inmate id of {} bytes {id:?}", id.len());
-        }
-    }
-
-    /// A hash collision never makes a call private, nor lends it another
-    /// window's end: with every window's key forced to one call's, only the
-    /// window with that call's own fields counts. The windows overlap and
-    /// end at different times, so `private_until` shows which matched.
-    #[test]
-    fn colliding_keys_are_told_apart_by_the_fields() {
-        let number = E164(13_145_550_123);
-        let long = "an-inmate-id-of-over-16-bytes";
-        let rows: Vec<WindowRow> = [
-            ("AAA", "a", number, 2_000),
-            ("AAA", long, number, 2_100),
-            ("BBB", "a", number, 2_200),
-            ("AAA", "a", E164(number.0 + 1), 2_300),
-            ("AAA", "b", number, 2_400),
-            ("AAA", "an-inmate-id-of-over-16-bytez", number, 2_500),
-            ("BBB", long, number, 2_600),
-        ]
-        .into_iter()
-        .map(|(facility, inmate, number, end)| WindowRow {
-            facility: facility.into(),
-            inmate: inmate.into(),
-            number,
-            start: 1_000,
-            end,
-        })
-        .collect();
-        let list = build(policy(), vec![], &[], &rows).unwrap();
-        for w in &rows {
-            let mut d = Decider::new(list.clone());
-            let facility = d.facility(&w.facility).0.unwrap();
-            let key = window_key(facility, w.number, &w.inmate);
-            for slot in &mut d.window_slots {
-                slot.key = key;
-            }
-            let bucket = key >> d.window_shift;
-            let all = d.window_slots.len() as u32;
-            for (b, offset) in d.window_dir.iter_mut().enumerate() {
-                *offset = if b as u64 <= bucket { 0 } else { all };
-            }
-            let dialed = format!("+{}", w.number.0);
-            let decision = d.decide(&Call {
-                facility: &w.facility,
-                inmate: &w.inmate,
-                dialed: &dialed,
-                at: 1_500,
-                started: None,
-            });
-            assert_eq!(decision.reason, Reason::Prearranged, "{w:?}");
-            assert_eq!(decision.private_until, Some(w.end), "{w:?}");
-        }
-    }
-
-    /// The window directory and the number filter find every window, and
-    /// only windows: each booked call is private, and the same number for
-    /// another inmate or facility, or a neighbouring number, is not.
-    #[test]
-    fn window_index_finds_exactly_the_booked_calls() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let rows: Vec<WindowRow> = (0..5000)
-            .map(|i| {
-                let r = next();
-                WindowRow {
-                    facility: if i % 3 == 0 { "AAA" } else { "BBB" }.into(),
-                    inmate: format!("I{}", r % 700),
-                    // A valid North American number: area code and
-                    // exchange in 200-999.
-                    number: E164(
-                        10_000_000_000
-                            + (200 + (r >> 16) % 800) * 10_000_000
-                            + (200 + (r >> 32) % 800) * 10_000
-                            + (r >> 48) % 10_000,
-                    ),
-                    start: 1_000,
-                    end: 2_000,
-                }
-            })
-            .collect();
-        let list = build(policy(), vec![], &[], &rows).unwrap();
-        let d = Decider::new(list);
-        let decide = |facility: &str, inmate: &str, number: u64| {
-            let dialed = format!("+{number}");
-            d.decide(&Call {
-                facility,
-                inmate,
-                dialed: &dialed,
-                at: 1_500,
-                started: None,
-            })
-            .reason
-        };
-        let booked = |f: &str, i: &str, n: u64| {
-            rows.iter()
-                .any(|w| w.facility == f && w.inmate == i && w.number.0 == n)
-        };
-        for w in &rows {
-            assert_eq!(
-                decide(&w.facility, &w.inmate, w.number.0),
-                Reason::Prearranged
-            );
-            for (f, i, n) in [
-                (w.facility.as_str(), "nobody", w.number.0),
-                ("AAA", w.inmate.as_str(), w.number.0),
-                ("BBB", w.inmate.as_str(), w.number.0),
-                (w.facility.as_str(), w.inmate.as_str(), w.number.0 + 1),
-            ] {
-                let expected = if booked(f, i, n) {
-                    Reason::Prearranged
-                } else {
-                    Reason::NotPrivileged
-                };
-                assert_eq!(decide(f, i, n), expected);
-            }
         }
     }
 }

@@ -45,3 +45,4 @@ pub mod packed;
 pub mod set;
 mod swar;
 pub mod types;
+mod windows;

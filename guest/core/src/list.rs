@@ -14,6 +14,7 @@ use bincode::{Decode, Encode};
 use crate::normalize::{Prefix, E164};
 use crate::set::{PackedInts, RadixSet, SetError};
 use crate::types::{Category, Policy};
+pub use crate::windows::{window_key, Window};
 
 /// Magic bytes at the start of a compiled list body.
 pub const BODY_MAGIC: [u8; 4] = *b"PCLB";
@@ -75,31 +76,6 @@ pub struct PrefixEntry {
     pub len: u8,
     /// Index into [`CompiledList::classes`].
     pub class: u32,
-}
-
-/// A prearranged private-call window.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-pub struct Window {
-    /// `window_key(facility, number, inmate)`; windows are sorted by it.
-    pub key: u64,
-    /// The facility the window is booked at.
-    pub facility: FacilityIndex,
-    /// The E.164 number, as an integer.
-    pub number: u64,
-    /// The inmate account id.
-    pub inmate: String,
-    /// Start, inclusive (seconds since the epoch).
-    pub start: i64,
-    /// End, exclusive.
-    pub end: i64,
-}
-
-/// Hash that groups a window's facility, number and inmate, so a lookup is
-/// one binary search; the fields are compared in full afterwards, so a
-/// collision can never make an unrelated call private.
-pub fn window_key(facility: FacilityIndex, number: E164, inmate: &str) -> u64 {
-    let seed = number.0.rotate_left(16) ^ u64::from(facility);
-    xxhash_rust::xxh3::xxh3_64_with_seed(inmate.as_bytes(), seed)
 }
 
 /// The compiled list: everything the decision needs.
