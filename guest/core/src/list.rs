@@ -256,7 +256,12 @@ impl CompiledList {
                 return Err(Invalid("class id out of range"));
             }
         }
-        if self.nanp.iter().last().is_some_and(|k| k >= 10_000_000_000) {
+        if self
+            .nanp
+            .iter()
+            .last()
+            .is_some_and(|k| k >= E164::NANP_NATIONAL_LIMIT)
+        {
             return Err(Invalid("North American key longer than 10 digits"));
         }
         if self

@@ -115,7 +115,7 @@ const POW10: [u64; 20] = {
 };
 
 /// Start of the North American range: `+1` followed by 10 digits.
-const NANP_BASE: u64 = 10_000_000_000;
+const NANP_BASE: u64 = E164::NANP_NATIONAL_LIMIT;
 
 impl E164 {
     /// How many decimal digits the number has.
@@ -136,7 +136,32 @@ impl E164 {
         Some(self.0 / POW10[(digits - len) as usize])
     }
 
-    /// The 10-digit national number when this is a North American number.
+    /// One more than the largest North American national number: national
+    /// numbers (area code, exchange, line) have 10 digits, so they are the
+    /// integers below this. The list's North American set is keyed by them.
+    pub const NANP_NATIONAL_LIMIT: u64 = 10_000_000_000;
+
+    /// The North American number with the 10-digit national number
+    /// `national`: `+1` followed by it, so its integer is
+    /// `10_000_000_000 + national`. The inverse of
+    /// [`E164::nanp_national`]; `national` must be below
+    /// [`E164::NANP_NATIONAL_LIMIT`].
+    ///
+    /// ```
+    /// use privcall_core::normalize::E164;
+    ///
+    /// let n = E164::from_nanp_national(5_735_550_142);
+    /// assert_eq!(n.to_string(), "+15735550142");
+    /// assert_eq!(n.nanp_national(), Some(5_735_550_142));
+    /// ```
+    #[inline]
+    pub const fn from_nanp_national(national: u64) -> E164 {
+        debug_assert!(national < E164::NANP_NATIONAL_LIMIT);
+        E164(NANP_BASE + national)
+    }
+
+    /// The 10-digit national number when this is a North American number
+    /// (the inverse of [`E164::from_nanp_national`]).
     pub fn nanp_national(self) -> Option<u64> {
         (NANP_BASE..2 * NANP_BASE)
             .contains(&self.0)
@@ -770,7 +795,7 @@ fn nanp_number(ten: &[u8]) -> Result<E164, NormalizeError> {
     if ten[3] < b'2' {
         return Err(NormalizeError::BadExchange);
     }
-    Ok(E164(NANP_BASE + to_int(ten)))
+    Ok(E164::from_nanp_national(to_int(ten)))
 }
 
 /// Digits after `+`, `011` or `00`: country code first.

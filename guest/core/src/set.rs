@@ -484,6 +484,7 @@ impl PackedInts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalize::E164;
     use proptest::prelude::*;
 
     #[test]
@@ -678,7 +679,7 @@ mod tests {
         /// many shifts are built and checked.
         #[test]
         fn exact_with_clustered_keys(
-            nanp in proptest::collection::vec(2_000_000_000u64..10_000_000_000, 0..1500),
+            nanp in proptest::collection::vec(2_000_000_000u64..E164::NANP_NATIONAL_LIMIT, 0..1500),
             intl in proptest::collection::vec(10_000_000_000u64..1_000_000_000_000_000, 0..40),
             ends in proptest::collection::vec(prop_oneof![0u64..100, (u64::MAX - 100)..=u64::MAX], 0..4),
             probes in proptest::collection::vec(any::<u64>(), 0..100),
@@ -707,7 +708,7 @@ mod tests {
         fn every_shift_is_exact(
             keys in proptest::collection::vec(prop_oneof![
                 0u64..5_000,
-                2_000_000_000u64..10_000_000_000,
+                2_000_000_000u64..E164::NANP_NATIONAL_LIMIT,
                 any::<u64>(),
             ], 1..300),
         ) {

@@ -373,9 +373,8 @@ mod tests {
                     inmate: format!("I{}", r % 700),
                     // A valid North American number: area code and
                     // exchange in 200-999.
-                    number: E164(
-                        10_000_000_000
-                            + (200 + (r >> 16) % 800) * 10_000_000
+                    number: E164::from_nanp_national(
+                        (200 + (r >> 16) % 800) * 10_000_000
                             + (200 + (r >> 32) % 800) * 10_000
                             + (r >> 48) % 10_000,
                     ),
