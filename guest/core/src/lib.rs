@@ -3,7 +3,8 @@
 //!
 //! It normalizes dialed numbers ([`normalize`]), holds the compact exact set
 //! of registered numbers ([`set`]), defines the compiled list that a signed
-//! bundle carries ([`list`]) and applies the decision rules ([`decide`]).
+//! bundle carries ([`list`]) and applies the decision rules ([`decide`]);
+//! [`canary`] picks the calls a bundle carries to check a guest with.
 //! Nothing here does I/O or reads a clock, so the same code runs natively
 //! (for tests, the compiler and the native baseline) and inside the guest.
 //!
@@ -38,6 +39,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod canary;
 pub mod decide;
 pub mod list;
 pub mod normalize;
