@@ -329,6 +329,29 @@ impl CompiledList {
         self.nanp.len() + self.intl.len()
     }
 
+    /// How many prefix blocks the list holds (each covers every number
+    /// starting with its digits), for reports beside [`Self::number_count`].
+    pub fn prefix_count(&self) -> usize {
+        self.prefixes.len()
+    }
+
+    /// How many prearranged windows the list holds, for reports.
+    pub fn window_count(&self) -> usize {
+        self.windows.len()
+    }
+
+    /// How many distinct classes (combinations of grants that numbers share)
+    /// the list holds, for reports: it sizes each number's class id.
+    pub fn class_count(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// The facilities the list names, sorted by code, with their resolved
+    /// policies: for reports and for the host's per-facility fail modes.
+    pub fn facilities(&self) -> &[Facility] {
+        &self.facilities
+    }
+
     /// Bytes the exact numbers and their class ids take in memory.
     pub fn set_bytes(&self) -> usize {
         self.nanp.heap_bytes()
@@ -559,5 +582,75 @@ fn target_order(t: Target) -> (u8, u64, u8) {
             None => (1, n.0, 0),
         },
         Target::Prefix(p) => (2, p.value, p.len),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::{normalize_prefix, DialPlan};
+    use crate::types::{CategorySet, FailMode, Overrun};
+
+    /// The counts and the facility table a report shows match what was
+    /// built.
+    #[test]
+    fn accessors_report_what_was_built() {
+        let policy = Policy {
+            exempt: CategorySet::all(),
+            overrun: Overrun::StayPrivate,
+            early_grace_secs: 0,
+            fail_mode: FailMode::DoNotRecord,
+            dial_plan: DialPlan::nanp(),
+        };
+        let row = |target, category, facilities: Option<&[&str]>| RegistryRow {
+            target,
+            category,
+            facilities: facilities.map(|fs| fs.iter().map(|f| f.to_string()).collect()),
+            valid_from: None,
+            valid_until: None,
+        };
+        let block = normalize_prefix("+1573526*", &DialPlan::nanp()).unwrap();
+        let rows = [
+            row(
+                Target::Number(E164(15_735_550_142)),
+                Category::Attorney,
+                None,
+            ),
+            row(
+                Target::Number(E164(15_735_550_143)),
+                Category::Court,
+                Some(&["BBB"]),
+            ),
+            row(
+                Target::Number(E164(15_735_550_144)),
+                Category::Attorney,
+                None,
+            ),
+            row(Target::Prefix(block), Category::Court, None),
+        ];
+        let window = WindowRow {
+            facility: "AAA".into(),
+            inmate: "I1".into(),
+            number: E164(15_735_550_199),
+            start: 0,
+            end: 60,
+        };
+        let list = build(
+            policy.clone(),
+            vec![("CCC".into(), policy)],
+            &rows,
+            &[window],
+        )
+        .unwrap();
+        assert_eq!(list.number_count(), 3);
+        assert_eq!(list.prefix_count(), 1);
+        assert_eq!(list.window_count(), 1);
+        assert_eq!(list.class_count(), 3);
+        let codes: Vec<(&str, bool)> = list
+            .facilities()
+            .iter()
+            .map(|f| (f.code.as_str(), f.own_policy))
+            .collect();
+        assert_eq!(codes, [("AAA", false), ("BBB", false), ("CCC", true)]);
     }
 }
