@@ -137,6 +137,7 @@ pub fn canary_calls(list: &CompiledList, at: i64, max: usize) -> Vec<CanaryCall>
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
     use crate::list::{build, RegistryRow, Target, WindowRow};

@@ -122,6 +122,11 @@ impl Decider {
 
     /// The facility's index (if the list names it), its policy, and whether
     /// that policy is the default one.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "`at` comes from a binary search of `facility_keys`, whose entries hold \
+                  positions in `list.facilities`, and `i` from that or a search of the facilities"
+    )]
     fn facility(&self, code: &str) -> (Option<FacilityIndex>, &Policy, bool) {
         let found = match code_key(code) {
             // A code that short is among the keys if the list has it.
@@ -168,6 +173,10 @@ impl Decider {
     /// is [`Self::run`]`(number)`. When
     /// several rows apply, the first category in contract order wins, so the
     /// answer does not depend on row order.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "the index comes from a binary search of `prefixes`"
+    )]
     fn registered(
         &self,
         number: E164,
@@ -240,6 +249,10 @@ impl Decider {
 
     /// Applies rule 3 (prearranged private calls) to `decision`, given
     /// `same_key` from [`Self::window_probe`].
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "the window slots mirror `list.windows` one to one, so `at + i` is a position in both"
+    )]
     fn prearranged(
         &self,
         decision: &mut Decision,
@@ -300,6 +313,12 @@ impl Decider {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
 mod tests {
     use super::*;
     use crate::list::build;

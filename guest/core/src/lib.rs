@@ -38,6 +38,10 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// A panic in the guest traps, and the host then applies the facility's
+// fail mode: outside tests, every index, unwrap and expect says why it
+// cannot fail (`#[expect(..., reason)]`) or is written so it cannot.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 pub mod canary;
 pub mod decide;

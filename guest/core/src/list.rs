@@ -168,8 +168,11 @@ fn bincode_config() -> impl bincode::config::Config {
 
 impl CompiledList {
     /// Encodes the body: magic, version, then the list.
+    #[expect(
+        clippy::expect_used,
+        reason = "encoding these types into a Vec cannot fail: bincode's limit applies to decoding only"
+    )]
     pub fn to_bytes(&self) -> Vec<u8> {
-        // Encoding into memory cannot fail for these types.
         let encoded =
             bincode::encode_to_vec(self, bincode_config()).expect("encoding a list into memory");
         let mut out = Vec::with_capacity(encoded.len() + 6);
@@ -186,8 +189,8 @@ impl CompiledList {
             return Err(ListError::TooLarge { bytes: bytes.len() });
         }
         let rest = bytes.strip_prefix(&BODY_MAGIC).ok_or(ListError::BadMagic)?;
-        let (version, rest) = rest.split_at_checked(2).ok_or(ListError::BadMagic)?;
-        let version = u16::from_le_bytes([version[0], version[1]]);
+        let (version, rest) = rest.split_first_chunk().ok_or(ListError::BadMagic)?;
+        let version = u16::from_le_bytes(*version);
         if version != BODY_VERSION {
             return Err(ListError::UnsupportedVersion { found: version });
         }
@@ -210,10 +213,8 @@ impl CompiledList {
         if self.facilities.len() > usize::from(FacilityIndex::MAX) {
             return Err(Invalid("too many facilities"));
         }
-        for pair in self.facilities.windows(2) {
-            if pair[0].code >= pair[1].code {
-                return Err(Invalid("facilities are not sorted and unique"));
-            }
+        if !self.facilities.is_sorted_by(|a, b| a.code < b.code) {
+            return Err(Invalid("facilities are not sorted and unique"));
         }
         for f in &self.facilities {
             if f.code.is_empty() {
@@ -228,7 +229,7 @@ impl CompiledList {
             }
             for g in class {
                 if let Some(fs) = &g.facilities {
-                    if fs.is_empty() || fs.windows(2).any(|p| p[0] >= p[1]) {
+                    if fs.is_empty() || !fs.is_sorted_by(|a, b| a < b) {
                         return Err(Invalid("grant facilities are not sorted and unique"));
                     }
                     if fs.iter().any(|&i| usize::from(i) >= nfac) {
@@ -271,10 +272,11 @@ impl CompiledList {
         {
             return Err(Invalid("international number of the wrong length"));
         }
-        for pair in self.prefixes.windows(2) {
-            if (pair[0].len, pair[0].value) >= (pair[1].len, pair[1].value) {
-                return Err(Invalid("prefix blocks are not sorted and unique"));
-            }
+        if !self
+            .prefixes
+            .is_sorted_by(|a, b| (a.len, a.value) < (b.len, b.value))
+        {
+            return Err(Invalid("prefix blocks are not sorted and unique"));
         }
         for p in &self.prefixes {
             let digits = E164(p.value).digits();
@@ -285,10 +287,8 @@ impl CompiledList {
                 return Err(Invalid("prefix block class out of range"));
             }
         }
-        for pair in self.windows.windows(2) {
-            if (pair[0].key, pair[0].start) > (pair[1].key, pair[1].start) {
-                return Err(Invalid("windows are not sorted"));
-            }
+        if !self.windows.is_sorted_by_key(|w| (w.key, w.start)) {
+            return Err(Invalid("windows are not sorted"));
         }
         for w in &self.windows {
             if usize::from(w.facility) >= nfac {
@@ -309,8 +309,8 @@ impl CompiledList {
     /// know every facility's fail mode without decoding the number set.
     pub fn policies_from_bytes(bytes: &[u8]) -> Result<(Policy, Vec<Facility>), ListError> {
         let rest = bytes.strip_prefix(&BODY_MAGIC).ok_or(ListError::BadMagic)?;
-        let (version, rest) = rest.split_at_checked(2).ok_or(ListError::BadMagic)?;
-        let version = u16::from_le_bytes([version[0], version[1]]);
+        let (version, rest) = rest.split_first_chunk().ok_or(ListError::BadMagic)?;
+        let version = u16::from_le_bytes(*version);
         if version != BODY_VERSION {
             return Err(ListError::UnsupportedVersion { found: version });
         }
@@ -447,6 +447,10 @@ pub fn build(
             own_policy,
         })
         .collect();
+    #[expect(
+        clippy::expect_used,
+        reason = "the table above has every facility code the rows name"
+    )]
     let index_of = |code: &str| -> FacilityIndex {
         let i = facilities
             .binary_search_by(|f| f.code.as_str().cmp(code))
@@ -489,19 +493,18 @@ pub fn build(
     let mut intl_keys = Vec::new();
     let mut intl_cls = Vec::new();
     let mut prefixes = Vec::new();
-    let mut i = 0;
-    while i < number_grants.len() {
-        let target = number_grants[i].0;
-        let mut j = i;
-        let mut ids = Vec::new();
-        while j < number_grants.len() && number_grants[j].0 == target {
-            ids.push(number_grants[j].1);
-            j += 1;
-        }
-        i = j;
+    for group in number_grants.chunk_by(|a, b| a.0 == b.0) {
+        let Some(&(target, _)) = group.first() else {
+            continue;
+        };
+        let ids: Vec<u32> = group.iter().map(|&(_, g)| g).collect();
         let class = match class_ids.get(&ids) {
             Some(&c) => c,
             None => {
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "grant ids are positions in `grants`, assigned as it grew"
+                )]
                 let mut class: Vec<Grant> =
                     ids.iter().map(|&g| grants[g as usize].clone()).collect();
                 class.sort();
@@ -586,6 +589,7 @@ fn target_order(t: Target) -> (u8, u64, u8) {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
     use crate::normalize::{normalize_prefix, DialPlan};

@@ -68,7 +68,8 @@ impl DialPlan {
             ));
         }
         let cc = self.country_code.as_bytes();
-        if cc.is_empty() || cc.len() > 3 || !digits(&self.country_code) || cc[0] == b'0' {
+        if cc.is_empty() || cc.len() > 3 || !digits(&self.country_code) || cc.first() == Some(&b'0')
+        {
             return Err(NormalizeError::BadPlan(
                 "country_code must be 1 to 3 digits, not starting with 0",
             ));
@@ -88,7 +89,7 @@ impl DialPlan {
             if home.len() != 3 || !digits(&self.home_area_code) {
                 return Err(NormalizeError::BadPlan("home_area_code must be 3 digits"));
             }
-            if !(b'2'..=b'9').contains(&home[0]) {
+            if !home.first().is_some_and(|h| (b'2'..=b'9').contains(h)) {
                 return Err(NormalizeError::BadPlan(
                     "home_area_code cannot start with 0 or 1",
                 ));
@@ -104,6 +105,10 @@ impl DialPlan {
 pub struct E164(pub u64);
 
 /// `10^n` for `n` in `0..=19`.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "evaluated at compile time, where an index out of range fails the build"
+)]
 const POW10: [u64; 20] = {
     let mut t = [1u64; 20];
     let mut i = 1;
@@ -128,6 +133,10 @@ impl E164 {
 
     /// The first `len` digits as an integer, or `None` when the number is
     /// shorter than `len` digits.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "a u64 has at most 20 digits and `len` is at least 1, so the index is below 20"
+    )]
     pub fn leading(self, len: u32) -> Option<u64> {
         let digits = self.digits();
         if len == 0 || len > digits {
@@ -278,6 +287,10 @@ struct Dialed {
 }
 
 impl Dialed {
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "`scan` makes a `Dialed` only with `len` at most `MAX_DIGITS`, the buffer's size"
+    )]
     fn digits(&self) -> &[u8] {
         &self.buf[..self.len]
     }
@@ -357,26 +370,27 @@ pub fn normalize_prefix(text: &str, plan: &DialPlan) -> Result<Prefix, Normalize
             Some(rest) if !plan.trunk_prefix.is_empty() => rest,
             _ => digits,
         };
-        if cc.len() + national.len() > buf.len() {
+        let Some(full) = buf.get_mut(..cc.len() + national.len()) else {
             return Err(NormalizeError::TooLong);
-        }
-        buf[..cc.len()].copy_from_slice(cc);
-        buf[cc.len()..cc.len() + national.len()].copy_from_slice(national);
-        &buf[..cc.len() + national.len()]
+        };
+        let (head, tail) = full.split_at_mut(cc.len());
+        head.copy_from_slice(cc);
+        tail.copy_from_slice(national);
+        full
     };
     if !(4..=14).contains(&full.len()) {
         return Err(NormalizeError::PrefixLength);
     }
-    if full[0] == b'0' {
+    if full.first() == Some(&b'0') {
         return Err(NormalizeError::BadCountryCode);
     }
-    if full[0] == b'1' {
+    if full.first() == Some(&b'1') {
         // Prefix blocks inside North America obey its digit rules too, or
         // they could never match a normalized number.
-        if full.len() > 1 && full[1] < b'2' {
+        if full.get(1).is_some_and(|&d| d < b'2') {
             return Err(NormalizeError::BadAreaCode);
         }
-        if full.len() > 4 && full[4] < b'2' {
+        if full.get(4).is_some_and(|&d| d < b'2') {
             return Err(NormalizeError::BadExchange);
         }
         if full.len() > 11 {
@@ -471,6 +485,10 @@ fn scan(s: &str) -> Result<Dialed, NormalizeError> {
 /// costs registers: a byte-at-a-time loop spilled and reloaded its state on
 /// every byte.
 #[inline(never)]
+#[expect(
+    clippy::expect_used,
+    reason = "`bytes.get(next..next + 8)` yields 8 bytes, so the conversion cannot fail"
+)]
 fn common(
     bytes: &[u8],
     mut next: usize,
@@ -517,6 +535,10 @@ fn common_bytes(
 /// counts) if a byte is neither a digit nor a common separator, or the
 /// digits might not fit.
 #[inline(always)]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "`len + 8 <= MAX_DIGITS` is checked first, and `taken` is at most 7 before the last write"
+)]
 fn take_word(w: u64, buf: &mut [u8; MAX_DIGITS], len: usize) -> Option<usize> {
     let digits = digit_bytes(w);
     if len + 8 > MAX_DIGITS || digits | separator_bytes(w) != HIGH_BITS {
@@ -567,6 +589,10 @@ enum Other {
 /// Reads the character at byte `at` of `s` that is neither an ASCII digit
 /// nor a common separator, after `len` digits (and a `+` if `plus`).
 #[inline(never)]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "`scan` calls it only at a byte it has not yet read, so `at` is below the length"
+)]
 fn other(s: &str, at: usize, len: usize, plus: bool) -> Result<Other, NormalizeError> {
     let bytes = s.as_bytes();
     let b = bytes[at];
@@ -717,6 +743,10 @@ fn keypad(c: char) -> u8 {
 }
 
 #[inline]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "`digits` is checked to be at least as long as `prefix` first"
+)]
 fn strip<'a>(digits: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     // Prefixes are at most 4 digits: a short loop beats a call to `memcmp`.
     if digits.len() < prefix.len() || digits.iter().zip(prefix).any(|(a, b)| a != b) {
@@ -733,6 +763,10 @@ fn to_int(digits: &[u8]) -> u64 {
 
 /// Digits dialed without `+`, under the plan: international access
 /// prefixes, trunk prefix, national and local numbers.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "the national part has at most 15 digits, checked first, and POW10 has 20 entries"
+)]
 fn national(digits: &[u8], plan: &DialPlan, letters: bool) -> Result<E164, NormalizeError> {
     // North America dials 011 for international calls (a leading 0 reaches
     // the operator); elsewhere 00 is the ITU prefix.
@@ -763,6 +797,10 @@ fn national(digits: &[u8], plan: &DialPlan, letters: bool) -> Result<E164, Norma
 /// A North American number dialed nationally: 1+10, 10, or 7 digits with
 /// the home area code. Vanity numbers may be spelled with extra letters
 /// (`1-800-LAWHELPS`): those beyond the number are dropped.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "the digits are cut to 10 only when there are more"
+)]
 fn nanp(digits: &[u8], plan: &DialPlan, letters: bool) -> Result<E164, NormalizeError> {
     let trunk = plan.trunk_prefix.as_bytes();
     let mut national = match strip(digits, trunk) {
@@ -788,6 +826,12 @@ fn nanp(digits: &[u8], plan: &DialPlan, letters: bool) -> Result<E164, Normalize
     }
 }
 
+/// The North American number with the 10 digits `ten` (area code,
+/// exchange, line), if they follow the plan's rules.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "every caller passes exactly 10 digits"
+)]
 fn nanp_number(ten: &[u8]) -> Result<E164, NormalizeError> {
     if ten[0] < b'2' {
         return Err(NormalizeError::BadAreaCode);
@@ -799,6 +843,10 @@ fn nanp_number(ten: &[u8]) -> Result<E164, NormalizeError> {
 }
 
 /// Digits after `+`, `011` or `00`: country code first.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "the first digit is known to exist, and the rest is cut to 10 only when longer"
+)]
 fn international(digits: &[u8], letters: bool) -> Result<E164, NormalizeError> {
     match digits.first() {
         None => Err(NormalizeError::Empty),
@@ -825,6 +873,11 @@ fn international(digits: &[u8], letters: bool) -> Result<E164, NormalizeError> {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
 mod tests {
     use super::*;
 

@@ -34,6 +34,10 @@ const NUMBER_SHIFT: u32 = 14;
 /// little-endian words (zero-padded). `None` when it does not fit: the
 /// caller uses the string path instead.
 #[inline]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a tail is left only when the length is not a multiple of 8, and it is at most 8 × N"
+)]
 pub fn pack_str<const N: usize>(s: &str) -> Option<[u64; N]> {
     let bytes = s.as_bytes();
     if bytes.len() > 8 * N {
@@ -61,7 +65,15 @@ pub fn pack_str<const N: usize>(s: &str) -> Option<[u64; N]> {
 
 /// The bytes of words made by [`pack_str`], copied into `buf` (at least
 /// `8 × words` bytes): everything before the first NUL byte.
+///
+/// # Panics
+///
+/// If `buf` is shorter than `8 × words` bytes.
 #[inline]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "`buf` holds 8 × words bytes, the documented precondition"
+)]
 pub fn unpack_bytes<'a>(words: &[u64], buf: &'a mut [u8]) -> &'a [u8] {
     for (i, &w) in words.iter().enumerate() {
         buf[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
@@ -146,6 +158,10 @@ pub fn pack_decision(d: &Decision) -> u64 {
 /// Unpacks [`pack_decision`]'s word, with `private_until` from
 /// the second field of the guest's `packed-decision`. `Err` for a word no
 /// guest could have packed.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a 2-bit field indexes the 4 reasons"
+)]
 pub fn unpack_decision(
     word: u64,
     private_until: Option<i64>,
@@ -176,6 +192,11 @@ pub fn has_private_until(reason: Reason) -> bool {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

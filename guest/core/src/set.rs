@@ -84,6 +84,10 @@ impl Lows {
         }
     }
 
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "callers pass positions below the length: a valid directory's offsets"
+    )]
     fn get(&self, i: usize) -> u64 {
         match self {
             Lows::U16(v) => u64::from(v[i]),
@@ -157,16 +161,17 @@ struct Layout {
 }
 
 impl Layout {
-    /// The layout keeping `shift` low bits of `keys` (sorted, not empty),
-    /// or `None` when it takes more than `budget` bytes.
+    /// The layout keeping `shift` low bits of `keys` (sorted), or `None`
+    /// when it takes more than `budget` bytes or `keys` is empty.
     fn measure(keys: &[u64], shift: u32, budget: u64) -> Option<Layout> {
         let bytes = layout_bytes(keys, shift);
         if bytes > budget {
             return None;
         }
+        let first = *keys.first()?;
         // Runs are contiguous in sorted keys: one pass sums each run's
         // length squared, so `sum / n` is the run an average key sits in.
-        let (mut sum, mut run, mut bucket) = (0u128, 0u128, bucket_of(keys[0], shift));
+        let (mut sum, mut run, mut bucket) = (0u128, 0u128, bucket_of(first, shift));
         for &k in keys {
             let b = bucket_of(k, shift);
             if b != bucket {
@@ -191,10 +196,10 @@ fn bucket_of(key: u64, shift: u32) -> u64 {
     key.checked_shr(shift).unwrap_or(0)
 }
 
-/// Bytes of the layout keeping `shift` low bits of `keys` (sorted, not
-/// empty): the directory's offsets and the low parts.
+/// Bytes of the layout keeping `shift` low bits of `keys` (sorted): the
+/// directory's offsets and the low parts.
 fn layout_bytes(keys: &[u64], shift: u32) -> u64 {
-    let max = keys[keys.len() - 1];
+    let max = keys.last().copied().unwrap_or(0);
     let buckets = bucket_of(max, shift).saturating_add(1);
     buckets
         .saturating_add(1)
@@ -221,7 +226,7 @@ impl RadixSet {
     /// 270,000 numbers get 32-bit ones in buckets of a few dozen keys,
     /// where the most compact layout would be a few long sorted runs.
     pub fn from_sorted(keys: &[u64]) -> Result<RadixSet, SetError> {
-        if keys.windows(2).any(|p| p[0] >= p[1]) {
+        if !keys.is_sorted_by(|a, b| a < b) {
             return Err(SetError::NotSorted);
         }
         if u32::try_from(keys.len()).is_err() {
@@ -244,19 +249,22 @@ impl RadixSet {
         Ok(RadixSet::with_shift(keys, shift))
     }
 
-    /// The set of `keys` (sorted, not empty) in the layout keeping `shift`
-    /// low bits.
+    /// The set of `keys` (sorted) in the layout keeping `shift` low bits.
+    #[expect(
+        clippy::expect_used,
+        reason = "`from_sorted`'s budget keeps the directory within a few entries per key, \
+                  so it fits in memory, let alone a usize"
+    )]
     fn with_shift(keys: &[u64], shift: u32) -> RadixSet {
-        // `from_sorted`'s budget keeps the directory within a few entries
-        // per key, so this fits in memory, let alone a usize.
-        let buckets = usize::try_from(bucket_of(keys[keys.len() - 1], shift))
+        let max = keys.last().copied().unwrap_or(0);
+        let buckets = usize::try_from(bucket_of(max, shift))
             .expect("a directory within the layout budget")
             + 1;
         let mut directory = Vec::with_capacity(buckets + 1);
         directory.push(0u32);
         let mut i = 0usize;
         for b in 0..buckets as u64 {
-            while i < keys.len() && bucket_of(keys[i], shift) == b {
+            while keys.get(i).is_some_and(|&k| bucket_of(k, shift) == b) {
                 i += 1;
             }
             directory.push(i as u32);
@@ -326,7 +334,7 @@ impl RadixSet {
         if dir.first() != Some(&0) {
             return Err(SetError::Malformed("directory does not start at 0"));
         }
-        if dir.windows(2).any(|p| p[0] > p[1]) {
+        if !dir.is_sorted() {
             return Err(SetError::Malformed("directory offsets decrease"));
         }
         if dir.last().map(|&l| l as usize) != Some(self.lows.len()) {
@@ -352,6 +360,7 @@ impl RadixSet {
     }
 
     /// The keys in increasing order.
+    #[expect(clippy::indexing_slicing, reason = "`windows(2)` yields pairs")]
     pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
         let shift = u32::from(self.shift);
         self.directory
@@ -372,9 +381,11 @@ fn validate_runs<T: Copy + Ord + Into<u64>>(
     lows: &[T],
     mask: u64,
 ) -> Result<(), SetError> {
-    for p in directory.windows(2) {
-        let run = &lows[p[0] as usize..p[1] as usize];
-        if run.windows(2).any(|w| w[0] >= w[1]) {
+    for (&lo, &hi) in directory.iter().zip(directory.iter().skip(1)) {
+        let Some(run) = lows.get(lo as usize..hi as usize) else {
+            return Err(SetError::Malformed("directory offsets out of range"));
+        };
+        if !run.is_sorted_by(|a, b| a < b) {
             return Err(SetError::Malformed(
                 "keys within a bucket are not increasing",
             ));
@@ -401,6 +412,10 @@ pub struct PackedInts {
 
 impl PackedInts {
     /// Packs `values`.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "`words` has room for every value's bits, the last value's included"
+    )]
     pub fn from_values(values: &[u32]) -> PackedInts {
         let max = values.iter().copied().max().unwrap_or(0);
         let bits = (32 - max.leading_zeros()) as u8;
@@ -423,6 +438,10 @@ impl PackedInts {
 
     /// The value at `i`, or `None` past the end.
     #[inline]
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "`i` is below `len`, checked first, and `validate` ensures `words` holds `len` values"
+    )]
     pub fn get(&self, i: usize) -> Option<u32> {
         if i >= self.len as usize {
             return None;
@@ -482,6 +501,11 @@ impl PackedInts {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
 mod tests {
     use super::*;
     use crate::normalize::E164;

@@ -132,6 +132,10 @@ impl WindowIndex {
     /// key is from, and any other window whose key collides (the caller
     /// compares the fields).
     #[inline]
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "`partition_point` returns at most the slice's length"
+    )]
     pub(crate) fn with_key(&self, key: u64) -> Range<usize> {
         let bucket = self.window_bucket(key);
         let slots = self.slots.get(bucket.clone()).unwrap_or_default();
@@ -193,7 +197,10 @@ fn window_directory(windows: &[Window]) -> (Vec<u32>, u32) {
     let mut i = 0usize;
     for b in 0..buckets as u64 {
         dir.push(i as u32);
-        while i < windows.len() && windows[i].key.checked_shr(shift).unwrap_or(0) == b {
+        while windows
+            .get(i)
+            .is_some_and(|w| w.key.checked_shr(shift).unwrap_or(0) == b)
+        {
             i += 1;
         }
     }
@@ -211,6 +218,10 @@ fn number_hash(number: u64, shift: u32) -> usize {
 /// Builds [`WindowIndex::numbers`]: about 8 bits per window (so roughly one
 /// number in ten without a window still has its bit set), at least 64, at
 /// most 2^24 bits (2 MiB).
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a number's hash is below the filter's number of bits"
+)]
 fn window_number_filter(windows: &[Window]) -> (Vec<u64>, u32) {
     let bits = (windows.len().saturating_mul(8).max(64))
         .next_power_of_two()
@@ -225,6 +236,11 @@ fn window_number_filter(windows: &[Window]) -> (Vec<u64>, u32) {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
 mod tests {
     use super::*;
     use crate::decide::Decider;
