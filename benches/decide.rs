@@ -3,7 +3,7 @@
 //! the number dialed as a formatted string (`(573) 555-0142`) and already
 //! normalized (`+15735550142`), plus the bare set lookup. Setup is outside
 //! the timed loop and the data is deterministic
-//! ([`privcall::perf::synthetic_list`], the list `privcall bench` uses: N
+//! ([`privcall::fixtures::synthetic_list`], the list `privcall bench` uses: N
 //! random North American numbers and N/50 prearranged windows).
 //!
 //! `cargo bench --bench decide` measures 10k and 1M numbers (set
@@ -17,20 +17,24 @@
 //!
 //! Read the figures as ratios within one run (`wasm` / `native`): the
 //! machine is shared and absolute times move with its load.
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented pub fn"
+)]
 
 use std::collections::HashSet;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use privcall::guest::GuestRuntime;
-use privcall::perf::{dial_plan, random_national, synthetic_list, FACILITY, NOW};
+use privcall::fixtures::{dial_plan, random_national, synthetic_list, FACILITY, NOW};
+use privcall::GuestRuntime;
 use privcall_core::decide::Decider;
 use privcall_core::normalize::normalize;
 use privcall_core::types::Call;
 
 /// Sizes to measure: 10k in CI's test mode, more when benchmarking.
 fn sizes() -> Vec<usize> {
-    privcall::perf::bench_sizes(&[10_000, 1_000_000])
+    privcall::fixtures::bench_sizes(&[10_000, 1_000_000])
 }
 
 fn formatted(national: u64) -> String {
@@ -223,7 +227,7 @@ fn bench_boundary(c: &mut Criterion) {
     // The same empty guest as a component, `decide-packed` called through
     // wasmtime's component model: what the boundary cost before the host
     // called the core module directly.
-    let engine = privcall::guest::engine();
+    let engine = privcall::fixtures::wasm_engine();
     let component =
         wasmtime::component::Component::new(engine, empty_guest_component()).expect("component");
     let linker = wasmtime::component::Linker::<()>::new(engine);

@@ -23,11 +23,12 @@
 use std::collections::HashSet;
 use std::hint::black_box;
 
-use privcall::decider::{ListDecider, VerifiedList};
-use privcall::engine::{Engine, EngineConfig, UpdateSource};
-use privcall::guest::{GuestInstance, GuestRuntime};
-use privcall::keys::TrustStore;
-use privcall::perf::{sign_list, throwaway_trust};
+use privcall::fixtures::GuestInstance;
+use privcall::fixtures::{sign_list, throwaway_trust};
+use privcall::GuestRuntime;
+use privcall::TrustStore;
+use privcall::{Engine, EngineConfig, UpdateSource};
+use privcall::{ListDecider, VerifiedList};
 use privcall_core::decide::Decider;
 use privcall_core::list::{build, CompiledList, RegistryRow, Target, WindowRow};
 use privcall_core::normalize::{normalize, normalize_prefix, DialPlan, E164};
@@ -112,6 +113,10 @@ const REPS: u32 = 100;
 macro_rules! bench {
     ($f:ident, $iterations:expr, $kind:expr) => {{
         #[inline(never)]
+        #[expect(
+            unsafe_code,
+            reason = "callgrind finds the measured function by its unmangled name"
+        )]
         #[no_mangle]
         fn $f(iterations: u32, body: &mut dyn FnMut()) {
             black_box(stringify!($f));
@@ -413,7 +418,7 @@ fn run(bench: &Bench, fixture: &mut Option<Fixture>) {
         return;
     }
     if let Kind::WasmLarge = bench.kind {
-        let synthetic = privcall::perf::synthetic_list(LARGE, 0, 42);
+        let synthetic = privcall::fixtures::synthetic_list(LARGE, 0, 42);
         let set = &synthetic.list.nanp;
         assert!(
             set.heap_bytes() < 3 * set.len(),
@@ -421,11 +426,11 @@ fn run(bench: &Bench, fixture: &mut Option<Fixture>) {
             bench.name
         );
         let national = synthetic.numbers[synthetic.numbers.len() / 2];
-        let dialed = privcall::perf::format_dialed(national, 0);
+        let dialed = privcall::fixtures::format_dialed(national, 0);
         let mut guest = instance(&synthetic.list);
         drop(synthetic);
         let call = Call {
-            facility: privcall::perf::FACILITY,
+            facility: privcall::fixtures::FACILITY,
             inmate: "",
             dialed: &dialed,
             at: NOW,

@@ -7,6 +7,10 @@
 //! `PRIVCALL_BENCH_SIZES` for others, e.g. `1000000,5000000`). Under
 //! `cargo test --benches` (CI) each benchmark runs once on 10k numbers.
 //! Bundles are signed outside the timed loop; data is deterministic.
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented pub fn"
+)]
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,14 +18,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use privcall::bundle;
-use privcall::decision::Reason;
-use privcall::engine::{Engine, EngineConfig, UpdateSource};
-use privcall::guest::GuestRuntime;
-use privcall::perf::{sample_calls, sign_list, synthetic_list, throwaway_trust, NOW};
+use privcall::fixtures as bundle;
+use privcall::fixtures::{sample_calls, sign_list, synthetic_list, throwaway_trust, NOW};
+use privcall::GuestRuntime;
+use privcall::Reason;
+use privcall::{Engine, EngineConfig, UpdateSource};
 
 fn sizes() -> Vec<usize> {
-    privcall::perf::bench_sizes(&[10_000, 1_000_000])
+    privcall::fixtures::bench_sizes(&[10_000, 1_000_000])
 }
 
 fn bench_swap(c: &mut Criterion) {

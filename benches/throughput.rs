@@ -12,19 +12,25 @@
 //! to change); under `cargo test --benches` (CI) it runs once on 10k.
 //! On a 2-core machine shared with other work, compare the two thread
 //! counts within one run.
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented pub fn"
+)]
 
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use privcall::engine::{Engine, EngineConfig, UpdateSource};
-use privcall::guest::GuestRuntime;
-use privcall::perf::{sample_calls, sign_list, synthetic_list, throwaway_trust, SampleCall, NOW};
+use privcall::fixtures::{
+    sample_calls, sign_list, synthetic_list, throwaway_trust, SampleCall, NOW,
+};
+use privcall::GuestRuntime;
+use privcall::{Engine, EngineConfig, UpdateSource};
 use privcall_core::decide::Decider;
 
 fn sizes() -> Vec<usize> {
-    privcall::perf::bench_sizes(&[1_000_000])
+    privcall::fixtures::bench_sizes(&[1_000_000])
 }
 
 /// Runs `iters` decisions on each of `threads` threads at once and returns

@@ -70,6 +70,22 @@ impl<'de> Deserialize<'de> for E164Text {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Rfc3339Text(pub i64);
 
+impl Rfc3339Text {
+    /// Parses an RFC 3339 instant (any offset), rounding a fraction of a
+    /// second as `round` says.
+    pub fn parse(
+        text: &str,
+        round: crate::time::Round,
+    ) -> Result<Rfc3339Text, crate::time::TimeError> {
+        crate::time::parse_instant(text, round).map(Rfc3339Text)
+    }
+
+    /// The current time, to the second.
+    pub fn now() -> Rfc3339Text {
+        Rfc3339Text(crate::time::now())
+    }
+}
+
 /// As [`Display`](std::fmt::Display): the text is what a reader of a
 /// decision needs.
 impl std::fmt::Debug for Rfc3339Text {
@@ -134,6 +150,33 @@ pub enum Reason {
     NotPrivileged,
     /// No valid list, or the guest failed: the facility's fail mode.
     FailSafe,
+}
+
+impl Reason {
+    /// Every reason, in the order metrics list them.
+    pub const ALL: [Reason; 5] = [
+        Reason::Registered,
+        Reason::Prearranged,
+        Reason::PrearrangedOverrun,
+        Reason::NotPrivileged,
+        Reason::FailSafe,
+    ];
+
+    /// The contract name (`registered`, `fail-safe`, ...): JSON, metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::Registered => "registered",
+            Reason::Prearranged => "prearranged",
+            Reason::PrearrangedOverrun => "prearranged-overrun",
+            Reason::NotPrivileged => "not-privileged",
+            Reason::FailSafe => "fail-safe",
+        }
+    }
+
+    /// Its position in [`Self::ALL`].
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// One decision, as answered to the PBX. Building one does not allocate:

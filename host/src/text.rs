@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// no heap. Reads as a `str`; serializes as a JSON string.
 ///
 /// ```
-/// use privcall::text::InlineStr;
+/// use privcall::fixtures::InlineStr;
 /// use privcall_core::normalize::E164;
 ///
 /// let n = InlineStr::<16>::e164(E164(15_735_550_142));
@@ -35,6 +35,20 @@ impl<const N: usize> InlineStr<N> {
         };
         out.bytes.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
         Some(out)
+    }
+
+    /// `bytes` in lowercase hex, cut to `N` characters.
+    pub fn hex(bytes: &[u8]) -> InlineStr<N> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = InlineStr {
+            len: 0,
+            bytes: [0; N],
+        };
+        for (pair, b) in out.bytes.chunks_exact_mut(2).zip(bytes) {
+            pair.copy_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
+        }
+        out.len = (bytes.len() * 2).min(N - N % 2) as u8;
+        out
     }
 
     /// The E.164 form of a number: `+` and its digits, 16 bytes at most
@@ -109,6 +123,19 @@ impl<'de, const N: usize> Deserialize<'de> for InlineStr<N> {
         InlineStr::new(&s)
             .ok_or_else(|| serde::de::Error::custom(format_args!("string longer than {N} bytes")))
     }
+}
+
+/// An error and each of its sources, joined by `: ` (what `anyhow`'s `{:#}`
+/// prints), for the status and logs, which keep the whole story in one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 #[cfg(test)]

@@ -15,10 +15,21 @@ pub enum Round {
     Up,
 }
 
+/// A time that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimeError {
+    /// Not an RFC 3339 instant.
+    #[error("not an RFC 3339 time; example: 2026-11-25T14:00:00Z")]
+    NotRfc3339(#[source] time::error::Parse),
+    /// Neither a `YYYY-MM-DD` date nor an RFC 3339 instant.
+    #[error("not a YYYY-MM-DD date or RFC 3339 time")]
+    NotDate(#[source] time::error::Parse),
+}
+
 /// Parses an RFC 3339 instant (`2026-11-25T14:00:00Z`, any offset).
-pub fn parse_instant(text: &str, round: Round) -> Result<i64, String> {
-    let t = OffsetDateTime::parse(text.trim(), &Rfc3339)
-        .map_err(|e| format!("not an RFC 3339 time ({e}); example: 2026-11-25T14:00:00Z"))?;
+pub fn parse_instant(text: &str, round: Round) -> Result<i64, TimeError> {
+    let t = OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(TimeError::NotRfc3339)?;
     let secs = t.unix_timestamp();
     Ok(if round == Round::Up && t.nanosecond() > 0 {
         secs + 1
@@ -31,12 +42,11 @@ pub fn parse_instant(text: &str, round: Round) -> Result<i64, String> {
 /// start of that day (UTC) when `end` is false, and the end of that day
 /// (the next midnight, exclusive) when `end` is true; an instant used as an
 /// end is inclusive to its second.
-pub fn parse_date_or_instant(text: &str, end: bool) -> Result<i64, String> {
+pub fn parse_date_or_instant(text: &str, end: bool) -> Result<i64, TimeError> {
     let text = text.trim();
     if text.len() == 10 && !text.contains('T') {
         let format = time::macros::format_description!("[year]-[month]-[day]");
-        let date = Date::parse(text, &format)
-            .map_err(|e| format!("not a YYYY-MM-DD date or RFC 3339 time ({e})"))?;
+        let date = Date::parse(text, &format).map_err(TimeError::NotDate)?;
         let start = date.with_time(Time::MIDNIGHT).assume_utc().unix_timestamp();
         return Ok(if end { start + 86_400 } else { start });
     }
@@ -47,7 +57,8 @@ pub fn parse_date_or_instant(text: &str, end: bool) -> Result<i64, String> {
     }
 }
 
-/// Formats seconds since the epoch as RFC 3339 UTC (`...Z`).
+/// Formats seconds since the epoch as RFC 3339 UTC (`...Z`), or `@seconds`
+/// for an instant RFC 3339 cannot express.
 pub fn format(secs: i64) -> String {
     OffsetDateTime::from_unix_timestamp(secs)
         .ok()

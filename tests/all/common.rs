@@ -2,13 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use privcall::bundle::{self, Header};
-use privcall::compile::{compile, Sources};
-use privcall::decider::{ListDecider, VerifiedList};
-use privcall::decision::Decision;
-use privcall::guest::GuestRuntime;
-use privcall::keys::{self, KeyId, TrustStore};
-use privcall::time::{parse_instant, Round};
+use privcall::fixtures::parse_instant;
+use privcall::Decision;
+use privcall::GuestRuntime;
+use privcall::Round;
+use privcall::{compile, Sources};
+use privcall::{seal, BundleInfo, TrustStore};
+use privcall::{ListDecider, VerifiedList};
 use privcall_core::decide::Decider;
 use privcall_core::list::CompiledList;
 use privcall_core::types::Call;
@@ -83,23 +83,20 @@ pub fn sign_sources(
     sequence: u64,
 ) -> Signed {
     let dir = tempfile::tempdir().unwrap();
-    let (key, public, _) = keys::keygen(&dir.path().join("authority")).unwrap();
+    let (key, public, _) = privcall::keygen(&dir.path().join("authority")).unwrap();
     let compiled = compile(&Sources {
         registry: registry.to_path_buf(),
         prearranged: prearranged.map(Path::to_path_buf),
         policy: policy.to_path_buf(),
     })
     .unwrap_or_else(|e| panic!("{e}"));
-    let signing = keys::read_signing_key(&key).unwrap();
-    let header = Header {
+    let signing = privcall::read_signing_key(&key).unwrap();
+    let info = BundleInfo::new(
         sequence,
-        issued_at: t("2026-01-01T00:00:00Z"),
-        expires_at: t("2099-01-01T00:00:00Z"),
-        scope: "all".into(),
-        issuer: KeyId::of(&signing.verifying_key()).0,
-        canaries: privcall::compile::canaries(&compiled.list, t("2026-12-01T09:00:00Z")),
-    };
-    let bytes = bundle::sign(&header, &compiled.list.to_bytes(), &[signing]);
+        t("2026-01-01T00:00:00Z"),
+        t("2099-01-01T00:00:00Z"),
+    );
+    let bytes = seal(&compiled.list, &info, &[signing]).unwrap();
     Signed {
         _dir: dir,
         sources: None,

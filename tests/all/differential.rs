@@ -2,7 +2,7 @@
 //! and the host's direct core-module calls agree with the same guest run as
 //! a component through wasmtime's canonical ABI.
 
-use privcall::guest::GuestRuntime;
+use privcall::GuestRuntime;
 use privcall_core::decide::Decider;
 use privcall_core::types::Call;
 use proptest::prelude::*;
@@ -82,7 +82,7 @@ proptest! {
         day in prop_oneof![Just("2026-12-01T10:00:00Z"), Just("2026-05-31T23:59:59Z"), Just("2027-01-01T00:00:00Z")],
     ) {
         thread_local! {
-            static STATE: (std::cell::RefCell<privcall::guest::GuestInstance>, Decider, std::cell::RefCell<Reference>) = {
+            static STATE: (std::cell::RefCell<privcall::fixtures::GuestInstance>, Decider, std::cell::RefCell<Reference>) = {
                 let s = fixture();
                 let mut g = GuestRuntime::builtin().unwrap().instantiate().unwrap();
                 g.load(&s.list.to_bytes()).unwrap();

@@ -4,11 +4,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
-use privcall::bundle::{self, Canary, Header, FORMAT_VERSION};
-use privcall::decision::Reason;
-use privcall::engine::{Engine, EngineConfig, UpdateSource};
-use privcall::guest::GuestRuntime;
-use privcall::keys::{KeyId, TrustStore};
+use privcall::fixtures::{self as bundle, Canary};
+use privcall::GuestRuntime;
+use privcall::Reason;
+use privcall::{Engine, EngineConfig, UpdateSource};
+use privcall::{Header, RefusalKind, FORMAT_VERSION};
+use privcall::{KeyId, TrustStore};
 use privcall_core::types::Call;
 
 use crate::common::{samples, t};
@@ -57,7 +58,7 @@ fn with_header(mut h: Header, signers: &[&Authority]) -> Vec<u8> {
     let s = samples();
     h.issuer = KeyId::of(&signers[0].key.verifying_key()).0;
     let keys: Vec<SigningKey> = signers.iter().map(|a| a.key.clone()).collect();
-    bundle::sign(&h, &s.list.to_bytes(), &keys)
+    bundle::sign(&h, &s.list.to_bytes(), &keys).unwrap()
 }
 
 fn attorney(at: i64) -> Call<'static> {
@@ -117,76 +118,81 @@ fn every_bad_update_is_refused_by_name_and_the_old_list_decides() {
         v.extend_from_slice(&0u16.to_le_bytes());
         v
     };
-    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+    let cases: Vec<(&str, Vec<u8>, RefusalKind, &str)> = vec![
         (
             "bad signature",
             tamper(&|v| {
                 let i = v.len() / 2;
                 v[i] ^= 1;
             }),
-            "bad-signature",
+            RefusalKind::BadSignature,
             "does not verify",
         ),
         (
             "unknown key",
             bundle_of(6, &[&stranger]),
-            "unknown-key",
+            RefusalKind::UnknownKey,
             "no signature is by a trusted key",
         ),
         (
             "below threshold",
             bundle_of(6, &[&a]),
-            "below-threshold",
+            RefusalKind::BelowThreshold,
             "1 valid trusted signature(s); 2 required",
         ),
         (
             "replayed",
             bundle_of(5, &[&a, &b]),
-            "replayed",
+            RefusalKind::Replayed,
             "not above the last accepted sequence 5",
         ),
         (
             "older sequence",
             bundle_of(3, &[&a, &b]),
-            "replayed",
+            RefusalKind::Replayed,
             "sequence 3",
         ),
         (
             "expired",
             with_header(header(6, t("2026-11-30T00:00:00Z")), &[&a, &b]),
-            "expired",
+            RefusalKind::Expired,
             "expired at 2026-11-30T00:00:00Z",
         ),
         (
             "truncated",
             tamper(&|v| v.truncate(v.len() - 10)),
-            "truncated",
+            RefusalKind::Truncated,
             "truncated",
         ),
         (
             "trailing bytes",
             tamper(&|v| v.extend_from_slice(b"xx")),
-            "trailing-bytes",
+            RefusalKind::TrailingBytes,
             "2 trailing bytes",
         ),
         (
             "wrong format version",
             tamper(&|v| v[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes())),
-            "format-version",
+            RefusalKind::FormatVersion,
             "format version 2",
         ),
         (
             "oversized",
             vec![0u8; (1 << 20) + 1],
-            "oversized",
+            RefusalKind::Oversized,
             "more than the 1048576 allowed",
         ),
-        ("unsigned", unsigned, "unsigned", "unsigned"),
-        ("not a bundle", b"hello".to_vec(), "malformed", "magic"),
+        ("unsigned", unsigned, RefusalKind::Unsigned, "unsigned"),
+        (
+            "not a bundle",
+            b"hello".to_vec(),
+            RefusalKind::Malformed,
+            "magic",
+        ),
         (
             "canary mismatch",
             with_header(wrong_canary, &[&a, &b]),
-            "canary-mismatch",
+            RefusalKind::CanaryMismatch,
             "canary call 0",
         ),
     ];
@@ -301,7 +307,7 @@ fn restart_decides_from_the_saved_list_and_cannot_be_rolled_back() {
     let err = engine
         .apply(&bundle_of(6, &[&a]), t(NOW), UpdateSource::Push)
         .unwrap_err();
-    assert_eq!(err.kind(), "replayed");
+    assert_eq!(err.kind(), RefusalKind::Replayed);
     drop(engine);
 
     // Someone puts an older (validly signed) bundle in the state folder.
@@ -309,7 +315,10 @@ fn restart_decides_from_the_saved_list_and_cannot_be_rolled_back() {
     let engine = engine_with(Authority::trust(&[&a], 1), Some(&state));
     let status = engine.status(t(NOW));
     assert!(status.list.is_none(), "a rolled-back bundle went live");
-    assert_eq!(status.last_refusal.and_then(|r| r.kind), Some("replayed"));
+    assert_eq!(
+        status.last_refusal.and_then(|r| r.kind),
+        Some(RefusalKind::Replayed)
+    );
     assert_eq!(
         engine.decide(&attorney(t(NOW)), t(NOW)).reason,
         Reason::FailSafe
@@ -343,7 +352,7 @@ fn keys_rotate_without_downtime() {
             .apply(&bundle_of(2, &[&new]), t(NOW), UpdateSource::File)
             .unwrap_err()
             .kind(),
-        "unknown-key"
+        RefusalKind::UnknownKey
     );
     engine.set_trust(Authority::trust(&[&old, &new], 1));
     engine
@@ -356,7 +365,7 @@ fn keys_rotate_without_downtime() {
             .apply(&bundle_of(3, &[&old]), t(NOW), UpdateSource::File)
             .unwrap_err()
             .kind(),
-        "unknown-key"
+        RefusalKind::UnknownKey
     );
 }
 
@@ -419,7 +428,7 @@ fn faulty_guests_end_in_the_fail_mode_and_the_alarm() {
 fn canaries_from_the_compiler_pass_on_the_real_guest() {
     let s = samples();
     let (header, _) = {
-        let v = privcall::bundle::verify(&s.bytes, &s.trust()).unwrap();
+        let v = privcall::fixtures::verify(&s.bytes, &s.trust()).unwrap();
         (v.header, ())
     };
     assert!(
@@ -453,11 +462,11 @@ fn timed_updates_go_live_before_every_instance_is_filled() {
     let err = engine
         .apply_timed(&bundle_of(2, &[&a]), t(NOW), UpdateSource::Push)
         .expect_err("the same sequence again");
-    assert_eq!(err.kind(), "replayed");
+    assert_eq!(err.kind(), RefusalKind::Replayed);
     let status = engine.status(t(NOW));
     assert_eq!(
         status.last_refusal.as_ref().and_then(|r| r.kind),
-        Some("replayed")
+        Some(RefusalKind::Replayed)
     );
     assert_live(&engine, 2);
 }

@@ -2,9 +2,10 @@
 //! facility's fail mode, never a crash or a hang; a guest that refuses the
 //! list is refused cleanly; a guest with the wrong exports never runs.
 
-use privcall::decider::{ListDecider, OpenError, VerifiedList};
-use privcall::decision::{Decision, Reason};
-use privcall::guest::{GuestError, GuestRuntime};
+use privcall::fixtures::error_chain;
+use privcall::{Decision, Reason};
+use privcall::{GuestError, GuestRuntime};
+use privcall::{ListDecider, OpenError, VerifiedList};
 
 use crate::common::{call, examples, from_text, samples, wasm_decide, Signed};
 use crate::wat_guests::{fault_component, fault_module, fault_wat, Fault, GROW_LIMIT};
@@ -79,16 +80,16 @@ fn trap_of(rt: &GuestRuntime) -> String {
     assert_eq!(stats.set_bytes, 0);
     assert!(!g.is_poisoned());
     let message = match g.decide(&attorney()) {
-        Err(GuestError::Trap(m)) => m,
+        Err(e @ GuestError::Trap(_)) => error_chain(&e),
         other => panic!("expected a trap, got {other:?}"),
     };
     assert!(g.is_poisoned());
     // The poisoned instance is never entered again, not even for `load`.
     match g.decide(&attorney()) {
-        Err(GuestError::Trap(m)) => assert!(m.contains("unusable"), "{m}"),
+        Err(e @ GuestError::Poisoned) => assert!(e.to_string().contains("unusable"), "{e}"),
         other => panic!("expected the poisoned-instance error, got {other:?}"),
     }
-    assert!(matches!(g.load(&open(&s).body), Err(GuestError::Trap(_))));
+    assert!(matches!(g.load(&open(&s).body), Err(GuestError::Poisoned)));
     message
 }
 
@@ -179,7 +180,9 @@ fn answer_outside_memory_or_misaligned_is_an_error() {
         let mut g = runtime(Fault::BadAnswer(at)).instantiate().unwrap();
         g.load(&open(&s).body).unwrap();
         match g.decide(&attorney()) {
-            Err(GuestError::Trap(m)) => assert!(m.contains("the guest answered"), "{m}"),
+            Err(e @ GuestError::Malformed(_)) => {
+                assert!(e.to_string().contains("the guest answered"), "{e}")
+            }
             other => panic!("answer at {at}: expected an error, got {other:?}"),
         }
         assert!(g.is_poisoned(), "answer at {at}");
@@ -190,21 +193,21 @@ fn answer_outside_memory_or_misaligned_is_an_error() {
 #[test]
 fn guest_without_decide_is_a_setup_error() {
     match GuestRuntime::from_module(&fault_module(Fault::MissingDecide)) {
-        Err(GuestError::Setup(m)) => assert!(m.contains("decide"), "{m}"),
+        Err(GuestError::Setup { what: m, .. }) => assert!(m.contains("decide"), "{m}"),
         Err(other) => panic!("expected a setup error, got {other}"),
         Ok(_) => panic!("a guest without decide was accepted"),
     }
     // An empty module lacks everything, starting with its memory.
     let empty = wat::parse_str("(module)").unwrap();
     match GuestRuntime::from_module(&empty) {
-        Err(GuestError::Setup(m)) => assert!(m.contains("memory"), "{m}"),
+        Err(GuestError::Setup { what: m, .. }) => assert!(m.contains("memory"), "{m}"),
         Err(other) => panic!("expected a setup error, got {other}"),
         Ok(_) => panic!("an empty module was accepted"),
     }
     // A component is not what the host runs.
     assert!(matches!(
         GuestRuntime::from_module(&fault_component(Fault::Trap)),
-        Err(GuestError::Setup(_))
+        Err(GuestError::Setup { .. })
     ));
     // An export of the wrong type is named.
     // (`decide-packed` answering its decision word itself, as it did
@@ -215,7 +218,7 @@ fn guest_without_decide_is_a_setup_error() {
     );
     assert_ne!(wrong, fault_wat(Fault::Trap));
     match GuestRuntime::from_module(&wat::parse_str(&wrong).unwrap()) {
-        Err(GuestError::Setup(m)) => assert!(m.contains("decide-packed"), "{m}"),
+        Err(GuestError::Setup { what: m, .. }) => assert!(m.contains("decide-packed"), "{m}"),
         Err(other) => panic!("expected a setup error, got {other}"),
         Ok(_) => panic!("a mistyped export was accepted"),
     }

@@ -2,7 +2,8 @@
 //! deciding, and the host's direct core calls read `load`'s result as
 //! wasmtime's canonical ABI does.
 
-use privcall::guest::{engine, GuestError, GuestRuntime, GUEST_COMPONENT, GUEST_MODULE};
+use privcall::fixtures::{wasm_engine as engine, GUEST_COMPONENT, GUEST_MODULE};
+use privcall::{GuestError, GuestRuntime};
 use privcall_core::types::Reason;
 use wasmtime::component::Component;
 
@@ -106,15 +107,15 @@ fn refused_body_keeps_the_last_good_list() {
 /// two decide every call alike.
 #[test]
 fn guest_memory_is_on_huge_pages_unless_told_otherwise() {
-    use privcall::pages::{self, Mode};
-    use privcall::perf::{sample_calls, sign_list, synthetic_list, throwaway_trust, NOW};
+    use privcall::fixtures::pages::{self, Mode};
+    use privcall::fixtures::{sample_calls, sign_list, synthetic_list, throwaway_trust, NOW};
 
     // 1.5M numbers: the body lowered into the guest is one allocation of
     // ~4.7 MB, so at least one whole 2 MiB block of it is written after it
     // became accessible (the advice gives huge pages only to such blocks).
     let synthetic = synthetic_list(1_500_000, 30_000, 42);
     let bundle = sign_list(&synthetic.list, 1);
-    let verified = privcall::bundle::verify(&bundle, &throwaway_trust()).unwrap();
+    let verified = privcall::fixtures::verify(&bundle, &throwaway_trust()).unwrap();
     let runtime = GuestRuntime::builtin().unwrap();
     let mut huge = runtime.clone().instantiate().unwrap();
     let mut small = runtime.with_huge_pages(false).instantiate().unwrap();

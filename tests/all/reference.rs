@@ -2,7 +2,8 @@
 //! reference the host's direct core-module calls (`privcall::guest`) are
 //! compared with.
 
-use privcall::guest::{engine, ListStats, GUEST_COMPONENT};
+use privcall::fixtures::{wasm_engine as engine, GUEST_COMPONENT};
+use privcall::ListStats;
 use privcall_core::normalize::E164;
 use privcall_core::packed;
 use privcall_core::types as core;

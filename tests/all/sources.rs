@@ -2,7 +2,7 @@
 //! file, line and field of the error, and that no privileged value leaks
 //! into the message.
 
-use privcall::compile::{compile, CompileErrors, Sources};
+use privcall::{compile, CompileErrors, Sources};
 
 const REGISTRY_HEADER: &str = "number,category,facilities,valid_from,valid_until,label\n";
 const PREARRANGED_HEADER: &str = "facility,inmate,number,start,end,ref\n";

@@ -1,9 +1,10 @@
 //! A bundle altered anywhere is refused: every byte flipped, every
 //! truncation, unsigned, wrong key, below threshold.
 
-use privcall::bundle::{self, BundleError, Header};
-use privcall::decider::{OpenError, VerifiedList};
-use privcall::keys::{KeyId, TrustStore};
+use privcall::fixtures as bundle;
+use privcall::{BundleError, Header};
+use privcall::{KeyId, TrustStore};
+use privcall::{OpenError, VerifiedList};
 
 use crate::common::{samples, t};
 
@@ -58,15 +59,14 @@ fn header() -> Header {
 fn named_refusals() {
     let s = samples();
     let body = s.list.to_bytes();
-    let key = privcall::keys::read_signing_key(&s.key).unwrap();
+    let key = privcall::read_signing_key(&s.key).unwrap();
     let other_dir = tempfile::tempdir().unwrap();
-    let (other_key, other_pub, _) =
-        privcall::keys::keygen(&other_dir.path().join("other")).unwrap();
-    let other = privcall::keys::read_signing_key(&other_key).unwrap();
+    let (other_key, other_pub, _) = privcall::keygen(&other_dir.path().join("other")).unwrap();
+    let other = privcall::read_signing_key(&other_key).unwrap();
     let trust = s.trust();
 
     // Unsigned: the signature count is zero.
-    let signed = bundle::sign(&header(), &body, std::slice::from_ref(&key));
+    let signed = bundle::sign(&header(), &body, std::slice::from_ref(&key)).unwrap();
     let mut unsigned = signed[..signed.len() - 74].to_vec();
     unsigned.extend_from_slice(&0u16.to_le_bytes());
     assert_eq!(
@@ -75,7 +75,7 @@ fn named_refusals() {
     );
 
     // Signed by a key the host does not trust.
-    let foreign = bundle::sign(&header(), &body, std::slice::from_ref(&other));
+    let foreign = bundle::sign(&header(), &body, std::slice::from_ref(&other)).unwrap();
     let err = bundle::verify(&foreign, &trust).unwrap_err();
     assert!(matches!(err, BundleError::UnknownKeys { .. }), "{err}");
 
@@ -88,11 +88,11 @@ fn named_refusals() {
             required: 2
         }
     );
-    let two = bundle::sign(&header(), &body, &[key.clone(), other]);
+    let two = bundle::sign(&header(), &body, &[key.clone(), other]).unwrap();
     assert_eq!(bundle::verify(&two, &both).unwrap().signers.len(), 2);
 
     // The same key twice does not count twice.
-    let dup = bundle::sign(&header(), &body, &[key.clone(), key.clone()]);
+    let dup = bundle::sign(&header(), &body, &[key.clone(), key.clone()]).unwrap();
     assert_eq!(
         bundle::verify(&dup, &trust).unwrap_err(),
         BundleError::DuplicateSigner(KeyId::of(&key.verifying_key()))
@@ -114,7 +114,7 @@ fn named_refusals() {
 
     // A body the signer signed but that is not a valid list is refused by
     // the loader, not half-loaded.
-    let junk = bundle::sign(&header(), b"PCLB\x01\x00junk", &[key]);
+    let junk = bundle::sign(&header(), b"PCLB\x01\x00junk", &[key]).unwrap();
     let list = VerifiedList::open(&junk, &trust);
     assert!(matches!(list, Err(OpenError::Body(_))), "{list:?}");
 }

@@ -25,7 +25,8 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::pages;
+use crate::runtime::abi::{exports, load_result, packed_result, MAX_ERROR_BYTES};
+use crate::runtime::pages;
 use privcall_core::packed;
 use privcall_core::types as core;
 use wasmtime::{
@@ -40,54 +41,6 @@ pub static GUEST_MODULE: &[u8] = include_bytes!(env!("PRIVCALL_GUEST_MODULE"));
 /// The same guest as a component (the module wrapped by `wit-component`
 /// against `wit/privcall.wit`): the reference the tests compare with.
 pub static GUEST_COMPONENT: &[u8] = include_bytes!(env!("PRIVCALL_GUEST_COMPONENT"));
-
-/// The canonical-ABI export names of the contract's functions.
-pub mod exports {
-    macro_rules! export {
-        ($name:literal) => {
-            concat!("privcall:decider/decider@0.1.0#", $name)
-        };
-    }
-    /// `load`.
-    pub const LOAD: &str = export!("load");
-    /// Frees what `load` returned.
-    pub const POST_LOAD: &str = concat!("cabi_post_", export!("load"));
-    /// `decide-packed`.
-    pub const DECIDE_PACKED: &str = export!("decide-packed");
-    /// `decide-strings`.
-    pub const DECIDE_STRINGS: &str = export!("decide-strings");
-    /// The guest's allocator, through which strings and lists are lowered.
-    pub const REALLOC: &str = "cabi_realloc";
-    /// The linear memory.
-    pub const MEMORY: &str = "memory";
-}
-
-/// Offsets in the result area of `load: func(body: list<u8>) ->
-/// result<list-stats, string>` under the canonical ABI: the discriminant
-/// byte, then the payload at the record's alignment (8). Checked against
-/// wasmtime's own lifting by `tests/all/guest.rs`.
-mod load_result {
-    pub const DISCRIMINANT: usize = 0;
-    pub const FACILITIES: usize = 8;
-    pub const NUMBERS: usize = 16;
-    pub const PREFIX_BLOCKS: usize = 24;
-    pub const WINDOWS: usize = 28;
-    pub const SET_BYTES: usize = 32;
-    pub const ERROR_PTR: usize = 8;
-    pub const ERROR_LEN: usize = 12;
-    pub const SIZE: usize = 40;
-}
-
-/// Offsets in the result area of `decide-packed` and `decide-strings`
-/// (`packed-decision`: two 64-bit fields).
-mod packed_result {
-    pub const WORD: usize = 0;
-    pub const PRIVATE_UNTIL: usize = 8;
-    pub const SIZE: usize = 16;
-}
-
-/// Longest refusal message read back from the guest.
-const MAX_ERROR_BYTES: usize = 1024;
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
@@ -104,23 +57,48 @@ const MEMORY_RESERVATION: u64 = 1 << 32;
 /// The most linear memory a guest may grow to.
 pub const DEFAULT_MEMORY_LIMIT: usize = 2 << 30;
 
+/// An error from wasmtime or the OS, kept as the source of a [`GuestError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Why the guest could not answer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GuestError {
     /// The guest module did not compile or instantiate, or lacks an
     /// export of the contract.
-    #[error("guest setup failed: {0}")]
-    Setup(String),
+    #[error("guest setup failed: {what}")]
+    Setup {
+        /// What failed (`export \`load\``, `compiling the module`, ...).
+        what: String,
+        /// The engine's error, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The guest trapped, ran past its deadline or hit its memory limit.
-    #[error("guest failed: {0}")]
-    Trap(String),
-    /// The guest refused the list body.
+    #[error("guest failed")]
+    Trap(#[source] BoxError),
+    /// The guest broke the contract (an answer outside its memory, a
+    /// malformed result); the instance is poisoned like after a trap.
+    #[error("guest failed: the guest answered {0}")]
+    Malformed(&'static str),
+    /// The instance trapped earlier and is never used again.
+    #[error("guest failed: instance is unusable after an earlier trap")]
+    Poisoned,
+    /// The guest refused the list body (the guest's own message).
     #[error("guest refused the list: {0}")]
     Refused(String),
     /// A decision was asked before any list was loaded.
     #[error("guest has no list loaded")]
     NoList,
+}
+
+impl GuestError {
+    fn setup(what: impl Into<String>, source: wasmtime::Error) -> GuestError {
+        GuestError::Setup {
+            what: what.into(),
+            source: Some(source.into()),
+        }
+    }
 }
 
 /// Counts of a loaded list, as the guest reports them.
@@ -182,9 +160,11 @@ impl GuestRuntime {
     pub fn builtin() -> Result<GuestRuntime, GuestError> {
         static BUILTIN: OnceLock<Result<GuestRuntime, String>> = OnceLock::new();
         BUILTIN
-            .get_or_init(|| GuestRuntime::from_module(GUEST_MODULE).map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                GuestRuntime::from_module(GUEST_MODULE).map_err(|e| crate::text::error_chain(&e))
+            })
             .clone()
-            .map_err(GuestError::Setup)
+            .map_err(|what| GuestError::Setup { what, source: None })
     }
 
     /// A runtime for another core module implementing the contract's
@@ -193,11 +173,12 @@ impl GuestRuntime {
     /// type, is refused here, naming the export.
     pub fn from_module(bytes: &[u8]) -> Result<GuestRuntime, GuestError> {
         let engine = engine();
-        let module = Module::new(engine, bytes).map_err(|e| GuestError::Setup(format!("{e:#}")))?;
+        let module =
+            Module::new(engine, bytes).map_err(|e| GuestError::setup("compiling the module", e))?;
         let linker: Linker<GuestState> = Linker::new(engine);
         let pre = linker
             .instantiate_pre(&module)
-            .map_err(|e| GuestError::Setup(format!("{e:#}")))?;
+            .map_err(|e| GuestError::setup("linking the module", e))?;
         let runtime = GuestRuntime {
             pre,
             memory_limit: DEFAULT_MEMORY_LIMIT,
@@ -240,10 +221,13 @@ impl GuestRuntime {
         let instance = self
             .pre
             .instantiate(&mut store)
-            .map_err(|e| GuestError::Setup(format!("{e:#}")))?;
+            .map_err(|e| GuestError::setup("instantiating the module", e))?;
         let memory = instance
             .get_memory(&mut store, exports::MEMORY)
-            .ok_or_else(|| GuestError::Setup(format!("export `{}`: missing", exports::MEMORY)))?;
+            .ok_or_else(|| GuestError::Setup {
+                what: format!("export `{}`: missing", exports::MEMORY),
+                source: None,
+            })?;
         if self.huge_pages {
             // Advised now, before any list is written: the advice applies
             // to pages as they are faulted in, and the range is all the
@@ -277,7 +261,7 @@ fn typed<P: WasmParams, R: WasmResults>(
 ) -> Result<TypedFunc<P, R>, GuestError> {
     instance
         .get_typed_func(store, name)
-        .map_err(|e| GuestError::Setup(format!("export `{name}`: {e:#}")))
+        .map_err(|e| GuestError::setup(format!("export `{name}`"), e))
 }
 
 /// `decide-packed`: eight words of strings, `at`, `started`, `has-started`;
@@ -459,16 +443,16 @@ impl GuestInstance {
     }
 
     /// The guest broke the contract: poison it like a trap.
-    fn malformed(&mut self, what: &str) -> GuestError {
+    fn malformed(&mut self, what: &'static str) -> GuestError {
         self.poisoned = true;
-        GuestError::Trap(format!("the guest answered {what}"))
+        GuestError::Malformed(what)
     }
 
     /// Turns a trap into an error and poisons the instance.
     fn trapped<T>(&mut self, result: wasmtime::Result<T>) -> Result<T, GuestError> {
         result.map_err(|trap| {
             self.poisoned = true;
-            GuestError::Trap(format!("{trap:#}"))
+            GuestError::Trap(trap.into())
         })
     }
 
@@ -487,9 +471,7 @@ impl GuestInstance {
 
     fn check(&self) -> Result<(), GuestError> {
         if self.poisoned {
-            return Err(GuestError::Trap(
-                "instance is unusable after an earlier trap".into(),
-            ));
+            return Err(GuestError::Poisoned);
         }
         Ok(())
     }

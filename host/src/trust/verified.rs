@@ -1,13 +1,14 @@
-//! A verified list loaded into one guest instance: the single-threaded
-//! decision path the CLI uses (the daemon builds on the same pieces).
+//! A bundle whose signatures verified, with what the host itself reads of
+//! it: its identity, freshness and every facility's fail mode. The body is
+//! checked by whoever loads it (the guest, or the native core).
 
-use privcall_core::list::{CompiledList, Facility};
-use privcall_core::types::{Call, FailMode, Policy};
+use privcall_core::list::{CompiledList, Facility, ListError};
+use privcall_core::types::{self as core, FailMode, Policy};
 
-use crate::bundle::{self, BundleError, Header};
 use crate::decision::{Decision, Digest, ListId};
-use crate::guest::{GuestError, GuestInstance, GuestRuntime, ListStats};
-use crate::keys::{KeyId, TrustStore};
+use crate::runtime::GuestError;
+use crate::trust::bundle::{self, BundleError, Header};
+use crate::trust::keys::{KeyId, TrustStore};
 
 /// Why a bundle could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -17,15 +18,14 @@ pub enum OpenError {
     #[error(transparent)]
     Bundle(#[from] BundleError),
     /// The body's policy section is malformed.
-    #[error("{0}")]
-    Body(String),
+    #[error("list body is malformed")]
+    Body(#[source] ListError),
     /// The guest refused the body or failed while loading it.
     #[error(transparent)]
     Guest(#[from] GuestError),
 }
 
-/// A bundle whose signatures verified, with what the host itself needs to
-/// know of it: identity and every facility's fail mode.
+/// A bundle whose signatures met the trust store's threshold.
 #[derive(Clone, Debug)]
 pub struct VerifiedList {
     /// The signed header.
@@ -45,10 +45,10 @@ impl VerifiedList {
     /// not checked here: a stale list still decides (see [`Self::is_stale`]).
     pub fn open(bytes: &[u8], trust: &TrustStore) -> Result<VerifiedList, OpenError> {
         let verified = bundle::verify(bytes, trust)?;
-        let (default_policy, facilities) = CompiledList::policies_from_bytes(verified.body)
-            .map_err(|e| OpenError::Body(e.to_string()))?;
+        let (default_policy, facilities) =
+            CompiledList::policies_from_bytes(verified.body).map_err(OpenError::Body)?;
         Ok(VerifiedList {
-            digest: Digest::new(&verified.digest_hex()).expect("64 hex digits"),
+            digest: Digest::hex(&verified.digest),
             header: verified.header,
             signers: verified.signers,
             body: verified.body.to_vec(),
@@ -60,6 +60,18 @@ impl VerifiedList {
     /// Whether the list is past its expiry at `now`.
     pub fn is_stale(&self, now: i64) -> bool {
         now >= self.header.expires_at
+    }
+
+    /// Refuses the list if it has expired at `now` (an update must be
+    /// fresh; a list already live keeps deciding when stale).
+    pub fn check_fresh(&self, now: i64) -> Result<(), BundleError> {
+        if self.is_stale(now) {
+            return Err(BundleError::Expired {
+                expires_at: crate::time::format(self.header.expires_at),
+                now: crate::time::format(now),
+            });
+        }
+        Ok(())
     }
 
     /// The identity reported with each decision.
@@ -75,52 +87,33 @@ impl VerifiedList {
     pub fn policy(&self, facility: &str) -> &Policy {
         self.facilities
             .binary_search_by(|f| f.code.as_str().cmp(facility))
-            .map(|i| &self.facilities[i].policy)
-            .unwrap_or(&self.default_policy)
+            .ok()
+            .and_then(|i| self.facilities.get(i))
+            .map_or(&self.default_policy, |f| &f.policy)
     }
 
     /// The fail mode of a facility.
     pub fn fail_mode(&self, facility: &str) -> FailMode {
         self.policy(facility).fail_mode
     }
-}
 
-/// A verified list loaded into a guest instance.
-pub struct ListDecider {
-    list: VerifiedList,
-    instance: GuestInstance,
-    stats: ListStats,
-}
-
-impl ListDecider {
-    /// Loads the list into a fresh instance of `runtime`.
-    pub fn new(runtime: &GuestRuntime, list: VerifiedList) -> Result<ListDecider, OpenError> {
-        let mut instance = runtime.instantiate()?;
-        let stats = instance.load(&list.body)?;
-        Ok(ListDecider {
-            list,
-            instance,
-            stats,
-        })
+    /// The facility's fail-safe decision under this list.
+    pub fn fail_safe(&self, facility: &str, now: i64) -> Decision {
+        Decision::fail_safe(self.fail_mode(facility), Some(self.id(now)))
     }
 
-    /// The list deciding.
-    pub fn list(&self) -> &VerifiedList {
-        &self.list
-    }
-
-    /// What the guest reported on load.
-    pub fn stats(&self) -> ListStats {
-        self.stats
-    }
-
-    /// Decides a call. A guest failure gives the facility's fail-safe
-    /// decision, never an error: the PBX always gets an answer.
-    pub fn decide(&mut self, call: &Call<'_>, now: i64) -> Decision {
-        let id = self.list.id(now);
-        match self.instance.decide(call) {
-            Ok(d) => Decision::from_core(&d, id),
-            Err(_) => Decision::fail_safe(self.list.fail_mode(call.facility), Some(id)),
+    /// The answer to a call from what the guest said: its decision, or the
+    /// facility's fail-safe one when it failed. Every integration answers
+    /// this way, so a guest failure never leaves a call undecided.
+    pub fn answer(
+        &self,
+        facility: &str,
+        now: i64,
+        guest: Result<core::Decision, &GuestError>,
+    ) -> Decision {
+        match guest {
+            Ok(d) => Decision::from_core(&d, self.id(now)),
+            Err(_) => self.fail_safe(facility, now),
         }
     }
 }

@@ -2,18 +2,7 @@
 //! Rust API): decide from many threads, apply signed updates with an atomic
 //! swap, report status.
 //!
-//! ```no_run
-//! use privcall::engine::{Engine, EngineConfig, UpdateSource};
-//! use privcall::keys::TrustStore;
-//! use privcall_core::types::Call;
-//!
-//! let trust = TrustStore::from_files(&["authority.pub".into()], 1)?;
-//! let engine = Engine::new(EngineConfig::new(trust).state_dir("/var/lib/privcall"), privcall::time::now())?;
-//! engine.apply(&std::fs::read("list.bundle")?, privcall::time::now(), UpdateSource::File)?;
-//! let call = Call { facility: "JCCC", inmate: "A1001", dialed: "9 573 555 0142", at: privcall::time::now(), started: None };
-//! assert!(!engine.decide(&call, privcall::time::now()).record);
-//! # Ok::<(), anyhow::Error>(())
-//! ```
+//! The crate documentation has an example.
 //!
 //! How a swap stays safe: the new list is verified, loaded into a fresh
 //! guest instance, checked with the canary calls its bundle carries, saved
@@ -28,19 +17,18 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use privcall_core::types::{Call, FailMode};
-use serde::Serialize;
 
-use crate::bundle::BundleError;
-use crate::decider::{OpenError, VerifiedList};
-use crate::decision::{Decision, Digest, ListId};
-use crate::guest::{GuestError, GuestInstance, GuestRuntime, ListStats};
-use crate::keys::{KeyId, TrustStore};
-use crate::metrics::Metrics;
-use crate::state::{StateDir, StateError};
+use crate::decision::{Decision, ListId};
+use crate::runtime::guest::{GuestError, GuestInstance, GuestRuntime, ListStats};
+use crate::runtime::metrics::Metrics;
+use crate::runtime::status::UpdateAttempt;
+use crate::runtime::update::{ApplyTimings, UpdateError, UpdateSource};
+use crate::trust::state::{StateDir, StateError};
+use crate::trust::{TrustStore, VerifiedList};
 
 /// How an engine is set up.
 #[derive(Clone)]
@@ -67,7 +55,7 @@ impl EngineConfig {
             state_dir: None,
             instances: std::thread::available_parallelism().map_or(2, |n| n.get()),
             runtime: None,
-            max_bundle_bytes: crate::bundle::MAX_BUNDLE_BYTES,
+            max_bundle_bytes: crate::trust::bundle::MAX_BUNDLE_BYTES,
         }
     }
 
@@ -90,134 +78,19 @@ pub enum EngineError {
     Guest(#[from] GuestError),
 }
 
-/// Where an update came from (for status and logs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UpdateSource {
-    /// Restored from the state directory at start.
-    Restore,
-    /// Read from a file (CLI, watched directory).
-    File,
-    /// `POST /v1/bundles`.
-    Push,
-    /// Fetched from the poll URL.
-    Poll,
-}
-
-/// How long an update took ([`Engine::apply_timed`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ApplyTimings {
-    /// Until the new list decided calls: verify, load into one guest
-    /// instance, canaries, saving to the state directory, the swap.
-    pub live: Duration,
-    /// Until every instance had loaded it (the others are filled after
-    /// the swap, once the old list is freed).
-    pub total: Duration,
-}
-
-/// Why an update was refused. The live list is untouched in every case.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum UpdateError {
-    /// More bytes than the engine accepts.
-    #[error("update is {bytes} bytes, more than the {max} allowed")]
-    Oversized {
-        /// Its size.
-        bytes: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// Framing, signatures or header.
-    #[error(transparent)]
-    Bundle(BundleError),
-    /// The policy section of the body is malformed.
-    #[error("list body is malformed: {0}")]
-    Body(String),
-    /// Not above the highest sequence ever accepted (replay or rollback).
-    #[error("sequence {sequence} is not above the last accepted sequence {high_water} (replayed or rolled back)")]
-    NotNewer {
-        /// The update's sequence.
-        sequence: u64,
-        /// The high-water mark.
-        high_water: u64,
-    },
-    /// Past its expiry.
-    #[error("list expired at {expires_at} (now {now})")]
-    Expired {
-        /// RFC 3339.
-        expires_at: String,
-        /// RFC 3339.
-        now: String,
-    },
-    /// The guest refused or failed on the body.
-    #[error(transparent)]
-    Guest(GuestError),
-    /// A canary call decided differently in the guest than when compiled.
-    #[error("canary call {index} decided {got}, the compiler recorded {expected}")]
-    Canary {
-        /// Which canary (position in the header).
-        index: usize,
-        /// Expected `record`/reason.
-        expected: String,
-        /// What the guest said.
-        got: String,
-    },
-    /// The accepted bundle could not be saved; it is not used either, so
-    /// a restart cannot come back on an older list than the one deciding.
-    #[error("saving the update failed: {0}")]
-    Persist(StateError),
-}
-
-impl UpdateError {
-    /// A short fixed label for metrics (one of [`crate::metrics::REFUSAL_KINDS`]).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            UpdateError::Oversized { .. } => "oversized",
-            UpdateError::Bundle(b) => match b {
-                BundleError::TooLarge { .. } => "oversized",
-                BundleError::Truncated { .. } => "truncated",
-                BundleError::TrailingBytes { .. } => "trailing-bytes",
-                BundleError::UnsupportedVersion { .. } => "format-version",
-                BundleError::Unsigned => "unsigned",
-                BundleError::BadSignature(_) | BundleError::DuplicateSigner(_) => "bad-signature",
-                BundleError::UnknownKeys { .. } => "unknown-key",
-                BundleError::BelowThreshold { .. } => "below-threshold",
-                BundleError::Expired { .. } => "expired",
-                _ => "malformed",
-            },
-            UpdateError::Body(_) => "malformed",
-            UpdateError::NotNewer { .. } => "replayed",
-            UpdateError::Expired { .. } => "expired",
-            UpdateError::Guest(_) => "guest-refused",
-            UpdateError::Canary { .. } => "canary-mismatch",
-            UpdateError::Persist(_) => "persist-failed",
-        }
-    }
-}
-
-impl From<OpenError> for UpdateError {
-    fn from(e: OpenError) -> Self {
-        match e {
-            OpenError::Bundle(b) => UpdateError::Bundle(b),
-            OpenError::Body(b) => UpdateError::Body(b),
-            OpenError::Guest(g) => UpdateError::Guest(g),
-        }
-    }
-}
-
 /// The live list: verified, loaded into its own instances.
-struct Live {
-    list: VerifiedList,
-    stats: ListStats,
-    slots: Box<[Slot]>,
-    applied_at: i64,
+pub(super) struct Live {
+    pub(super) list: VerifiedList,
+    pub(super) stats: ListStats,
+    pub(super) slots: Box<[Slot]>,
+    pub(super) applied_at: i64,
     /// The engine's count of lists in memory; decremented on drop.
-    resident: Arc<AtomicUsize>,
+    pub(super) resident: Arc<AtomicUsize>,
 }
 
 impl Live {
     /// Slots holding an instance.
-    fn instances_loaded(&self) -> usize {
+    pub(super) fn instances_loaded(&self) -> usize {
         self.slots.iter().filter(|s| lock(&s.0).is_some()).count()
     }
 }
@@ -238,109 +111,27 @@ impl Drop for Live {
 /// [`Engine::install`]), or after such a load failed. Slot 0 is never
 /// empty.
 #[repr(align(128))]
-struct Slot(Mutex<Option<GuestInstance>>);
-
-/// The outcome of the last update attempt, for `/v1/status`.
-#[derive(Clone, Debug, Serialize)]
-pub struct UpdateAttempt {
-    /// When (RFC 3339).
-    pub at: String,
-    /// Where from.
-    pub source: UpdateSource,
-    /// Whether it went live.
-    pub applied: bool,
-    /// The sequence that went live.
-    pub sequence: Option<u64>,
-    /// Why it was refused (never names a number or inmate).
-    pub error: Option<String>,
-    /// The refusal's kind label.
-    pub kind: Option<&'static str>,
-}
-
-/// The live list, as `/v1/status` shows it.
-#[derive(Clone, Debug, Serialize)]
-pub struct ListStatus {
-    /// Sequence number.
-    pub sequence: u64,
-    /// SHA-256 of the signed part, hex.
-    pub digest: Digest,
-    /// RFC 3339.
-    pub issued_at: String,
-    /// RFC 3339.
-    pub expires_at: String,
-    /// Past `expires_at` (alarm: the list still decides).
-    pub stale: bool,
-    /// Seconds since `issued_at`.
-    pub age_seconds: i64,
-    /// When it went live here (RFC 3339).
-    pub applied_at: String,
-    /// Trusted keys that signed it.
-    pub signers: Vec<String>,
-    /// Counts reported by the guest.
-    pub facilities: u32,
-    /// Exact numbers.
-    pub numbers: u64,
-    /// Prefix blocks.
-    pub prefix_blocks: u32,
-    /// Prearranged windows.
-    pub windows: u32,
-    /// Bytes of the number set in the guest.
-    pub set_bytes: u64,
-    /// Guest instances loaded with this list ([`Engine::instances_loaded`]).
-    pub instances_loaded: usize,
-}
-
-/// Everything `/v1/status` reports.
-#[derive(Clone, Debug, Serialize)]
-pub struct Status {
-    /// The live list's sequence (null without a list).
-    pub sequence: Option<u64>,
-    /// The live list's digest.
-    pub digest: Option<Digest>,
-    /// When the live list was issued (RFC 3339).
-    pub issued_at: Option<String>,
-    /// When the live list expires (RFC 3339).
-    pub expires_at: Option<String>,
-    /// The live list is past its expiry (alarm), or there is no list.
-    pub stale: bool,
-    /// The live list in detail, or null: every call gets its facility's
-    /// fail mode.
-    pub list: Option<ListStatus>,
-    /// Highest sequence ever accepted (survives restarts).
-    pub high_water: u64,
-    /// The last update attempt.
-    pub last_update: Option<UpdateAttempt>,
-    /// The last update that was refused.
-    pub last_refusal: Option<UpdateAttempt>,
-    /// Trusted key ids.
-    pub trusted_keys: Vec<String>,
-    /// Valid signatures a list needs.
-    pub threshold: usize,
-    /// Decisions answered since start.
-    pub decisions: u64,
-    /// Guest failures since start.
-    pub guest_failures: u64,
-}
+pub(super) struct Slot(Mutex<Option<GuestInstance>>);
 
 /// The decision engine. Share it (`Arc<Engine>`) between threads.
 pub struct Engine {
-    runtime: GuestRuntime,
-    instances: usize,
-    max_bundle_bytes: usize,
-    trust: ArcSwap<TrustStore>,
-    live: ArcSwapOption<Live>,
-    state: Option<StateDir>,
-    high_water: AtomicU64,
+    pub(super) runtime: GuestRuntime,
+    pub(super) instances: usize,
+    pub(super) max_bundle_bytes: usize,
+    pub(super) trust: ArcSwap<TrustStore>,
+    pub(super) live: ArcSwapOption<Live>,
+    pub(super) state: Option<StateDir>,
+    pub(super) high_water: AtomicU64,
     /// Serializes updates (never taken by decisions).
-    updating: Mutex<()>,
-    last_update: Mutex<Option<UpdateAttempt>>,
-    last_refusal: Mutex<Option<UpdateAttempt>>,
-    stale_alarm: AtomicBool,
-    metrics: Metrics,
-    resident: Arc<AtomicUsize>,
+    pub(super) updating: Mutex<()>,
+    pub(super) last_update: Mutex<Option<UpdateAttempt>>,
+    pub(super) last_refusal: Mutex<Option<UpdateAttempt>>,
+    pub(super) stale_alarm: AtomicBool,
+    pub(super) metrics: Metrics,
+    pub(super) resident: Arc<AtomicUsize>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a slot leaves a usable instance or a poisoned
     // one (rebuilt on next use); either way the lock must not stay dead.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -414,7 +205,7 @@ impl Engine {
     /// traps or overruns its deadline, the answer is the facility's fail
     /// mode (reason `fail-safe`) and an alarm is counted and logged.
     pub fn decide(&self, call: &Call<'_>, now: i64) -> Decision {
-        let started = crate::metrics::time_this_decision().then(Instant::now);
+        let started = crate::runtime::metrics::time_this_decision().then(Instant::now);
         let live = self.live.load();
         let decision = match live.as_deref() {
             Some(live) => self.decide_on(live, call, now),
@@ -426,10 +217,9 @@ impl Engine {
     }
 
     fn decide_on(&self, live: &Live, call: &Call<'_>, now: i64) -> Decision {
-        let id = live.list.id(now);
-        if id.stale && !self.stale_alarm.swap(true, Ordering::Relaxed) {
+        if live.list.is_stale(now) && !self.stale_alarm.swap(true, Ordering::Relaxed) {
             tracing::error!(
-                sequence = id.sequence,
+                sequence = live.list.header.sequence,
                 expires_at = %crate::time::format(live.list.header.expires_at),
                 "the live list has expired; still deciding with it until a fresh one arrives"
             );
@@ -437,7 +227,7 @@ impl Engine {
         let n = live.slots.len();
         // Each thread starts its search for a free instance at its own
         // slot, so threads rarely meet on one lock.
-        let first = crate::metrics::thread_index() % n;
+        let first = crate::runtime::metrics::thread_index() % n;
         let mut guard = (0..n)
             .find_map(|i| {
                 let slot = live.slots[(first + i) % n].0.try_lock().ok()?;
@@ -456,7 +246,7 @@ impl Engine {
                 }
             });
         let Some(slot) = guard.as_mut() else {
-            return Decision::fail_safe(live.list.fail_mode(call.facility), Some(id));
+            return live.list.fail_safe(call.facility, now);
         };
         if slot.is_poisoned() {
             // The instance trapped earlier: its memory is suspect. Replace
@@ -465,23 +255,22 @@ impl Engine {
                 Ok((instance, _)) => *slot = instance,
                 Err(e) => {
                     self.metrics.guest_failure();
-                    tracing::error!(error = %e, "could not replace a failed guest instance");
-                    return Decision::fail_safe(live.list.fail_mode(call.facility), Some(id));
+                    tracing::error!(error = %crate::text::error_chain(&e), "could not replace a failed guest instance");
+                    return live.list.fail_safe(call.facility, now);
                 }
             }
         }
-        match slot.decide(call) {
-            Ok(d) => Decision::from_core(&d, id),
-            Err(e) => {
-                self.metrics.guest_failure();
-                tracing::error!(
-                    facility = call.facility,
-                    error = %e,
-                    "guest failed; answered with the facility's fail mode"
-                );
-                Decision::fail_safe(live.list.fail_mode(call.facility), Some(id))
-            }
+        let guest = slot.decide(call);
+        if let Err(e) = &guest {
+            self.metrics.guest_failure();
+            tracing::error!(
+                facility = call.facility,
+                error = %crate::text::error_chain(e),
+                "guest failed; answered with the facility's fail mode"
+            );
         }
+        live.list
+            .answer(call.facility, now, guest.as_ref().copied())
     }
 
     fn fresh_instance(
@@ -530,8 +319,8 @@ impl Engine {
             source,
             applied: result.is_ok(),
             sequence: result.ok().map(|id| id.sequence),
-            error: result.err().map(|e| e.to_string()),
-            kind: result.err().map(|e| e.kind()),
+            error: result.err().map(|e| crate::text::error_chain(e)),
+            kind: result.err().map(UpdateError::kind),
         };
         match result {
             Ok(id) => {
@@ -539,7 +328,7 @@ impl Engine {
             }
             Err(e) => {
                 self.metrics.refused(e.kind());
-                tracing::warn!(?source, kind = e.kind(), error = %e, "list update refused; the live list keeps deciding");
+                tracing::warn!(?source, kind = %e.kind(), error = %crate::text::error_chain(e), "list update refused; the live list keeps deciding");
                 *lock(&self.last_refusal) = Some(attempt.clone());
             }
         }
@@ -565,11 +354,8 @@ impl Engine {
                 high_water,
             });
         }
-        if !restoring && list.is_stale(now) {
-            return Err(UpdateError::Expired {
-                expires_at: crate::time::format(list.header.expires_at),
-                now: crate::time::format(now),
-            });
+        if !restoring {
+            list.check_fresh(now).map_err(UpdateError::Bundle)?;
         }
         let live = self.load(list, now)?;
         if let Some(state) = &self.state {
@@ -723,41 +509,5 @@ impl Engine {
             )
         });
         self.metrics.render(list)
-    }
-
-    /// Everything `/v1/status` reports.
-    pub fn status(&self, now: i64) -> Status {
-        let trust = self.trust.load();
-        let list = self.live.load().as_deref().map(|l| ListStatus {
-            sequence: l.list.header.sequence,
-            digest: l.list.digest,
-            issued_at: crate::time::format(l.list.header.issued_at),
-            expires_at: crate::time::format(l.list.header.expires_at),
-            stale: l.list.is_stale(now),
-            age_seconds: now - l.list.header.issued_at,
-            applied_at: crate::time::format(l.applied_at),
-            signers: l.list.signers.iter().map(KeyId::to_string).collect(),
-            facilities: l.stats.facilities,
-            numbers: l.stats.numbers,
-            prefix_blocks: l.stats.prefix_blocks,
-            windows: l.stats.windows,
-            set_bytes: l.stats.set_bytes,
-            instances_loaded: l.instances_loaded(),
-        });
-        Status {
-            sequence: list.as_ref().map(|l| l.sequence),
-            digest: list.as_ref().map(|l| l.digest),
-            issued_at: list.as_ref().map(|l| l.issued_at.clone()),
-            expires_at: list.as_ref().map(|l| l.expires_at.clone()),
-            stale: list.as_ref().is_none_or(|l| l.stale),
-            list,
-            high_water: self.high_water.load(Ordering::Acquire),
-            last_update: lock(&self.last_update).clone(),
-            last_refusal: lock(&self.last_refusal).clone(),
-            trusted_keys: trust.key_ids().map(|k| k.to_string()).collect(),
-            threshold: trust.threshold(),
-            decisions: self.metrics.decisions_total(),
-            guest_failures: self.metrics.guest_failures(),
-        }
     }
 }

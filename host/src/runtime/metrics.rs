@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::decision::{Decision, Reason};
+use crate::runtime::update::RefusalKind;
 
 /// Upper bounds of the latency histogram's buckets, in nanoseconds
 /// (integers: every decision is sorted into one).
@@ -29,37 +30,11 @@ const LATENCY_BOUNDS: [u64; 12] = [
     100_000_000,
 ];
 
-const REASONS: [(Reason, &str); 5] = [
-    (Reason::Registered, "registered"),
-    (Reason::Prearranged, "prearranged"),
-    (Reason::PrearrangedOverrun, "prearranged-overrun"),
-    (Reason::NotPrivileged, "not-privileged"),
-    (Reason::FailSafe, "fail-safe"),
-];
-
-/// Kinds of refused update, as metric labels.
-pub const REFUSAL_KINDS: [&str; 14] = [
-    "oversized",
-    "malformed",
-    "truncated",
-    "trailing-bytes",
-    "format-version",
-    "unsigned",
-    "bad-signature",
-    "unknown-key",
-    "below-threshold",
-    "replayed",
-    "expired",
-    "guest-refused",
-    "canary-mismatch",
-    "persist-failed",
-];
-
 /// The counters one thread bumps on every decision.
 #[derive(Debug, Default)]
 #[repr(align(128))]
 struct Shard {
-    decisions: [AtomicU64; 5],
+    decisions: [AtomicU64; Reason::ALL.len()],
     default_policy: AtomicU64,
     stale: AtomicU64,
     latency: [AtomicU64; LATENCY_BOUNDS.len() + 1],
@@ -126,7 +101,7 @@ pub struct Metrics {
     shards: [Shard; SHARDS],
     guest_failures: AtomicU64,
     swaps: AtomicU64,
-    refused: [AtomicU64; REFUSAL_KINDS.len()],
+    refused: [AtomicU64; RefusalKind::ALL.len()],
 }
 
 impl Metrics {
@@ -135,11 +110,7 @@ impl Metrics {
     pub fn decision(&self, d: &Decision, took: Option<Duration>) {
         let (index, own) = shard_index();
         let shard = &self.shards[index];
-        let i = REASONS
-            .iter()
-            .position(|(r, _)| *r == d.reason)
-            .unwrap_or(4);
-        add(&shard.decisions[i], 1, own);
+        add(&shard.decisions[d.reason.index()], 1, own);
         if d.default_policy {
             add(&shard.default_policy, 1, own);
         }
@@ -178,16 +149,14 @@ impl Metrics {
         self.swaps.fetch_add(1, Relaxed);
     }
 
-    /// Counts a refused update of the given kind (one of [`REFUSAL_KINDS`]).
-    pub fn refused(&self, kind: &str) {
-        if let Some(i) = REFUSAL_KINDS.iter().position(|k| *k == kind) {
-            self.refused[i].fetch_add(1, Relaxed);
-        }
+    /// Counts a refused update of the given kind.
+    pub fn refused(&self, kind: RefusalKind) {
+        self.refused[kind.index()].fetch_add(1, Relaxed);
     }
 
     /// Decisions answered so far, for every reason.
     pub fn decisions_total(&self) -> u64 {
-        (0..REASONS.len())
+        (0..Reason::ALL.len())
             .map(|i| self.sum(|s| &s.decisions[i]))
             .sum()
     }
@@ -203,11 +172,8 @@ impl Metrics {
     }
 
     /// Refused updates of one kind so far.
-    pub fn refused_count(&self, kind: &str) -> u64 {
-        REFUSAL_KINDS
-            .iter()
-            .position(|k| *k == kind)
-            .map_or(0, |i| self.refused[i].load(Relaxed))
+    pub fn refused_count(&self, kind: RefusalKind) -> u64 {
+        self.refused[kind.index()].load(Relaxed)
     }
 
     /// The Prometheus text. `list` is (sequence, age in seconds, stale) of
@@ -219,11 +185,12 @@ impl Metrics {
             "# HELP privcall_decisions_total Decisions answered, by reason."
         );
         let _ = writeln!(o, "# TYPE privcall_decisions_total counter");
-        for (i, (_, name)) in REASONS.iter().enumerate() {
+        for reason in Reason::ALL {
             let _ = writeln!(
                 o,
-                "privcall_decisions_total{{reason=\"{name}\"}} {}",
-                self.sum(|s| &s.decisions[i])
+                "privcall_decisions_total{{reason=\"{}\"}} {}",
+                reason.name(),
+                self.sum(|s| &s.decisions[reason.index()])
             );
         }
         let counters = [
@@ -258,11 +225,11 @@ impl Metrics {
             "# HELP privcall_refused_updates_total List updates refused, by why."
         );
         let _ = writeln!(o, "# TYPE privcall_refused_updates_total counter");
-        for (i, kind) in REFUSAL_KINDS.iter().enumerate() {
+        for kind in RefusalKind::ALL {
             let _ = writeln!(
                 o,
                 "privcall_refused_updates_total{{kind=\"{kind}\"}} {}",
-                self.refused[i].load(Relaxed)
+                self.refused[kind.index()].load(Relaxed)
             );
         }
         let _ = writeln!(

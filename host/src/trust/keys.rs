@@ -9,7 +9,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::files::{write_private_new, write_public_new};
+use crate::trust::files::{write_private_new, write_public_new};
 
 /// Short identifier of a public key: the first 8 bytes of its SHA-256.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

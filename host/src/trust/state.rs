@@ -8,7 +8,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::files::replace_private;
+use crate::trust::files::replace_private;
 
 /// Why the state directory could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@
 //! guest's and the hypervisor's. A 2 MiB page covers 512 times as much, so
 //! the whole list fits in the TLB. The guest's linear memory is therefore
 //! advised `MADV_HUGEPAGE` as soon as it exists, before a list is written
-//! into it (see [`crate::guest::GuestRuntime::with_huge_pages`]).
+//! into it (see [`crate::GuestRuntime::with_huge_pages`]).
 //!
 //! The kernel then gives a huge page to each whole 2 MiB block of it that
 //! is first touched after it became accessible: the list's big arrays,
@@ -229,7 +229,10 @@ impl<'a> Region<'a> {
 }
 
 #[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
+#[expect(
+    unsafe_code,
+    reason = "madvise is a C call; only the two hint advices reach it"
+)]
 fn madvise(start: *mut u8, len: usize, advice: Advice) -> io::Result<()> {
     let advice = match advice {
         Advice::HugePage => libc::MADV_HUGEPAGE,
@@ -286,7 +289,7 @@ mod tests {
     }
 
     impl Mapping {
-        #[allow(unsafe_code)]
+        #[expect(unsafe_code, reason = "mmap is a C call")]
         fn new(len: usize) -> Mapping {
             // SAFETY: a fresh private anonymous mapping that only this
             // value uses, unmapped in `drop`.
@@ -306,7 +309,7 @@ mod tests {
     }
 
     impl Drop for Mapping {
-        #[allow(unsafe_code)]
+        #[expect(unsafe_code, reason = "munmap is a C call")]
         fn drop(&mut self) {
             // SAFETY: the mapping made in `new`, no longer used.
             unsafe { libc::munmap(self.at.cast(), self.len) };
@@ -314,7 +317,10 @@ mod tests {
     }
 
     #[test]
-    #[allow(unsafe_code)]
+    #[expect(
+        unsafe_code,
+        reason = "the test writes through a raw pointer into its own mapping"
+    )]
     fn advised_memory_asks_for_huge_pages_and_gets_them_when_the_kernel_offers_them() {
         let page = huge_page_bytes();
         let len = 8 * page;

@@ -31,13 +31,15 @@ use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use privcall_core::types::Call;
+use privcall::{
+    Call, Engine, EngineConfig, RefusalKind, Rfc3339Text, Round, TrustStore, UpdateError,
+    UpdateSource,
+};
 use rand::Rng;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 
-use crate::engine::{Engine, UpdateError, UpdateSource};
-use crate::keys::TrustStore;
+use super::ServeArgs;
 
 /// Largest `/v1/decide` request body.
 const MAX_DECIDE_BODY: usize = 16 << 10;
@@ -85,7 +87,7 @@ pub struct Daemon {
 
 /// Seconds since the epoch, now.
 fn now() -> i64 {
-    crate::time::now()
+    Rfc3339Text::now().0
 }
 
 impl Daemon {
@@ -188,7 +190,7 @@ impl Daemon {
             Ok(r) => r,
             Err(e) => return error(StatusCode::BAD_REQUEST, &json_error(&e), "bad-request"),
         };
-        let Ok(at) = crate::time::parse_instant(&request.at, crate::time::Round::Down) else {
+        let Ok(Rfc3339Text(at)) = Rfc3339Text::parse(&request.at, Round::Down) else {
             return error(
                 StatusCode::BAD_REQUEST,
                 "field `at`: not an RFC 3339 time",
@@ -198,10 +200,10 @@ impl Daemon {
         let started = match request
             .started
             .as_deref()
-            .map(|s| crate::time::parse_instant(s, crate::time::Round::Down))
+            .map(|s| Rfc3339Text::parse(s, Round::Down))
         {
             None => None,
-            Some(Ok(s)) => Some(s),
+            Some(Ok(s)) => Some(s.0),
             Some(Err(_)) => {
                 return error(
                     StatusCode::BAD_REQUEST,
@@ -233,16 +235,14 @@ impl Daemon {
                 &serde_json::json!({"applied": true, "sequence": sequence}),
             ),
             Err(e) => {
-                let status = match e.kind() {
-                    "oversized" => StatusCode::PAYLOAD_TOO_LARGE,
-                    "replayed" => StatusCode::CONFLICT,
-                    "bad-signature" | "unknown-key" | "below-threshold" | "unsigned" => {
-                        StatusCode::FORBIDDEN
-                    }
-                    "persist-failed" => StatusCode::INTERNAL_SERVER_ERROR,
-                    _ => StatusCode::UNPROCESSABLE_ENTITY,
-                };
-                error(status, &e.to_string(), e.kind())
+                let kind = e.kind();
+                let status = StatusCode::from_u16(kind.http_status())
+                    .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+                error(
+                    status,
+                    &format!("{:#}", anyhow::Error::from(e)),
+                    kind.name(),
+                )
             }
         }
     }
@@ -354,7 +354,9 @@ impl Daemon {
                 sequence,
                 high_water,
             }) if sequence == high_water => {}
-            Err(e) => tracing::warn!(url, kind = e.kind(), error = %e, "polled bundle refused"),
+            Err(e) => {
+                tracing::warn!(url, kind = %e.kind(), error = %format!("{:#}", anyhow::Error::from(e)), "polled bundle refused")
+            }
         }
         Ok(tag)
     }
@@ -423,7 +425,7 @@ async fn read_body(
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Box::new(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("request body is larger than {max} bytes"),
-            "oversized",
+            RefusalKind::Oversized.name(),
         ))),
         Err(_) => Err(Box::new(error(
             StatusCode::BAD_REQUEST,
@@ -446,8 +448,63 @@ fn error(status: StatusCode, message: &str, kind: &str) -> Response<Full<Bytes>>
     json(status, &serde_json::json!({"error": message, "kind": kind}))
 }
 
+/// `privcall serve`: starts the engine (restoring the saved list, then
+/// `--bundle`), then serves until a signal.
+pub fn run(args: &ServeArgs) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_max_level(args.log_level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let trust = TrustFiles {
+        keys: args.trust.keys.clone(),
+        threshold: args.trust.threshold,
+    };
+    let mut config = EngineConfig::new(trust.load()?).state_dir(&args.state_dir);
+    if let Some(n) = args.instances {
+        config.instances = n;
+    }
+    let max_bundle_bytes = config.max_bundle_bytes;
+    let engine = Arc::new(
+        Engine::new(config, now())
+            .with_context(|| format!("opening state dir {}", args.state_dir.display()))?,
+    );
+    if let Some(path) = &args.bundle {
+        let bytes = super::read_bundle(path)?;
+        match engine.apply(&bytes, now(), UpdateSource::File) {
+            Ok(id) => tracing::info!(sequence = id.sequence, "applied --bundle"),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %format!("{:#}", anyhow::Error::from(e)), "--bundle not applied")
+            }
+        }
+    }
+    if engine.list_id(now()).is_none() {
+        tracing::error!("no list is live: every call gets its facility's fail mode until a valid bundle arrives");
+    }
+    let daemon = Daemon {
+        engine,
+        trust,
+        watch: args.watch.clone(),
+        watch_interval: Duration::from_secs((args.poll_interval / 60).max(1)),
+        poll: args.poll.clone().map(|url| Poll {
+            url,
+            interval: Duration::from_secs(args.poll_interval.max(1)),
+        }),
+        max_bundle_bytes,
+    };
+    serve_until_signal(daemon, args.listen, |addr| {
+        println!("privcall: listening on http://{addr}");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+    })
+}
+
 /// Runs the daemon until Ctrl-C or SIGTERM.
-pub fn run(daemon: Daemon, listen: SocketAddr, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+fn serve_until_signal(
+    daemon: Daemon,
+    listen: SocketAddr,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("privcall-serve")

@@ -5,8 +5,8 @@
 //! The synthetic list is deterministic: `numbers` distinct random North
 //! American numbers (area code and exchange in 200–999) from a fixed seed,
 //! all registered as attorneys at every facility, plus `numbers / 50`
-//! prearranged windows (100,000 at 5 million numbers, the size issue 4
-//! names). It is compiled with [`privcall_core::list::build`], signed with a
+//! prearranged windows (100,000 at 5 million numbers). It is compiled
+//! with `privcall::core::list::build`, sealed with a
 //! throwaway Ed25519 key derived from a fixed seed, and applied to a fresh
 //! [`Engine`] exactly as a pushed update would be.
 //!
@@ -30,17 +30,12 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use ed25519_dalek::SigningKey;
-use privcall_core::decide::Decider;
-use privcall_core::list::{build, CompiledList, RegistryRow, Target, WindowRow};
-use privcall_core::normalize::{DialPlan, E164};
-use privcall_core::types::{Call, Category, CategorySet, FailMode, Overrun, Policy};
+use privcall::core::decide::Decider;
+use privcall::fixtures::{
+    pages, sample_calls, sign_list, synthetic_list, throwaway_trust, SampleCall, NOW,
+};
+use privcall::{Engine, EngineConfig, GuestRuntime, Reason, UpdateSource, VerifiedList};
 use serde::Serialize;
-
-use crate::bundle::{self, Header};
-use crate::engine::{Engine, EngineConfig, UpdateSource};
-use crate::guest::GuestRuntime;
-use crate::keys::{KeyId, TrustStore};
 
 /// What to measure.
 #[derive(Clone, Debug)]
@@ -118,7 +113,7 @@ pub struct Report {
     /// Through the engine into the wasm guest: what a PBX integration
     /// gets (list lookup, instance slot, guest call, host decision).
     pub wasm: Latency,
-    /// The guest call alone ([`crate::guest::GuestInstance::decide`]): the
+    /// The guest call alone (`GuestInstance::decide`): the
     /// same decision code compiled to wasm, behind the wasm boundary.
     pub guest: Latency,
     /// The same decision code compiled natively.
@@ -150,12 +145,12 @@ pub struct Report {
     pub bytes_per_number: f64,
     /// Verify + load + canaries + swap of the list while an older list is
     /// live ([`Engine::apply_timed`]), in milliseconds, until every guest
-    /// instance has it ([`crate::engine::ApplyTimings::total`]).
+    /// instance has it (`ApplyTimings::total`).
     pub swap_ms: f64,
     /// Of which: until the new list decided calls (the other instances are
-    /// loaded after the swap; [`crate::engine::ApplyTimings::live`]).
+    /// loaded after the swap; `ApplyTimings::live`).
     pub live_ms: f64,
-    /// Of which: signature check and header ([`bundle::verify`]).
+    /// Of which: signature check and header (`VerifiedList::open`).
     pub verify_ms: f64,
     /// Of which: decoding and validating the body in one guest instance.
     pub load_ms: f64,
@@ -182,243 +177,6 @@ pub struct Report {
     /// onto huge pages before any guest was made, so the native baseline
     /// reads its list through the same kind of pages as the guest.
     pub heap_collapsed_bytes: u64,
-}
-
-/// Sizes a criterion bench in `benches/` runs: one small size under
-/// `cargo test --benches` (no `--bench` argument: CI's quick mode), else
-/// `PRIVCALL_BENCH_SIZES` (comma-separated) or `default`.
-pub fn bench_sizes(default: &[usize]) -> Vec<usize> {
-    if !std::env::args().any(|a| a == "--bench") {
-        return vec![10_000];
-    }
-    std::env::var("PRIVCALL_BENCH_SIZES")
-        .ok()
-        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| default.to_vec())
-}
-
-/// The decision time the synthetic list and calls use (2026-09-21).
-pub const NOW: i64 = 1_790_000_000;
-/// The facility every synthetic call is made from.
-pub const FACILITY: &str = "JCCC";
-
-/// splitmix64: deterministic, dependency-free data.
-pub fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// One random 10-digit North American national number (area code and
-/// exchange in 200–999).
-pub fn random_national(state: &mut u64) -> u64 {
-    let r = splitmix(state);
-    let npa = 200 + r % 800;
-    let nxx = 200 + (r >> 16) % 800;
-    let line = (r >> 32) % 10_000;
-    npa * 10_000_000 + nxx * 10_000 + line
-}
-
-/// `n` distinct random national numbers, sorted, from `seed`.
-pub fn synthetic_numbers(n: usize, seed: u64) -> Vec<u64> {
-    let mut state = seed;
-    let mut keys: Vec<u64> = Vec::with_capacity(n + n / 512 + 16);
-    while keys.len() < n {
-        let missing = n - keys.len();
-        keys.extend((0..missing + missing / 512 + 1).map(|_| random_national(&mut state)));
-        keys.sort_unstable();
-        keys.dedup();
-    }
-    // Drop a deterministic surplus spread over the range.
-    while keys.len() > n {
-        let surplus = keys.len() - n;
-        let step = keys.len() / surplus;
-        let mut i = 0usize;
-        keys.retain(|_| {
-            i += 1;
-            i % step != 0
-        });
-    }
-    keys
-}
-
-/// The dial plan of the synthetic facility: outside line `9`, home area
-/// code 573.
-pub fn dial_plan() -> DialPlan {
-    DialPlan {
-        outside_line_prefix: "9".into(),
-        home_area_code: "573".into(),
-        ..DialPlan::nanp()
-    }
-}
-
-/// The synthetic facility's policy: every category exempt.
-pub fn policy() -> Policy {
-    Policy {
-        exempt: CategorySet::all(),
-        overrun: Overrun::StayPrivate,
-        early_grace_secs: 300,
-        fail_mode: FailMode::DoNotRecord,
-        dial_plan: dial_plan(),
-    }
-}
-
-/// A synthetic list and what was put in it.
-pub struct Synthetic {
-    /// The compiled list.
-    pub list: CompiledList,
-    /// The registered national numbers, sorted.
-    pub numbers: Vec<u64>,
-    /// The prearranged windows.
-    pub windows: Vec<WindowRow>,
-}
-
-/// Builds a list of `numbers` random North American numbers and `windows`
-/// prearranged windows (around [`NOW`]) at [`FACILITY`], from `seed`.
-pub fn synthetic_list(numbers: usize, windows: usize, seed: u64) -> Synthetic {
-    let keys = synthetic_numbers(numbers, seed);
-    let rows: Vec<RegistryRow> = keys
-        .iter()
-        .map(|&k| RegistryRow {
-            target: Target::Number(E164(10_000_000_000 + k)),
-            category: Category::Attorney,
-            facilities: None,
-            valid_from: None,
-            valid_until: None,
-        })
-        .collect();
-    let mut state = seed ^ 0x5eed_0f0a_11de;
-    let window_rows: Vec<WindowRow> = (0..windows)
-        .map(|i| {
-            let start = NOW - 3600 + (splitmix(&mut state) % 7200) as i64;
-            WindowRow {
-                facility: FACILITY.into(),
-                inmate: format!("A{:07}", i % 50_000),
-                number: E164(10_000_000_000 + random_national(&mut state)),
-                start,
-                end: start + 1800,
-            }
-        })
-        .collect();
-    let list = build(
-        policy(),
-        vec![(FACILITY.to_string(), policy())],
-        &rows,
-        &window_rows,
-    )
-    .expect("the synthetic list is valid");
-    Synthetic {
-        list,
-        numbers: keys,
-        windows: window_rows,
-    }
-}
-
-/// The throwaway signing key of the benchmarks (fixed seed: never trust it).
-pub fn throwaway_key() -> SigningKey {
-    SigningKey::from_bytes(&[7u8; 32])
-}
-
-/// A trust store holding only [`throwaway_key`].
-pub fn throwaway_trust() -> TrustStore {
-    TrustStore::new(vec![throwaway_key().verifying_key()], 1).expect("one key, threshold 1")
-}
-
-/// Signs `list` as bundle `sequence` with [`throwaway_key`], with canaries.
-pub fn sign_list(list: &CompiledList, sequence: u64) -> Vec<u8> {
-    let key = throwaway_key();
-    let header = Header {
-        sequence,
-        issued_at: NOW - 86_400,
-        expires_at: NOW + 365 * 86_400,
-        scope: "all".into(),
-        issuer: KeyId::of(&key.verifying_key()).0,
-        canaries: crate::compile::canaries(list, NOW),
-    };
-    bundle::sign(&header, &list.to_bytes(), &[key])
-}
-
-/// One synthetic call: facility, inmate and dialed string owned, so a
-/// [`Call`] can borrow them.
-#[derive(Clone, Debug)]
-pub struct SampleCall {
-    /// Inmate id (empty except for prearranged calls).
-    pub inmate: String,
-    /// The number as dialed.
-    pub dialed: String,
-    /// What it is: `"hit"`, `"miss"` or `"window"`.
-    pub kind: &'static str,
-}
-
-impl SampleCall {
-    /// The call at [`FACILITY`] and `at`.
-    pub fn call(&self, at: i64) -> Call<'_> {
-        Call {
-            facility: FACILITY,
-            inmate: &self.inmate,
-            dialed: &self.dialed,
-            at,
-            started: None,
-        }
-    }
-}
-
-/// `national` (10 digits) written in one of several everyday formats.
-pub fn format_dialed(national: u64, style: u64) -> String {
-    let s = national.to_string();
-    let (a, b, c) = (&s[..3], &s[3..6], &s[6..]);
-    match style % 6 {
-        0 => format!("({a}) {b}-{c}"),
-        1 => format!("9 1 {a} {b} {c}"),
-        2 => format!("+1-{a}-{b}-{c}"),
-        3 => format!("{a}.{b}.{c}"),
-        4 => format!("1{a}{b}{c}"),
-        _ => format!("9-{a}-{b}-{c}"),
-    }
-}
-
-/// `count` calls against `synthetic`: 45% registered, 45% not on the list,
-/// 10% prearranged windows (when the list has any), in varied formats.
-pub fn sample_calls(synthetic: &Synthetic, count: usize, seed: u64) -> Vec<SampleCall> {
-    let mut state = seed;
-    let keys = &synthetic.numbers;
-    (0..count)
-        .map(|_| {
-            let r = splitmix(&mut state);
-            let style = r >> 8;
-            match r % 20 {
-                0 | 1 if !synthetic.windows.is_empty() => {
-                    let w = &synthetic.windows[(r >> 20) as usize % synthetic.windows.len()];
-                    let national = w.number.nanp_national().expect("windows are NANP");
-                    SampleCall {
-                        inmate: w.inmate.clone(),
-                        dialed: format_dialed(national, style),
-                        kind: "window",
-                    }
-                }
-                x if x < 11 && !keys.is_empty() => SampleCall {
-                    inmate: String::new(),
-                    dialed: format_dialed(keys[(r >> 20) as usize % keys.len()], style),
-                    kind: "hit",
-                },
-                _ => {
-                    let national = loop {
-                        let n = random_national(&mut state);
-                        if keys.binary_search(&n).is_err() {
-                            break n;
-                        }
-                    };
-                    SampleCall {
-                        inmate: String::new(),
-                        dialed: format_dialed(national, style),
-                        kind: "miss",
-                    }
-                }
-            }
-        })
-        .collect()
 }
 
 /// The median cost of two back-to-back clock reads.
@@ -495,15 +253,15 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     // it. Best effort: without /proc the native baseline keeps its pages.
     let decider = Decider::new(synthetic.list.clone());
     let heap_collapsed_bytes = if options.huge_pages {
-        crate::pages::collapse_anonymous(crate::pages::huge_page_bytes()).unwrap_or(0)
+        pages::collapse_anonymous(pages::huge_page_bytes()).unwrap_or(0)
     } else {
         0
     };
 
     let t = Instant::now();
-    let verified = bundle::verify(&bytes, &trust)?;
+    let verified = VerifiedList::open(&bytes, &trust)?;
     let verify_ms = ms(t);
-    let body = verified.body.to_vec();
+    let body = verified.body;
     let runtime = GuestRuntime::builtin()?.with_huge_pages(options.huge_pages);
     let mut guest = runtime.instantiate()?;
     let t = Instant::now();
@@ -658,7 +416,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
             let call = c.call(NOW);
             let d = time(&mut during_ns, overhead, || engine.decide(&call, NOW));
             let sequence = d.list.as_ref().map_or(0, |l| l.sequence);
-            if d.reason == crate::decision::Reason::FailSafe
+            if d.reason == Reason::FailSafe
                 || sequence < last_sequence
                 || (c.kind == "hit" && d.record)
             {

@@ -16,9 +16,10 @@
 
 use bincode::{Decode, Encode};
 use ed25519_dalek::{Signer, SigningKey};
+use privcall_core::list::CompiledList;
 use sha2::{Digest, Sha256};
 
-use crate::keys::{KeyId, TrustStore};
+use crate::trust::keys::{KeyId, TrustStore};
 
 /// First bytes of every bundle.
 pub const MAGIC: [u8; 8] = *b"PRIVCALL";
@@ -43,7 +44,7 @@ pub struct Header {
     pub expires_at: i64,
     /// Which facilities the list is for (`all`, or a code list).
     pub scope: String,
-    /// The key that compiled it (the first signer).
+    /// The key that compiled it: the first signer ([`sign`] sets it).
     pub issuer: [u8; 8],
     /// Calls with the decisions the compiler's native core gave them. A
     /// host replays them on the freshly loaded guest before swapping it in,
@@ -140,6 +141,9 @@ pub enum BundleError {
     /// The signed header does not decode.
     #[error("bundle header is malformed: {0}")]
     MalformedHeader(String),
+    /// [`seal`] was given no key to sign with.
+    #[error("a bundle needs at least one signing key")]
+    NoSigningKey,
     /// Past `expires_at`.
     #[error("bundle expired at {expires_at} (now {now})")]
     Expired {
@@ -156,28 +160,88 @@ fn header_config() -> impl bincode::config::Config {
         .with_limit::<MAX_HEADER_BYTES>()
 }
 
-/// Builds and signs a bundle. The first key is the issuer.
-pub fn sign(header: &Header, body: &[u8], keys: &[SigningKey]) -> Vec<u8> {
-    assert!(!keys.is_empty(), "a bundle needs at least one signing key");
-    let header_bytes =
-        bincode::encode_to_vec(header, header_config()).expect("a header always encodes");
+/// What the list authority says about a list it seals: the header fields
+/// that are not derived from the list or the keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleInfo {
+    /// Strictly increasing per list authority.
+    pub sequence: u64,
+    /// When the list is issued (seconds since the epoch); its canaries are
+    /// decided as of this time.
+    pub issued_at: i64,
+    /// When it goes stale (seconds since the epoch).
+    pub expires_at: i64,
+    /// Which facilities it is for (`all`, or a code list).
+    pub scope: String,
+}
+
+impl BundleInfo {
+    /// A bundle for every facility (`scope` = `all`).
+    pub fn new(sequence: u64, issued_at: i64, expires_at: i64) -> BundleInfo {
+        BundleInfo {
+            sequence,
+            issued_at,
+            expires_at,
+            scope: "all".into(),
+        }
+    }
+}
+
+/// Seals a compiled list into a bundle: the header of `info` with canary
+/// calls decided by the native core as of `info.issued_at`, the encoded
+/// list, and a signature by each key (the first is the issuer).
+///
+/// A host replays the canaries on its guest before the list goes live.
+pub fn seal(
+    list: &CompiledList,
+    info: &BundleInfo,
+    keys: &[SigningKey],
+) -> Result<Vec<u8>, BundleError> {
+    let header = Header {
+        sequence: info.sequence,
+        issued_at: info.issued_at,
+        expires_at: info.expires_at,
+        scope: info.scope.clone(),
+        issuer: [0; 8],
+        canaries: crate::compile::canaries(list, info.issued_at),
+    };
+    sign(&header, &list.to_bytes(), keys)
+}
+
+/// Frames and signs `body` under `header`; the first key is the issuer
+/// (the header's `issuer` is set to it). [`seal`] is the way to make a
+/// bundle of a list; this one lets tests sign any header and body.
+pub fn sign(header: &Header, body: &[u8], keys: &[SigningKey]) -> Result<Vec<u8>, BundleError> {
+    let issuer = keys.first().ok_or(BundleError::NoSigningKey)?;
+    let header = Header {
+        issuer: KeyId::of(&issuer.verifying_key()).0,
+        ..header.clone()
+    };
+    let header_bytes = bincode::encode_to_vec(&header, header_config())
+        .map_err(|e| BundleError::MalformedHeader(e.to_string()))?;
+    let header_len =
+        u32::try_from(header_bytes.len()).map_err(|_| BundleError::HeaderTooLarge {
+            bytes: header_bytes.len(),
+        })?;
     let mut out = Vec::with_capacity(body.len() + header_bytes.len() + 128);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&(header_bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header_len.to_le_bytes());
     out.extend_from_slice(&header_bytes);
     out.extend_from_slice(&(body.len() as u64).to_le_bytes());
     out.extend_from_slice(body);
+    let count = u16::try_from(keys.len())
+        .map_err(|_| BundleError::TooManySignatures { count: keys.len() })?;
     let signatures: Vec<_> = keys
         .iter()
         .map(|k| (KeyId::of(&k.verifying_key()), k.sign(&out)))
         .collect();
-    out.extend_from_slice(&(signatures.len() as u16).to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
     for (id, sig) in signatures {
         out.extend_from_slice(&id.0);
         out.extend_from_slice(&sig.to_bytes());
     }
-    out
+    Ok(out)
 }
 
 /// The sections of a bundle, located but not yet trusted.
@@ -288,24 +352,6 @@ pub struct Verified<'a> {
     pub signers: Vec<KeyId>,
 }
 
-impl Verified<'_> {
-    /// The digest as lowercase hex.
-    pub fn digest_hex(&self) -> String {
-        hex::encode(self.digest)
-    }
-
-    /// Refuses the bundle if it has expired at `now`.
-    pub fn check_fresh(&self, now: i64) -> Result<(), BundleError> {
-        if now >= self.header.expires_at {
-            return Err(BundleError::Expired {
-                expires_at: crate::time::format(self.header.expires_at),
-                now: crate::time::format(now),
-            });
-        }
-        Ok(())
-    }
-}
-
 /// Verifies a bundle against the trust store: framing, then every
 /// signature by a trusted key (one that fails means tampering), then the
 /// threshold, and only then decodes the header.
@@ -345,6 +391,34 @@ pub fn verify<'a>(bytes: &'a [u8], trust: &TrustStore) -> Result<Verified<'a>, B
         digest: framing.digest(),
         signers,
     })
+}
+
+/// A bundle read without checking its signatures: what `privcall inspect`
+/// shows. Nothing here is trusted; [`crate::VerifiedList::open`] is the way
+/// to use a list.
+#[derive(Debug)]
+pub struct UnverifiedBundle<'a> {
+    /// The header, decoded but not authenticated.
+    pub header: Header,
+    /// The compiled list body.
+    pub body: &'a [u8],
+    /// SHA-256 of the signed part (the list's digest once verified), hex.
+    pub digest: String,
+    /// Who claims to have signed it.
+    pub signers: Vec<KeyId>,
+}
+
+impl UnverifiedBundle<'_> {
+    /// Frames `bytes` and decodes the header, checking no signature.
+    pub fn read(bytes: &[u8]) -> Result<UnverifiedBundle<'_>, BundleError> {
+        let framing = frame(bytes)?;
+        Ok(UnverifiedBundle {
+            header: decode_header(framing.header)?,
+            body: framing.body,
+            digest: hex::encode(framing.digest()),
+            signers: framing.signatures.iter().map(|(id, _)| *id).collect(),
+        })
+    }
 }
 
 /// Decodes a header, requiring that it uses every byte.

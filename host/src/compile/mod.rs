@@ -14,7 +14,7 @@ use privcall_core::list::{build, CompiledList, FacilityIndex, RegistryRow, Targe
 use privcall_core::normalize::{normalize, normalize_prefix, DialPlan, E164};
 use privcall_core::types::{Call, Category, CategorySet, FailMode, Overrun, Policy};
 
-use crate::bundle::{Canary, MAX_CANARIES};
+use crate::trust::bundle::{Canary, MAX_CANARIES};
 
 use crate::time::{parse_date_or_instant, parse_instant, Round};
 
@@ -622,7 +622,7 @@ fn optional_time(
     match parse_date_or_instant(text, end) {
         Ok(t) => Some(Some(t)),
         Err(e) => {
-            errors.push(file.error(line, field, e));
+            errors.push(file.error(line, field, e.to_string()));
             None
         }
     }
@@ -663,7 +663,7 @@ pub fn parse_prearranged(
             |field: &str, round: Round| match parse_instant(file.get(&record, field), round) {
                 Ok(t) => Some(t),
                 Err(e) => {
-                    errors.push(file.error(line, field, e));
+                    errors.push(file.error(line, field, e.to_string()));
                     None
                 }
             };

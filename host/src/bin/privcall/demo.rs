@@ -6,23 +6,25 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use privcall::bundle::{self, Header};
-use privcall::compile::{compile, Sources};
-use privcall::decider::{ListDecider, VerifiedList};
-use privcall::decision::{Decision, Reason, Rfc3339Text};
-use privcall::guest::GuestRuntime;
-use privcall::keys::{self, KeyId, TrustStore};
-use privcall::time::{self as ptime, Round};
-use privcall_core::types::Call;
+use privcall::{
+    compile, keygen, read_signing_key, seal, BundleInfo, Call, GuestRuntime, ListDecider,
+    Rfc3339Text, Round, Sources, TrustStore, VerifiedList,
+};
 
 const SAMPLES: [(&str, &str); 4] = [
-    ("registry.csv", include_str!("../../examples/registry.csv")),
+    (
+        "registry.csv",
+        include_str!("../../../../examples/registry.csv"),
+    ),
     (
         "prearranged.csv",
-        include_str!("../../examples/prearranged.csv"),
+        include_str!("../../../../examples/prearranged.csv"),
     ),
-    ("policy.toml", include_str!("../../examples/policy.toml")),
-    ("calls.csv", include_str!("../../examples/calls.csv")),
+    (
+        "policy.toml",
+        include_str!("../../../../examples/policy.toml"),
+    ),
+    ("calls.csv", include_str!("../../../../examples/calls.csv")),
 ];
 
 /// Runs the demo in `dir` (or a temporary folder that is removed after).
@@ -46,7 +48,7 @@ pub fn run(dir: Option<&Path>) -> Result<()> {
     for ext in ["key", "pub"] {
         let _ = std::fs::remove_file(key_name.with_extension(ext));
     }
-    let (secret, public, key_id) = keys::keygen(&key_name)?;
+    let (secret, public, key_id) = keygen(&key_name)?;
     println!("1. generated a throwaway signing key {key_id}");
 
     let compiled = compile(&Sources {
@@ -54,19 +56,12 @@ pub fn run(dir: Option<&Path>) -> Result<()> {
         prearranged: Some(dir.join("prearranged.csv")),
         policy: dir.join("policy.toml"),
     })?;
-    let signing = keys::read_signing_key(&secret)?;
-    let now = ptime::now();
-    let header = Header {
-        sequence: 1,
-        issued_at: now,
-        expires_at: now + 30 * 86_400,
-        scope: "all".into(),
-        issuer: KeyId::of(&signing.verifying_key()).0,
-        canaries: privcall::compile::canaries(&compiled.list, now),
-    };
-    let bytes = bundle::sign(&header, &compiled.list.to_bytes(), &[signing]);
+    let signing = read_signing_key(&secret)?;
+    let now = Rfc3339Text::now().0;
+    let info = BundleInfo::new(1, now, now + 30 * 86_400);
+    let bytes = seal(&compiled.list, &info, &[signing])?;
     let bundle_path = dir.join("list.bundle");
-    privcall::files::replace_private(&bundle_path, &bytes)
+    privcall::write_private(&bundle_path, &bytes)
         .with_context(|| format!("writing {}", bundle_path.display()))?;
     println!(
         "2. compiled {} registry rows and {} prearranged windows from examples/ into a signed bundle ({} bytes)",
@@ -107,16 +102,15 @@ pub fn run(dir: Option<&Path>) -> Result<()> {
         let line = i + 2;
         let r = record.with_context(|| format!("{}:{line}", calls_path.display()))?;
         let field = |n: usize| r.get(n).unwrap_or("");
-        let at = ptime::parse_instant(field(3), Round::Down)
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("{}:{line}: field `at`", calls_path.display()))?;
+        let time = |field: &str, text: &str| {
+            Rfc3339Text::parse(text, Round::Down)
+                .map(|t| t.0)
+                .with_context(|| format!("{}:{line}: field `{field}`", calls_path.display()))
+        };
+        let at = time("at", field(3))?;
         let started = match field(4) {
             "" => None,
-            s => Some(
-                ptime::parse_instant(s, Round::Down)
-                    .map_err(anyhow::Error::msg)
-                    .with_context(|| format!("{}:{line}: field `started`", calls_path.display()))?,
-            ),
+            s => Some(time("started", s)?),
         };
         let call = Call {
             facility: field(0),
@@ -149,34 +143,18 @@ fn json_example(decider: &mut ListDecider, now: i64) -> Result<String> {
         facility: "JCCC",
         inmate: "A1001",
         dialed: "9 573 555 0163",
-        at: ptime::parse_instant("2026-12-01T14:02:00Z", Round::Down)
-            .map_err(anyhow::Error::msg)?,
+        at: Rfc3339Text::parse("2026-12-01T14:02:00Z", Round::Down)?.0,
         started: None,
     };
     Ok(serde_json::to_string(&decider.decide(&call, now))?)
 }
 
-fn why(d: &Decision) -> String {
-    let until = |t: &Option<Rfc3339Text>| {
-        t.map(|t| t.to_string())
-            .map(|t| t.get(11..16).unwrap_or(&t).to_string())
-            .unwrap_or_default()
-    };
-    match d.reason {
-        Reason::Registered => format!("registered {}", d.category.as_deref().unwrap_or("?")),
-        Reason::Prearranged => format!(
-            "prearranged, private until {} then {}",
-            until(&d.private_until),
-            d.on_expiry.as_deref().unwrap_or("?")
-        ),
-        Reason::PrearrangedOverrun => format!(
-            "window ended {}: {}",
-            until(&d.private_until),
-            d.on_expiry.as_deref().unwrap_or("?")
-        ),
-        Reason::NotPrivileged => "not privileged".into(),
-        Reason::FailSafe => "fail-safe (guest failed)".into(),
-    }
+/// The short reason of the table: times as `HH:MM`.
+fn why(d: &privcall::Decision) -> String {
+    super::human::why(d, |t| {
+        let t = t.to_string();
+        t.get(11..16).unwrap_or(&t).to_string()
+    })
 }
 
 fn print_table(rows: &[[String; 6]]) {

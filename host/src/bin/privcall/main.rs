@@ -1,19 +1,22 @@
 //! The `privcall` command line: keys, list compilation and signing,
-//! verification, inspection, single decisions and a demo on sample data.
+//! verification, inspection, single decisions, the daemon, the benchmark
+//! and a demo on sample data. A front end over the `privcall` library.
+
+mod bench;
+mod demo;
+mod human;
+mod inspect;
+mod serve;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use privcall::bundle::{self, Header};
-use privcall::compile::{compile, Sources};
-use privcall::decider::{ListDecider, VerifiedList};
-use privcall::decision::{Decision, Reason};
-use privcall::guest::GuestRuntime;
-use privcall::keys::{self, KeyId, TrustStore};
-use privcall::time::{self as ptime, Round};
-use privcall_core::list::CompiledList;
-use privcall_core::types::Call;
+use privcall::core::list::CompiledList;
+use privcall::{
+    compile, keygen, read_signing_key, seal, BundleInfo, Call, GuestRuntime, ListDecider,
+    Rfc3339Text, Round, Sources, TrustStore, UnverifiedBundle, VerifiedList, MAX_BUNDLE_BYTES,
+};
 
 /// Decides at call setup whether a correctional phone call may be
 /// recorded. Calls to registered privileged numbers and prearranged private
@@ -201,7 +204,7 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Keygen { out } => {
-            let (secret, public, id) = keys::keygen(&out)?;
+            let (secret, public, id) = keygen(&out)?;
             println!(
                 "wrote {} (secret, owner-only) and {} (key id {id})",
                 secret.display(),
@@ -215,17 +218,17 @@ fn run(cli: Cli) -> Result<()> {
             bundle,
             trust,
             json,
-        } => cmd_inspect(&bundle, &trust, json),
+        } => inspect::run(&bundle, &trust, json),
         Command::Decide(args) => cmd_decide(&args),
         Command::Demo { dir } => demo::run(dir.as_deref()),
-        Command::Serve(args) => cmd_serve(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Bench {
             numbers,
             samples,
             json,
             small_pages,
         } => {
-            let report = privcall::perf::run(&privcall::perf::Options {
+            let report = bench::run(&bench::Options {
                 numbers,
                 samples,
                 huge_pages: !small_pages,
@@ -240,28 +243,34 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Reads a bundle file, refusing one larger than any bundle before reading.
 fn read_bundle(path: &Path) -> Result<Vec<u8>> {
     let len = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();
-    if len > bundle::MAX_BUNDLE_BYTES as u64 {
+    if len > MAX_BUNDLE_BYTES as u64 {
         bail!("{}: {len} bytes is larger than any bundle", path.display());
     }
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Parses an RFC 3339 time given in the option `flag`.
+fn instant(flag: &str, text: &str, round: Round) -> Result<i64> {
+    Ok(Rfc3339Text::parse(text, round)
+        .with_context(|| flag.to_string())?
+        .0)
 }
 
 fn cmd_compile(args: &CompileArgs) -> Result<()> {
     let signing: Vec<_> = args
         .keys
         .iter()
-        .map(|k| keys::read_signing_key(k))
+        .map(|k| read_signing_key(k))
         .collect::<Result<_, _>>()?;
-    let expires_at = ptime::parse_instant(&args.expires, Round::Up)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", "--expires"))?;
+    let expires_at = instant("--expires", &args.expires, Round::Up)?;
     let issued_at = match &args.issued_at {
-        Some(t) => ptime::parse_instant(t, Round::Down)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", "--issued-at"))?,
-        None => ptime::now(),
+        Some(t) => instant("--issued-at", t, Round::Down)?,
+        None => Rfc3339Text::now().0,
     };
     if expires_at <= issued_at {
         bail!("--expires must be after the issue time");
@@ -271,18 +280,13 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
         prearranged: args.prearranged.clone(),
         policy: args.policy.clone(),
     })?;
-    let body = compiled.list.to_bytes();
-    let header = Header {
-        sequence: args.sequence,
-        issued_at,
-        expires_at,
+    let info = BundleInfo {
         scope: args.scope.clone(),
-        issuer: KeyId::of(&signing[0].verifying_key()).0,
-        canaries: privcall::compile::canaries(&compiled.list, issued_at),
+        ..BundleInfo::new(args.sequence, issued_at, expires_at)
     };
-    let bytes = bundle::sign(&header, &body, &signing);
+    let bytes = seal(&compiled.list, &info, &signing)?;
     // Written whole (temp file + rename): a failed compile leaves nothing.
-    privcall::files::replace_private(&args.out, &bytes)
+    privcall::write_private(&args.out, &bytes)
         .with_context(|| format!("writing {}", args.out.display()))?;
     let list = &compiled.list;
     let numbers = list.number_count();
@@ -301,12 +305,11 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
         per_number(list.set_bytes(), numbers),
         bytes.len()
     );
-    let verified = bundle::frame(&bytes)?;
     println!(
         "  sequence {}, expires {}, digest {}",
         args.sequence,
-        ptime::format(expires_at),
-        hex::encode(verified.digest())
+        Rfc3339Text(expires_at),
+        UnverifiedBundle::read(&bytes)?.digest
     );
     Ok(())
 }
@@ -326,142 +329,26 @@ fn cmd_verify(path: &Path, trust: &TrustArgs) -> Result<()> {
     // The full body is checked natively too, so `verify` says everything a
     // host would say when the update arrives.
     CompiledList::from_bytes(&list.body).with_context(|| format!("{}", path.display()))?;
-    let now = ptime::now();
-    if list.is_stale(now) {
-        bail!(
-            "{}: signatures are valid but the list expired at {}",
-            path.display(),
-            ptime::format(list.header.expires_at)
-        );
-    }
+    list.check_fresh(Rfc3339Text::now().0)
+        .with_context(|| format!("{}: signatures are valid but", path.display()))?;
     let signers: Vec<String> = list.signers.iter().map(|k| k.to_string()).collect();
     println!(
         "OK: sequence {}, expires {}, signed by {}, digest {}",
         list.header.sequence,
-        ptime::format(list.header.expires_at),
+        Rfc3339Text(list.header.expires_at),
         signers.join(", "),
         list.digest
     );
     Ok(())
 }
 
-fn cmd_inspect(path: &Path, trust: &[PathBuf], json: bool) -> Result<()> {
-    let bytes = read_bundle(path)?;
-    let framing = bundle::frame(&bytes).with_context(|| format!("{}", path.display()))?;
-    let header =
-        bundle::decode_header(framing.header).with_context(|| format!("{}", path.display()))?;
-    let digest = hex::encode(framing.digest());
-    let verified = if trust.is_empty() {
-        None
-    } else {
-        let store = TrustStore::from_files(trust, 1)?;
-        Some(bundle::verify(&bytes, &store).map(|v| v.signers.len()))
-    };
-    let list =
-        CompiledList::from_bytes(framing.body).with_context(|| format!("{}", path.display()))?;
-    let signatures: Vec<String> = framing
-        .signatures
-        .iter()
-        .map(|(id, _)| id.to_string())
-        .collect();
-    let facilities: Vec<serde_json::Value> = list
-        .facilities
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "code": f.code,
-                "own_policy": f.own_policy,
-                "exempt": f.policy.exempt.iter().map(|c| c.name()).collect::<Vec<_>>(),
-                "overrun": f.policy.overrun.name(),
-                "fail_mode": f.policy.fail_mode.name(),
-            })
-        })
-        .collect();
-    let report = serde_json::json!({
-        "format_version": bundle::FORMAT_VERSION,
-        "sequence": header.sequence,
-        "issued_at": ptime::format(header.issued_at),
-        "expires_at": ptime::format(header.expires_at),
-        "scope": header.scope,
-        "issuer": hex::encode(header.issuer),
-        "signatures": signatures,
-        "verified": match &verified {
-            None => serde_json::Value::Null,
-            Some(Ok(n)) => serde_json::json!(format!("{n} trusted signature(s) valid")),
-            Some(Err(e)) => serde_json::json!(format!("FAILED: {e}")),
-        },
-        "digest": digest,
-        "bytes": bytes.len(),
-        "numbers": list.number_count(),
-        "prefix_blocks": list.prefixes.len(),
-        "windows": list.windows.len(),
-        "classes": list.classes.len(),
-        "set_bytes": list.set_bytes(),
-        "facilities": facilities,
-    });
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!("bundle     {}", path.display());
-        println!("format     {}", bundle::FORMAT_VERSION);
-        println!("sequence   {}", header.sequence);
-        println!("issued at  {}", ptime::format(header.issued_at));
-        println!("expires at {}", ptime::format(header.expires_at));
-        println!("scope      {}", header.scope);
-        println!("issuer     {}", hex::encode(header.issuer));
-        println!("signed by  {}", signatures.join(", "));
-        match &verified {
-            None => println!("verified   no (pass --trust KEY.pub to verify)"),
-            Some(Ok(n)) => println!("verified   yes ({n} trusted signature(s))"),
-            Some(Err(e)) => println!("verified   FAILED: {e}"),
-        }
-        println!("digest     {digest}");
-        println!("size       {} bytes", bytes.len());
-        println!(
-            "contents   {} number(s), {} prefix block(s), {} window(s), {} class(es)",
-            list.number_count(),
-            list.prefixes.len(),
-            list.windows.len(),
-            list.classes.len()
-        );
-        println!(
-            "set        {} bytes ({})",
-            list.set_bytes(),
-            per_number(list.set_bytes(), list.number_count())
-        );
-        for f in &list.facilities {
-            let exempt: Vec<&str> = f.policy.exempt.iter().map(|c| c.name()).collect();
-            println!(
-                "facility   {}{}: exempt {}; overrun {}; fail mode {}",
-                f.code,
-                if f.own_policy {
-                    ""
-                } else {
-                    " (default policy)"
-                },
-                exempt.join(","),
-                f.policy.overrun.name(),
-                f.policy.fail_mode.name()
-            );
-        }
-    }
-    if let Some(Err(e)) = verified {
-        bail!("{}: {e}", path.display());
-    }
-    Ok(())
-}
-
 fn cmd_decide(args: &DecideArgs) -> Result<()> {
     let store = args.trust.store()?;
-    let at = ptime::parse_instant(&args.at, Round::Down)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", "--at"))?;
+    let at = instant("--at", &args.at, Round::Down)?;
     let started = args
         .started
         .as_deref()
-        .map(|s| {
-            ptime::parse_instant(s, Round::Down)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", "--started"))
-        })
+        .map(|s| instant("--started", s, Round::Down))
         .transpose()?;
     if started.is_some_and(|s| s > at) {
         bail!("--started is after --at");
@@ -479,109 +366,11 @@ fn cmd_decide(args: &DecideArgs) -> Result<()> {
         at,
         started,
     };
-    let decision = decider.decide(&call, ptime::now());
+    let decision = decider.decide(&call, Rfc3339Text::now().0);
     if args.json {
         println!("{}", serde_json::to_string(&decision)?);
     } else {
-        println!("{}", describe(&decision));
+        println!("{}", human::describe(&decision));
     }
     Ok(())
-}
-
-/// A one-line human reading of a decision.
-fn describe(d: &Decision) -> String {
-    let action = match (d.record, d.monitor) {
-        (false, false) => "DO NOT RECORD, do not monitor",
-        (true, true) => "record and monitor",
-        (true, false) => "record, do not monitor",
-        (false, true) => "monitor, do not record",
-    };
-    let why = match d.reason {
-        Reason::Registered => format!(
-            "registered {} number",
-            d.category.as_deref().unwrap_or("privileged")
-        ),
-        Reason::Prearranged => format!(
-            "prearranged private call until {}, then {}",
-            d.private_until.map_or("?".into(), |t| t.to_string()),
-            d.on_expiry.as_deref().unwrap_or("?")
-        ),
-        Reason::PrearrangedOverrun => format!(
-            "private window ended at {}: {}",
-            d.private_until.map_or("?".into(), |t| t.to_string()),
-            d.on_expiry.as_deref().unwrap_or("?")
-        ),
-        Reason::NotPrivileged => "not privileged".to_string(),
-        Reason::FailSafe => "FAIL-SAFE: privcall could not decide; facility fail mode".to_string(),
-    };
-    let mut line = format!("{action} — {why}");
-    if d.redact_metadata {
-        line.push_str("; do not store the number");
-    }
-    if let Some(n) = &d.notice {
-        line.push_str(&format!("; play notice {n}"));
-    }
-    if let Some(list) = &d.list {
-        line.push_str(&format!(
-            " [list #{} {}{}]",
-            list.sequence,
-            &list.digest[..12.min(list.digest.len())],
-            if list.stale { ", STALE" } else { "" }
-        ));
-    }
-    line
-}
-
-mod demo;
-
-fn cmd_serve(args: &ServeArgs) -> Result<()> {
-    use privcall::engine::{Engine, EngineConfig, UpdateSource};
-    use privcall::serve::{Daemon, Poll, TrustFiles};
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    tracing_subscriber::fmt()
-        .with_max_level(args.log_level)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
-    let trust = TrustFiles {
-        keys: args.trust.keys.clone(),
-        threshold: args.trust.threshold,
-    };
-    let mut config = EngineConfig::new(trust.load()?).state_dir(&args.state_dir);
-    if let Some(n) = args.instances {
-        config.instances = n;
-    }
-    let max_bundle_bytes = config.max_bundle_bytes;
-    let engine = Arc::new(
-        Engine::new(config, ptime::now())
-            .with_context(|| format!("opening state dir {}", args.state_dir.display()))?,
-    );
-    if let Some(path) = &args.bundle {
-        let bytes = read_bundle(path)?;
-        match engine.apply(&bytes, ptime::now(), UpdateSource::File) {
-            Ok(id) => tracing::info!(sequence = id.sequence, "applied --bundle"),
-            Err(e) => tracing::warn!(file = %path.display(), error = %e, "--bundle not applied"),
-        }
-    }
-    if engine.list_id(ptime::now()).is_none() {
-        tracing::error!("no list is live: every call gets its facility's fail mode until a valid bundle arrives");
-    }
-    let daemon = Daemon {
-        engine,
-        trust,
-        watch: args.watch.clone(),
-        watch_interval: Duration::from_secs((args.poll_interval / 60).max(1)),
-        poll: args.poll.clone().map(|url| Poll {
-            url,
-            interval: Duration::from_secs(args.poll_interval.max(1)),
-        }),
-        max_bundle_bytes,
-    };
-    privcall::serve::run(daemon, args.listen, |addr| {
-        println!("privcall: listening on http://{addr}");
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-    })
 }

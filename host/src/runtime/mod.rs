@@ -1,0 +1,18 @@
+//! Running the guest: the wasmtime embedding (the hand-kept canonical ABI
+//! of `wit/privcall.wit`, instances with limits and deadlines, huge pages)
+//! and the [`Engine`] that decides from many threads and swaps lists.
+
+pub mod abi;
+pub mod decider;
+pub mod engine;
+pub mod guest;
+pub mod metrics;
+pub mod pages;
+pub mod status;
+pub mod update;
+
+pub use decider::ListDecider;
+pub use engine::{Engine, EngineConfig, EngineError};
+pub use guest::{GuestError, GuestRuntime, ListStats};
+pub use status::Status;
+pub use update::{ApplyTimings, RefusalKind, UpdateError, UpdateSource};

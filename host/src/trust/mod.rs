@@ -1,0 +1,16 @@
+//! What the host trusts, and why: the list authority's keys, the signed
+//! bundle, the list it verified, and the state that keeps a restart from
+//! rolling back to an older list.
+
+pub mod bundle;
+pub mod files;
+pub mod keys;
+pub mod state;
+pub mod verified;
+
+pub use bundle::{
+    seal, BundleError, BundleInfo, Header, UnverifiedBundle, FORMAT_VERSION, MAX_BUNDLE_BYTES,
+};
+pub use files::replace_private as write_private;
+pub use keys::{keygen, read_signing_key, KeyError, KeyId, TrustStore};
+pub use verified::{OpenError, VerifiedList};
