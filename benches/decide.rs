@@ -29,7 +29,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use privcall::fixtures::{dial_plan, random_national, synthetic_list, FACILITY, NOW};
 use privcall::GuestRuntime;
 use privcall_core::decide::Decider;
-use privcall_core::normalize::normalize;
+use privcall_core::normalize::{normalize, E164};
 use privcall_core::types::Call;
 
 /// Sizes to measure: 10k in CI's test mode, more when benchmarking.
@@ -51,7 +51,10 @@ fn bench_decide(c: &mut Criterion) {
         let mut guest = runtime.instantiate().expect("instance");
         guest.load(&synthetic.list.to_bytes()).expect("load");
         let native = Decider::new(synthetic.list.clone());
-        let baseline: HashSet<u64> = keys.iter().map(|&k| 10_000_000_000 + k).collect();
+        let baseline: HashSet<u64> = keys
+            .iter()
+            .map(|&k| E164::from_nanp_national(k).0)
+            .collect();
 
         let hit = keys[keys.len() / 2];
         let mut state = 7;
@@ -124,7 +127,7 @@ fn bench_decide(c: &mut Criterion) {
             let mut i = 0;
             b.iter(|| {
                 i = (i + 1) % probes.len();
-                black_box(baseline.contains(&(10_000_000_000 + black_box(probes[i]))))
+                black_box(baseline.contains(&E164::from_nanp_national(black_box(probes[i])).0))
             })
         });
         group.finish();

@@ -297,14 +297,14 @@ impl Fixture {
         let keys = numbers(NUMBERS, 42);
         let plan = policy().dial_plan;
         let block = normalize_prefix("+1 314 526*", &plan).expect("prefix block");
-        let in_block = |national: u64| block.matches(E164(10_000_000_000 + national));
+        let in_block = |national: u64| block.matches(E164::from_nanp_national(national));
         let keys: Vec<u64> = keys.into_iter().filter(|&k| !in_block(k)).collect();
         let set: HashSet<u64> = keys.iter().copied().collect();
         let mut registry: Vec<RegistryRow> = keys
             .iter()
             .enumerate()
             .map(|(i, &k)| RegistryRow {
-                target: Target::Number(E164(10_000_000_000 + k)),
+                target: Target::Number(E164::from_nanp_national(k)),
                 category: Category::ALL[i % Category::ALL.len()],
                 facilities: None,
                 valid_from: None,
@@ -331,7 +331,7 @@ impl Fixture {
         let mut windows = vec![WindowRow {
             facility: "JCCC".into(),
             inmate: "A1001".into(),
-            number: E164(10_000_000_000 + window_national),
+            number: E164::from_nanp_national(window_national),
             start: WINDOW_START,
             end: WINDOW_END,
         }];
@@ -341,7 +341,7 @@ impl Fixture {
             windows.push(WindowRow {
                 facility: ["JCCC", "ERDCC", "WERDCC"][i % 3].into(),
                 inmate: format!("A{}", 1000 + i % 97),
-                number: E164(10_000_000_000 + n),
+                number: E164::from_nanp_national(n),
                 start,
                 end: start + 1_800,
             });

@@ -125,7 +125,7 @@ pub fn synthetic_list(numbers: usize, windows: usize, seed: u64) -> Synthetic {
     let rows: Vec<RegistryRow> = keys
         .iter()
         .map(|&k| RegistryRow {
-            target: Target::Number(E164(10_000_000_000 + k)),
+            target: Target::Number(E164::from_nanp_national(k)),
             category: Category::Attorney,
             facilities: None,
             valid_from: None,
@@ -139,7 +139,7 @@ pub fn synthetic_list(numbers: usize, windows: usize, seed: u64) -> Synthetic {
             WindowRow {
                 facility: FACILITY.into(),
                 inmate: format!("A{:07}", i % 50_000),
-                number: E164(10_000_000_000 + random_national(&mut state)),
+                number: E164::from_nanp_national(random_national(&mut state)),
                 start,
                 end: start + 1800,
             }

@@ -16,6 +16,7 @@
 
 use bincode::{Decode, Encode};
 use ed25519_dalek::{Signer, SigningKey};
+use privcall_core::canary::canary_calls;
 use privcall_core::list::CompiledList;
 use sha2::{Digest, Sha256};
 
@@ -203,7 +204,17 @@ pub fn seal(
         expires_at: info.expires_at,
         scope: info.scope.clone(),
         issuer: [0; 8],
-        canaries: crate::compile::canaries(list, info.issued_at),
+        canaries: canary_calls(list, info.issued_at, MAX_CANARIES)
+            .into_iter()
+            .map(|c| Canary {
+                facility: c.facility,
+                inmate: c.inmate,
+                dialed: c.dialed,
+                at: c.at,
+                record: c.record,
+                reason: c.reason.name().to_string(),
+            })
+            .collect(),
     };
     sign(&header, &list.to_bytes(), keys)
 }

@@ -69,12 +69,12 @@ pub fn run(path: &Path, trust: &[PathBuf], json: bool) -> Result<()> {
         digest: bundle.digest.clone(),
         bytes: bytes.len(),
         numbers: list.number_count(),
-        prefix_blocks: list.prefixes.len(),
-        windows: list.windows.len(),
-        classes: list.classes.len(),
+        prefix_blocks: list.prefix_count(),
+        windows: list.window_count(),
+        classes: list.class_count(),
         set_bytes: list.set_bytes(),
         facilities: list
-            .facilities
+            .facilities()
             .iter()
             .map(|f| FacilityReport {
                 code: f.code.clone(),

@@ -299,8 +299,8 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
     println!(
         "  {} number(s), {} prefix block(s), {} facilities; set {} bytes ({}), bundle {} bytes",
         numbers,
-        list.prefixes.len(),
-        list.facilities.len(),
+        list.prefix_count(),
+        list.facilities().len(),
         list.set_bytes(),
         per_number(list.set_bytes(), numbers),
         bytes.len()
