@@ -12,9 +12,7 @@ use crate::trust::bundle::{seal, BundleInfo};
 use crate::trust::TrustStore;
 
 pub use crate::runtime::abi::exports;
-pub use crate::runtime::guest::{
-    engine as wasm_engine, GuestInstance, GUEST_COMPONENT, GUEST_MODULE,
-};
+pub use crate::runtime::guest::{GuestInstance, GUEST_COMPONENT, GUEST_MODULE};
 pub use crate::runtime::metrics::Metrics;
 pub use crate::runtime::pages;
 pub use crate::runtime::status::{ListStatus, UpdateAttempt};
@@ -26,6 +24,12 @@ pub use crate::trust::bundle::{
 pub use crate::trust::files::{replace_private, write_private_new, write_public_new};
 pub use crate::trust::keys::read_verifying_key;
 pub use crate::trust::state::{StateDir, StateError};
+
+/// The process-wide wasmtime engine the guest runs on, for tests that
+/// compile the guest themselves (as a component, say).
+pub fn wasm_engine() -> &'static wasmtime::Engine {
+    crate::runtime::guest::engine().unwrap_or_else(|e| panic!("{}", error_chain(&e)))
+}
 
 /// Sizes a criterion bench in `benches/` runs: one small size under
 /// `cargo test --benches` (no `--bench` argument: CI's quick mode), else

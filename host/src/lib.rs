@@ -60,16 +60,26 @@ mod trust;
 #[doc(hidden)]
 pub mod fixtures;
 
-pub use crate::compile::{compile, CompileErrors, Compiled, SourceError, Sources};
-pub use crate::decision::{Decision, E164Text, ListId, Reason, Rfc3339Text};
-pub use crate::runtime::{
-    ApplyTimings, Engine, EngineConfig, EngineError, GuestError, GuestRuntime, ListDecider,
-    ListStats, RefusalKind, Status, UpdateError, UpdateSource,
-};
-pub use crate::time::{Round, TimeError};
-pub use crate::trust::{
-    keygen, read_signing_key, seal, write_private, BundleError, BundleInfo, Header, KeyError,
-    KeyId, OpenError, TrustStore, UnverifiedBundle, VerifiedList, FORMAT_VERSION, MAX_BUNDLE_BYTES,
-};
-pub use privcall_core as core;
+// Deciding: the engine, its input and its answer.
+pub use crate::decision::{Decision, ListId, Reason};
+pub use crate::runtime::{Engine, EngineConfig, EngineError, Status};
 pub use privcall_core::types::Call;
+
+// Updating: where an update came from, and why one was refused.
+pub use crate::runtime::{RefusalKind, UpdateError, UpdateSource};
+
+// Trust: the authority's keys, sealing and opening a bundle.
+pub use crate::trust::{
+    keygen, read_signing_key, seal, write_private, BundleError, BundleInfo, KeyError, KeyId,
+    OpenError, TrustStore, VerifiedList,
+};
+
+// Compiling: list sources to a list.
+pub use crate::compile::{compile, CompileErrors, Compiled, SourceError, Sources};
+
+// Types the signatures above name, and tools for tests and benchmarks.
+pub use crate::decision::{E164Text, Rfc3339Text};
+pub use crate::runtime::{ApplyTimings, GuestError, GuestRuntime, ListDecider, ListStats};
+pub use crate::time::{Round, TimeError};
+pub use crate::trust::{Header, UnverifiedBundle, FORMAT_VERSION, MAX_BUNDLE_BYTES};
+pub use privcall_core as core;

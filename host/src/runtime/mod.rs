@@ -2,13 +2,22 @@
 //! of `wit/privcall.wit`, instances with limits and deadlines, huge pages)
 //! and the [`Engine`] that decides from many threads and swaps lists.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a malformed bundle or a broken guest is an error the caller handles, never a panic"
+)]
+
 pub mod abi;
 pub mod decider;
 pub mod engine;
 pub mod guest;
 pub mod metrics;
 pub mod pages;
+mod pool;
 pub mod status;
+mod swap;
 pub mod update;
 
 pub use decider::ListDecider;

@@ -1,8 +1,8 @@
 //! Transparent huge pages for the memory a decision reads.
 //!
 //! At national scale a decision reads a few cache lines scattered over
-//! about 16 MB of guest memory (the number set and the window slots of a
-//! 5M list). With 4 KiB pages nearly every one of those reads also misses
+//! tens of megabytes of guest memory (the number set and the window slots
+//! of a national list). With 4 KiB pages nearly every one of those reads also misses
 //! the TLB, and under virtualisation a TLB miss walks two page tables, the
 //! guest's and the hypervisor's. A 2 MiB page covers 512 times as much, so
 //! the whole list fits in the TLB. The guest's linear memory is therefore
@@ -11,12 +11,11 @@
 //!
 //! The kernel then gives a huge page to each whole 2 MiB block of it that
 //! is first touched after it became accessible: the list's big arrays,
-//! which the guest allocates (and its memory grows by) in one piece. At
-//! 5M numbers that is 24 of the ~31 MiB a guest holds; at 1M, 2 of ~7.
-//! Moving the rest over after a load (`MADV_COLLAPSE`) was tried and left
-//! out: on the development VM, where every fresh huge page is a first
-//! touch for the hypervisor, a 5M swap took 378 ms with it (one run,
-//! beside a CI build) against 125-210 ms without.
+//! which the guest allocates (and its memory grows by) in one piece: most
+//! of a large list's memory. The rest is not moved over after a load
+//! (`MADV_COLLAPSE`): in a VM every fresh huge page is a first touch for
+//! the hypervisor, and collapsing makes a swap slower than the TLB misses
+//! it saves (`docs/performance.md` has the measurement).
 //!
 //! This is only advice: the kernel may ignore it (transparent huge pages
 //! set to `never`, no free huge page, a process or cgroup that disables
@@ -254,6 +253,11 @@ fn madvise(start: *mut u8, len: usize, advice: Advice) -> io::Result<()> {
 }
 
 #[cfg(all(test, target_os = "linux"))]
+#[expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails by panicking"
+)]
 mod tests {
     use super::*;
 

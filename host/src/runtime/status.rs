@@ -6,7 +6,8 @@ use std::sync::atomic::Ordering;
 use serde::Serialize;
 
 use crate::decision::Digest;
-use crate::runtime::engine::{lock, Engine};
+use crate::runtime::engine::Engine;
+use crate::runtime::pool::lock;
 use crate::runtime::update::{RefusalKind, UpdateSource};
 use crate::trust::KeyId;
 

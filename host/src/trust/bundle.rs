@@ -282,12 +282,12 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize, section: &'static str) -> Result<&'a [u8], BundleError> {
-        let end = self
+        let s = self
             .pos
             .checked_add(n)
-            .filter(|&e| e <= self.bytes.len())
+            .and_then(|end| self.bytes.get(self.pos..end))
             .ok_or(BundleError::Truncated { section })?;
-        let s = &self.bytes[self.pos..end];
+        let end = self.pos + s.len();
         self.pos = end;
         Ok(s)
     }
@@ -323,7 +323,9 @@ pub fn frame(bytes: &[u8]) -> Result<Framing<'_>, BundleError> {
     let body_len =
         usize::try_from(body_len).map_err(|_| BundleError::Truncated { section: "body" })?;
     let body = r.take(body_len, "body")?;
-    let signed = &bytes[..r.pos];
+    let signed = bytes
+        .get(..r.pos)
+        .ok_or(BundleError::Truncated { section: "body" })?;
     let count = usize::from(u16::from_le_bytes(r.array("signature count")?));
     if count == 0 {
         return Err(BundleError::Unsigned);
@@ -370,8 +372,8 @@ pub fn verify<'a>(bytes: &'a [u8], trust: &TrustStore) -> Result<Verified<'a>, B
     let framing = frame(bytes)?;
     let mut ids: Vec<KeyId> = framing.signatures.iter().map(|(id, _)| *id).collect();
     ids.sort();
-    if let Some(pair) = ids.windows(2).find(|p| p[0] == p[1]) {
-        return Err(BundleError::DuplicateSigner(pair[0]));
+    if let Some(&[id, _]) = ids.windows(2).find(|p| p.first() == p.last()) {
+        return Err(BundleError::DuplicateSigner(id));
     }
     let mut signers = Vec::new();
     for (id, sig) in &framing.signatures {

@@ -18,10 +18,9 @@ pub struct KeyId(pub [u8; 8]);
 impl KeyId {
     /// The id of `key`.
     pub fn of(key: &VerifyingKey) -> KeyId {
-        let digest = Sha256::digest(key.as_bytes());
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&digest[..8]);
-        KeyId(id)
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        let [a, b, c, d, e, f, g, h, ..] = digest;
+        KeyId([a, b, c, d, e, f, g, h])
     }
 }
 
@@ -167,8 +166,11 @@ impl TrustStore {
         let mut entries: Vec<(KeyId, VerifyingKey)> =
             keys.into_iter().map(|k| (KeyId::of(&k), k)).collect();
         entries.sort_by_key(|(id, _)| *id);
-        if let Some(pair) = entries.windows(2).find(|p| p[0].0 == p[1].0) {
-            return Err(KeyError::DuplicateKey(pair[0].0));
+        if let Some([(id, _), _]) = entries
+            .windows(2)
+            .find(|p| p.first().map(|e| e.0) == p.last().map(|e| e.0))
+        {
+            return Err(KeyError::DuplicateKey(*id));
         }
         Ok(TrustStore {
             keys: entries,
@@ -190,7 +192,8 @@ impl TrustStore {
         self.keys
             .binary_search_by_key(id, |(k, _)| *k)
             .ok()
-            .map(|i| &self.keys[i].1)
+            .and_then(|i| self.keys.get(i))
+            .map(|(_, key)| key)
     }
 
     /// Distinct trusted signatures a bundle needs.

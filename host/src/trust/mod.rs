@@ -2,6 +2,13 @@
 //! bundle, the list it verified, and the state that keeps a restart from
 //! rolling back to an older list.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a malformed bundle or a broken guest is an error the caller handles, never a panic"
+)]
+
 pub mod bundle;
 pub mod files;
 pub mod keys;

@@ -1,0 +1,221 @@
+//! Applying an update: verify, load into a fresh instance, check the
+//! bundle's canaries, save, publish with one atomic store, retire the old
+//! list, then load the remaining instances (see [`super::engine`] for why
+//! in this order).
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use privcall_core::types::Call;
+
+use crate::decision::ListId;
+use crate::runtime::engine::Engine;
+use crate::runtime::guest::{GuestInstance, ListStats};
+use crate::runtime::pool::{lock, Live, Slot};
+use crate::runtime::status::UpdateAttempt;
+use crate::runtime::update::{ApplyTimings, UpdateError, UpdateSource};
+use crate::trust::VerifiedList;
+
+/// Frees a replaced list on the updating thread, not on a deciding one:
+/// the last holder of a list frees it (guest stores, tens of MB), and that
+/// must not be a decision that happened to be in flight during the swap.
+/// Waits for in-flight decisions (microseconds) to let go, at most a second.
+fn retire(old: Arc<Live>) {
+    let deadline = Instant::now() + std::time::Duration::from_secs(1);
+    while Arc::strong_count(&old) > 1 && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_micros(50));
+    }
+    drop(old);
+}
+
+impl Engine {
+    /// Verifies, checks and swaps in a signed update. On any error the live
+    /// list keeps deciding, untouched.
+    pub fn apply(
+        &self,
+        bytes: &[u8],
+        now: i64,
+        source: UpdateSource,
+    ) -> Result<ListId, UpdateError> {
+        self.apply_timed(bytes, now, source).map(|(id, _)| id)
+    }
+
+    /// [`Self::apply`], also saying how long the update took until the new
+    /// list decided and until every instance had it ([`ApplyTimings`]).
+    pub fn apply_timed(
+        &self,
+        bytes: &[u8],
+        now: i64,
+        source: UpdateSource,
+    ) -> Result<(ListId, ApplyTimings), UpdateError> {
+        let _guard = lock(&self.updating);
+        let started = Instant::now();
+        let result = self.install(bytes, now, false);
+        let total = started.elapsed();
+        let result = result.map(|(id, live_at)| {
+            let live = live_at.duration_since(started);
+            (id, ApplyTimings { live, total })
+        });
+        self.record(source, now, result.as_ref().map(|(id, _)| id));
+        result
+    }
+
+    pub(super) fn record(
+        &self,
+        source: UpdateSource,
+        now: i64,
+        result: Result<&ListId, &UpdateError>,
+    ) {
+        let attempt = UpdateAttempt {
+            at: crate::time::format(now),
+            source,
+            applied: result.is_ok(),
+            sequence: result.ok().map(|id| id.sequence),
+            error: result.err().map(|e| crate::text::error_chain(e)),
+            kind: result.err().map(UpdateError::kind),
+        };
+        match result {
+            Ok(id) => {
+                tracing::info!(?source, sequence = id.sequence, digest = %&id.digest[..16], "list swapped in");
+            }
+            Err(e) => {
+                self.metrics.refused(e.kind());
+                tracing::warn!(?source, kind = %e.kind(), error = %crate::text::error_chain(e), "list update refused; the live list keeps deciding");
+                *lock(&self.last_refusal) = Some(attempt.clone());
+            }
+        }
+        *lock(&self.last_update) = Some(attempt);
+    }
+
+    /// Verifies, checks, loads, saves and publishes `bytes`. `restoring` is
+    /// the saved bundle at start: it may sit at the high-water mark and may
+    /// be stale (it still decides, flagged); an update must be above the
+    /// mark and fresh.
+    pub(super) fn install(
+        &self,
+        bytes: &[u8],
+        now: i64,
+        restoring: bool,
+    ) -> Result<(ListId, Instant), UpdateError> {
+        let list = self.verify(bytes)?;
+        let high_water = self.high_water.load(Ordering::Acquire);
+        let sequence = list.header.sequence;
+        if sequence < high_water || (sequence == high_water && !restoring) {
+            return Err(UpdateError::NotNewer {
+                sequence,
+                high_water,
+            });
+        }
+        if !restoring {
+            list.check_fresh(now).map_err(UpdateError::Bundle)?;
+        }
+        let live = self.load(list, now)?;
+        if let Some(state) = &self.state {
+            if sequence > high_water {
+                state.save(bytes, sequence).map_err(UpdateError::Persist)?;
+            }
+        }
+        let (id, live, live_at) = self.publish(live, now);
+        self.fill(&live);
+        Ok((id, live_at))
+    }
+
+    fn verify(&self, bytes: &[u8]) -> Result<VerifiedList, UpdateError> {
+        if bytes.len() > self.max_bundle_bytes {
+            return Err(UpdateError::Oversized {
+                bytes: bytes.len(),
+                max: self.max_bundle_bytes,
+            });
+        }
+        Ok(VerifiedList::open(bytes, &self.trust.load())?)
+    }
+
+    /// Loads the list into one fresh instance (checked with the list's
+    /// canaries): the [`Live`] that goes live. [`Self::fill`] adds the other
+    /// instances after the swap.
+    fn load(&self, list: VerifiedList, now: i64) -> Result<Live, UpdateError> {
+        let (instance, stats) = self.checked_instance(&list)?;
+        let slots = std::iter::once(Some(instance))
+            .chain((1..self.instances).map(|_| None))
+            .map(|i| Slot(Mutex::new(i)))
+            .collect();
+        self.resident.fetch_add(1, Ordering::AcqRel);
+        Ok(Live {
+            resident: Arc::clone(&self.resident),
+            stats,
+            list,
+            slots,
+            applied_at: now,
+        })
+    }
+
+    /// A fresh instance with `list` loaded that answers every canary as the
+    /// bundle says; warmed up here rather than on its first real call.
+    fn checked_instance(
+        &self,
+        list: &VerifiedList,
+    ) -> Result<(GuestInstance, ListStats), UpdateError> {
+        let (mut instance, stats) = self.fresh_instance(list).map_err(UpdateError::Guest)?;
+        for (index, canary) in list.header.canaries.iter().enumerate() {
+            let call = Call {
+                facility: &canary.facility,
+                inmate: &canary.inmate,
+                dialed: &canary.dialed,
+                at: canary.at,
+                started: None,
+            };
+            let got = instance.decide(&call).map_err(UpdateError::Guest)?;
+            if got.record != canary.record || got.reason.name() != canary.reason {
+                return Err(UpdateError::Canary {
+                    index,
+                    expected: format!("record={} ({})", canary.record, canary.reason),
+                    got: format!("record={} ({})", got.record, got.reason.name()),
+                });
+            }
+        }
+        Ok((instance, stats))
+    }
+
+    /// Loads the live list into its empty slots, once the list it replaced
+    /// has been freed: memory does not hold two fully loaded lists (unless
+    /// a decision held the old one past [`retire`]'s one-second wait), so
+    /// the peak of a swap stays well under twice one list. Until then
+    /// decisions share the instances already loaded. A failure here (the
+    /// same body already loaded once, so only memory or a host fault)
+    /// leaves the list deciding with fewer instances until the next
+    /// update: counted, logged, and shown as `instances_loaded` in the
+    /// status.
+    fn fill(&self, live: &Live) {
+        for slot in live.slots.iter() {
+            if lock(&slot.0).is_some() {
+                continue;
+            }
+            match self.checked_instance(&live.list) {
+                Ok((instance, _)) => *lock(&slot.0) = Some(instance),
+                Err(e) => {
+                    self.metrics.guest_failure();
+                    tracing::error!(error = %e, "could not load a further guest instance; deciding with fewer");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Makes `live` the live list and frees the one it replaces; returns
+    /// its identity, the list itself (for [`Self::fill`]) and when it went
+    /// live (before the old list's wait in [`retire`]).
+    fn publish(&self, live: Live, now: i64) -> (ListId, Arc<Live>, Instant) {
+        let id = live.list.id(now);
+        self.high_water.fetch_max(id.sequence, Ordering::AcqRel);
+        self.stale_alarm.store(false, Ordering::Relaxed);
+        let live = Arc::new(live);
+        let old = self.live.swap(Some(Arc::clone(&live)));
+        let live_at = Instant::now();
+        self.metrics.swap();
+        if let Some(old) = old {
+            retire(old);
+        }
+        (id, live, live_at)
+    }
+}
