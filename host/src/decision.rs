@@ -62,9 +62,8 @@ impl<'de> Deserialize<'de> for E164Text {
 
 /// An instant in seconds since the epoch, written in RFC 3339
 /// (`2026-12-01T14:30:00Z`: JSON, [`Display`]). Kept as the integer: a
-/// prearranged decision formats it only when it is written out, not on
-/// every call (formatting it cost about 440 instructions and an allocation
-/// per prearranged decision).
+/// prearranged decision formats it only when it is written out, so the
+/// call path neither formats nor allocates.
 ///
 /// [`Display`]: std::fmt::Display
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -409,9 +409,8 @@ pub fn normalize_prefix(text: &str, plan: &DialPlan) -> Result<Prefix, Normalize
 /// only those) are read by [`common`], eight bytes at a time, and every
 /// other character by [`other`], out of line. In wasm, Cranelift allocates
 /// registers for a loop as a whole, and every pass checks the epoch
-/// deadline: one byte-at-a-time loop with the rare cases inlined spilled and
-/// reloaded its state around every byte (about 26 instructions a byte, 12
-/// now).
+/// deadline: one byte-at-a-time loop with the rare cases inlined would
+/// spill and reload its state around every byte.
 #[inline(never)]
 fn scan(s: &str) -> Result<Dialed, NormalizeError> {
     let s = strip_uri(trim(s));
@@ -482,8 +481,8 @@ fn scan(s: &str) -> Result<Dialed, NormalizeError> {
 ///
 /// Eight bytes at a time, as one word, while they are all such characters.
 /// In wasm every loop pass checks the epoch deadline, a possible call that
-/// costs registers: a byte-at-a-time loop spilled and reloaded its state on
-/// every byte.
+/// costs registers, so a byte-at-a-time loop would spill and reload its
+/// state on every byte.
 #[inline(never)]
 #[expect(
     clippy::expect_used,

@@ -8,9 +8,9 @@
 //! many bits go to the directory is chosen per set, so for North American
 //! numbers an average key's run fits in two cache lines at every list size
 //! (keys clustered far apart, like international numbers, may not afford
-//! the directory that takes). For 5 million random North American numbers
-//! that is 16-bit low parts at about 2.1 bytes per number; the set is exact
-//! (no false positives or negatives).
+//! the directory that takes). A list of millions of North American numbers
+//! keeps 16-bit low parts, so a number takes little more than two bytes;
+//! the set is exact (no false positives or negatives).
 //!
 //! ```
 //! use privcall_core::set::RadixSet;

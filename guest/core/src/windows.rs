@@ -141,8 +141,8 @@ impl WindowIndex {
         let slots = self.slots.get(bucket.clone()).unwrap_or_default();
         // A binary search, though a bucket averages one window: a pair
         // booked hundreds of times fills its bucket, and a scan would make
-        // every other key hashed there pay for it; a bucket of one window
-        // costs the search only a few instructions more than a scan.
+        // every other key hashed there pay for it; on a bucket of one window
+        // the search is barely dearer than a scan.
         let first = slots.partition_point(|w| w.key < key);
         let len = slots[first..].iter().take_while(|w| w.key == key).count();
         bucket.start + first..bucket.start + first + len
@@ -168,7 +168,7 @@ pub(crate) fn chain_end(
 ) -> Option<i64> {
     // The latest end among my windows open at `t`. Times are tested first:
     // two compares, before the fields. A plain loop, not an iterator chain:
-    // the wasm guest runs it in far fewer instructions.
+    // it is the cheaper of the two in the wasm guest.
     let open_at = |t: i64| {
         let mut latest = None;
         for (i, w) in windows.iter().enumerate() {
