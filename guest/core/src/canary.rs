@@ -141,18 +141,8 @@ pub fn canary_calls(list: &CompiledList, at: i64, max: usize) -> Vec<CanaryCall>
 mod tests {
     use super::*;
     use crate::list::{build, RegistryRow, Target, WindowRow};
-    use crate::normalize::DialPlan;
-    use crate::types::{Category, CategorySet, FailMode, Overrun, Policy};
-
-    fn policy() -> Policy {
-        Policy {
-            exempt: CategorySet::all(),
-            overrun: Overrun::StayPrivate,
-            early_grace_secs: 0,
-            fail_mode: FailMode::DoNotRecord,
-            dial_plan: DialPlan::nanp(),
-        }
-    }
+    use crate::test_support::policy;
+    use crate::types::Category;
 
     fn registered(number: E164, facility: Option<&str>, valid_from: Option<i64>) -> RegistryRow {
         RegistryRow {

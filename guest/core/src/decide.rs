@@ -322,18 +322,7 @@ impl Decider {
 mod tests {
     use super::*;
     use crate::list::build;
-    use crate::normalize::DialPlan;
-    use crate::types::{CategorySet, FailMode};
-
-    fn policy() -> Policy {
-        Policy {
-            exempt: CategorySet::all(),
-            overrun: Overrun::StayPrivate,
-            early_grace_secs: 0,
-            fail_mode: FailMode::DoNotRecord,
-            dial_plan: DialPlan::nanp(),
-        }
-    }
+    use crate::test_support::policy;
 
     /// Every facility is found by its own code, whatever its length (the
     /// integer keys stop at 16 bytes, longer codes are compared as

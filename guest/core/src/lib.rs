@@ -50,5 +50,7 @@ pub mod normalize;
 pub mod packed;
 pub mod set;
 mod swar;
+#[cfg(test)]
+mod test_support;
 pub mod types;
 mod windows;

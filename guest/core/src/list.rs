@@ -593,19 +593,13 @@ fn target_order(t: Target) -> (u8, u64, u8) {
 mod tests {
     use super::*;
     use crate::normalize::{normalize_prefix, DialPlan};
-    use crate::types::{CategorySet, FailMode, Overrun};
+    use crate::test_support::policy;
 
     /// The counts and the facility table a report shows match what was
     /// built.
     #[test]
     fn accessors_report_what_was_built() {
-        let policy = Policy {
-            exempt: CategorySet::all(),
-            overrun: Overrun::StayPrivate,
-            early_grace_secs: 0,
-            fail_mode: FailMode::DoNotRecord,
-            dial_plan: DialPlan::nanp(),
-        };
+        let policy = policy();
         let row = |target, category, facilities: Option<&[&str]>| RegistryRow {
             target,
             category,

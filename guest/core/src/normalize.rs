@@ -879,14 +879,7 @@ fn international(digits: &[u8], letters: bool) -> Result<E164, NormalizeError> {
 )]
 mod tests {
     use super::*;
-
-    fn plan() -> DialPlan {
-        DialPlan {
-            outside_line_prefix: "9".into(),
-            home_area_code: "573".into(),
-            ..DialPlan::nanp()
-        }
-    }
+    use crate::test_support::plan;
 
     proptest::proptest! {
         // Digits and separators with now and then another byte (the ones

@@ -245,18 +245,8 @@ mod tests {
     use super::*;
     use crate::decide::Decider;
     use crate::list::{build, WindowRow};
-    use crate::normalize::DialPlan;
-    use crate::types::{Call, CategorySet, FailMode, Overrun, Policy, Reason};
-
-    fn policy() -> Policy {
-        Policy {
-            exempt: CategorySet::all(),
-            overrun: Overrun::StayPrivate,
-            early_grace_secs: 0,
-            fail_mode: FailMode::DoNotRecord,
-            dial_plan: DialPlan::nanp(),
-        }
-    }
+    use crate::test_support::policy;
+    use crate::types::{Call, Reason};
 
     /// Inmate ids are compared inline up to 16 bytes and through the list
     /// beyond: every id of every length around that limit (and with a NUL,
