@@ -1,0 +1,101 @@
+//! A facility's dial plan: the prefixes its phones dial and what a number
+//! dialed without a country or area code means there.
+
+use bincode::{Decode, Encode};
+
+use super::NormalizeError;
+
+/// How a facility's phones dial: the prefixes to strip and what to assume
+/// for numbers dialed without a country or area code.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct DialPlan {
+    /// Digits dialed to reach an outside line (e.g. `"9"`); may be empty.
+    pub outside_line_prefix: String,
+    /// The facility's country calling code (e.g. `"1"`).
+    pub country_code: String,
+    /// The national trunk prefix (`"1"` in North America, `"0"` in most
+    /// other countries); may be empty.
+    pub trunk_prefix: String,
+    /// Area code assumed for 7-digit local dialing (North America); may be
+    /// empty, and then 7-digit numbers do not normalize.
+    pub home_area_code: String,
+}
+
+impl DialPlan {
+    /// The North American plan: country code 1, trunk prefix 1, no outside
+    /// line prefix, no home area code.
+    pub fn nanp() -> DialPlan {
+        DialPlan {
+            outside_line_prefix: String::new(),
+            country_code: "1".into(),
+            trunk_prefix: "1".into(),
+            home_area_code: String::new(),
+        }
+    }
+
+    /// Whether this plan is for the North American Numbering Plan.
+    pub fn is_nanp(&self) -> bool {
+        // A pattern, not `==`: no call to `memcmp` on the decision path.
+        matches!(self.country_code.as_bytes(), [b'1'])
+    }
+
+    /// Checks every field; the error names the field that is wrong.
+    pub fn validate(&self) -> Result<(), NormalizeError> {
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(&self.outside_line_prefix) || self.outside_line_prefix.len() > 4 {
+            return Err(NormalizeError::BadPlan(
+                "outside_line_prefix must be at most 4 digits",
+            ));
+        }
+        let cc = self.country_code.as_bytes();
+        if cc.is_empty() || cc.len() > 3 || !digits(&self.country_code) || cc.first() == Some(&b'0')
+        {
+            return Err(NormalizeError::BadPlan(
+                "country_code must be 1 to 3 digits, not starting with 0",
+            ));
+        }
+        if !digits(&self.trunk_prefix) || self.trunk_prefix.len() > 2 {
+            return Err(NormalizeError::BadPlan(
+                "trunk_prefix must be at most 2 digits",
+            ));
+        }
+        let home = self.home_area_code.as_bytes();
+        if !home.is_empty() {
+            if !self.is_nanp() {
+                return Err(NormalizeError::BadPlan(
+                    "home_area_code is only for country_code 1",
+                ));
+            }
+            if home.len() != 3 || !digits(&self.home_area_code) {
+                return Err(NormalizeError::BadPlan("home_area_code must be 3 digits"));
+            }
+            if !home.first().is_some_and(|h| (b'2'..=b'9').contains(h)) {
+                return Err(NormalizeError::BadPlan(
+                    "home_area_code cannot start with 0 or 1",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails by panicking")]
+mod tests {
+    use super::*;
+    use crate::test_support::plan;
+
+    #[test]
+    fn plan_validation_names_the_field() {
+        let bad = DialPlan {
+            home_area_code: "57".into(),
+            ..DialPlan::nanp()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("home_area_code"));
+        assert!(plan().validate().is_ok());
+    }
+}
