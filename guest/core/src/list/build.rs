@@ -1,6 +1,6 @@
 //! Building a compiled list from normalized registry and window rows.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{
     window_key, CompiledList, Facility, FacilityIndex, Grant, ListError, PrefixEntry, Window,
@@ -57,9 +57,41 @@ pub fn build(
     registry: &[RegistryRow],
     windows: &[WindowRow],
 ) -> Result<CompiledList, ListError> {
-    // Facilities: every code named anywhere gets an index; those without a
-    // table of their own decide under the default policy.
-    let mut table: std::collections::BTreeMap<String, (Policy, bool)> = facility_policies
+    let facilities = facility_table(&default_policy, facility_policies, registry, windows)?;
+    let (grants, target_grants) = intern_grants(registry, &facilities);
+    let classified = classify(&target_grants, &grants);
+    // NANP numbers sort by national number in the same order as by E.164,
+    // and targets were sorted numbers-first, so the keys are increasing.
+    let nanp = RadixSet::from_sorted(&classified.nanp_keys)?;
+    let intl = RadixSet::from_sorted(&classified.intl_keys)?;
+    let mut prefixes = classified.prefixes;
+    prefixes.sort_by_key(|p| (p.len, p.value));
+    let windows = compile_windows(windows, &facilities);
+    let list = CompiledList {
+        default_policy,
+        facilities,
+        classes: classified.classes,
+        nanp,
+        nanp_classes: PackedInts::from_values(&classified.nanp_classes),
+        intl,
+        intl_classes: PackedInts::from_values(&classified.intl_classes),
+        prefixes,
+        windows,
+    };
+    list.validate()?;
+    Ok(list)
+}
+
+/// The facility table, sorted by code: every code named anywhere gets an
+/// index; those without a table of their own decide under the default
+/// policy.
+fn facility_table(
+    default_policy: &Policy,
+    facility_policies: Vec<(String, Policy)>,
+    registry: &[RegistryRow],
+    windows: &[WindowRow],
+) -> Result<Vec<Facility>, ListError> {
+    let mut table: BTreeMap<String, (Policy, bool)> = facility_policies
         .into_iter()
         .map(|(code, p)| (code, (p, true)))
         .collect();
@@ -75,39 +107,50 @@ pub fn build(
     if table.len() > usize::from(FacilityIndex::MAX) {
         return Err(ListError::Invalid("too many facilities"));
     }
-    let facilities: Vec<Facility> = table
+    Ok(table
         .into_iter()
         .map(|(code, (policy, own_policy))| Facility {
             code,
             policy,
             own_policy,
         })
-        .collect();
-    #[expect(
-        clippy::expect_used,
-        reason = "the table above has every facility code the rows name"
-    )]
-    let index_of = |code: &str| -> FacilityIndex {
-        let i = facilities
-            .binary_search_by(|f| f.code.as_str().cmp(code))
-            .expect("every named facility is in the table");
-        i as FacilityIndex
-    };
+        .collect())
+}
 
-    // Grants and classes.
+/// The index of `code` in `facilities`, the table [`facility_table`] made
+/// from the same rows.
+#[expect(
+    clippy::expect_used,
+    reason = "the table has every facility code the rows name"
+)]
+fn index_of(facilities: &[Facility], code: &str) -> FacilityIndex {
+    let i = facilities
+        .binary_search_by(|f| f.code.as_str().cmp(code))
+        .expect("every named facility is in the table");
+    i as FacilityIndex
+}
+
+/// Each row's effect as a grant, stored once however many rows share it:
+/// the distinct grants, and each target with the id of every grant it has,
+/// sorted by (target, grant) and unique.
+fn intern_grants(
+    registry: &[RegistryRow],
+    facilities: &[Facility],
+) -> (Vec<Grant>, Vec<(Target, u32)>) {
     let mut grant_ids: HashMap<Grant, u32> = HashMap::new();
     let mut grants: Vec<Grant> = Vec::new();
-    let mut number_grants: Vec<(Target, u32)> = Vec::with_capacity(registry.len());
+    let mut target_grants: Vec<(Target, u32)> = Vec::with_capacity(registry.len());
     for row in registry {
-        let facilities = row.facilities.as_ref().map(|codes| {
-            let mut ids: Vec<FacilityIndex> = codes.iter().map(|c| index_of(c)).collect();
+        let scope = row.facilities.as_ref().map(|codes| {
+            let mut ids: Vec<FacilityIndex> =
+                codes.iter().map(|c| index_of(facilities, c)).collect();
             ids.sort_unstable();
             ids.dedup();
             ids
         });
         let grant = Grant {
             category: row.category,
-            facilities,
+            facilities: scope,
             valid_from: row.valid_from,
             valid_until: row.valid_until,
         };
@@ -115,21 +158,39 @@ pub fn build(
             grants.push(grant);
             (grants.len() - 1) as u32
         });
-        number_grants.push((row.target, id));
+        target_grants.push((row.target, id));
     }
     // Sorting by (target, grant) groups each target's grants together; the
     // grant ids are then turned into classes in a canonical order.
-    number_grants.sort_unstable_by_key(|&(t, g)| (target_order(t), g));
-    number_grants.dedup();
+    target_grants.sort_unstable_by_key(|&(t, g)| (target_order(t), g));
+    target_grants.dedup();
+    (grants, target_grants)
+}
 
-    let mut classes: Vec<Vec<Grant>> = Vec::new();
+/// The targets sorted into the list's parts, each with its class id.
+#[derive(Default)]
+struct Classified {
+    /// Distinct combinations of grants, each sorted.
+    classes: Vec<Vec<Grant>>,
+    /// North American national numbers, increasing.
+    nanp_keys: Vec<u64>,
+    /// The class of each of `nanp_keys`.
+    nanp_classes: Vec<u32>,
+    /// Other numbers as E.164 integers, increasing.
+    intl_keys: Vec<u64>,
+    /// The class of each of `intl_keys`.
+    intl_classes: Vec<u32>,
+    /// Prefix blocks, in target order.
+    prefixes: Vec<PrefixEntry>,
+}
+
+/// Gives each target (with its grant ids, grouped as [`intern_grants`]
+/// sorts them) the class of its set of grants, made the first time that
+/// set is met, and files it with the numbers of its kind.
+fn classify(target_grants: &[(Target, u32)], grants: &[Grant]) -> Classified {
+    let mut out = Classified::default();
     let mut class_ids: HashMap<Vec<u32>, u32> = HashMap::new();
-    let mut nanp_keys = Vec::new();
-    let mut nanp_cls = Vec::new();
-    let mut intl_keys = Vec::new();
-    let mut intl_cls = Vec::new();
-    let mut prefixes = Vec::new();
-    for group in number_grants.chunk_by(|a, b| a.0 == b.0) {
+    for group in target_grants.chunk_by(|a, b| a.0 == b.0) {
         let Some(&(target, _)) = group.first() else {
             continue;
         };
@@ -144,8 +205,8 @@ pub fn build(
                 let mut class: Vec<Grant> =
                     ids.iter().map(|&g| grants[g as usize].clone()).collect();
                 class.sort();
-                classes.push(class);
-                let c = (classes.len() - 1) as u32;
+                out.classes.push(class);
+                let c = (out.classes.len() - 1) as u32;
                 class_ids.insert(ids, c);
                 c
             }
@@ -153,31 +214,31 @@ pub fn build(
         match target {
             Target::Number(n) => match n.nanp_national() {
                 Some(national) => {
-                    nanp_keys.push(national);
-                    nanp_cls.push(class);
+                    out.nanp_keys.push(national);
+                    out.nanp_classes.push(class);
                 }
                 None => {
-                    intl_keys.push(n.0);
-                    intl_cls.push(class);
+                    out.intl_keys.push(n.0);
+                    out.intl_classes.push(class);
                 }
             },
-            Target::Prefix(p) => prefixes.push(PrefixEntry {
+            Target::Prefix(p) => out.prefixes.push(PrefixEntry {
                 value: p.value,
                 len: p.len,
                 class,
             }),
         }
     }
-    // NANP numbers sort by national number in the same order as by E.164,
-    // and targets were sorted numbers-first, so the keys are increasing.
-    let nanp = RadixSet::from_sorted(&nanp_keys)?;
-    let intl = RadixSet::from_sorted(&intl_keys)?;
-    prefixes.sort_by_key(|p| (p.len, p.value));
+    out
+}
 
-    let mut compiled_windows: Vec<Window> = windows
+/// The windows with their facility indices and keys, sorted by key and
+/// start, identical ones once.
+fn compile_windows(windows: &[WindowRow], facilities: &[Facility]) -> Vec<Window> {
+    let mut compiled: Vec<Window> = windows
         .iter()
         .map(|w| {
-            let facility = index_of(&w.facility);
+            let facility = index_of(facilities, &w.facility);
             Window {
                 key: window_key(facility, w.number, &w.inmate),
                 facility,
@@ -190,26 +251,13 @@ pub fn build(
         .collect();
     // Every field in the order, so identical windows end up adjacent for
     // dedup even when two keys collide.
-    compiled_windows.sort_by(|a, b| {
+    compiled.sort_by(|a, b| {
         (a.key, a.start, a.end, a.facility, a.number)
             .cmp(&(b.key, b.start, b.end, b.facility, b.number))
             .then_with(|| a.inmate.cmp(&b.inmate))
     });
-    compiled_windows.dedup();
-
-    let list = CompiledList {
-        default_policy,
-        facilities,
-        classes,
-        nanp,
-        nanp_classes: PackedInts::from_values(&nanp_cls),
-        intl,
-        intl_classes: PackedInts::from_values(&intl_cls),
-        prefixes,
-        windows: compiled_windows,
-    };
-    list.validate()?;
-    Ok(list)
+    compiled.dedup();
+    compiled
 }
 
 /// Sort key putting NANP numbers first (by national number), then other

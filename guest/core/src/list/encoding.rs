@@ -12,6 +12,8 @@ pub const BODY_VERSION: u16 = 2;
 /// The largest body a guest accepts (a 5M-number list is ~15 MB).
 pub const MAX_BODY_BYTES: usize = 512 << 20;
 
+/// The encoding after the header: fixed-width integers, so a field's size
+/// does not depend on its value, and decoding stops at the body cap.
 fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard()
         .with_fixed_int_encoding()
@@ -40,12 +42,7 @@ impl CompiledList {
         if bytes.len() > MAX_BODY_BYTES {
             return Err(ListError::TooLarge { bytes: bytes.len() });
         }
-        let rest = bytes.strip_prefix(&BODY_MAGIC).ok_or(ListError::BadMagic)?;
-        let (version, rest) = rest.split_first_chunk().ok_or(ListError::BadMagic)?;
-        let version = u16::from_le_bytes(*version);
-        if version != BODY_VERSION {
-            return Err(ListError::UnsupportedVersion { found: version });
-        }
+        let rest = strip_header(bytes)?;
         let (list, used): (CompiledList, usize) =
             bincode::decode_from_slice(rest, bincode_config())
                 .map_err(|e| ListError::Decode(e.to_string()))?;
@@ -62,12 +59,7 @@ impl CompiledList {
     /// and the facility table come first in the encoding), so the host can
     /// know every facility's fail mode without decoding the number set.
     pub fn policies_from_bytes(bytes: &[u8]) -> Result<(Policy, Vec<Facility>), ListError> {
-        let rest = bytes.strip_prefix(&BODY_MAGIC).ok_or(ListError::BadMagic)?;
-        let (version, rest) = rest.split_first_chunk().ok_or(ListError::BadMagic)?;
-        let version = u16::from_le_bytes(*version);
-        if version != BODY_VERSION {
-            return Err(ListError::UnsupportedVersion { found: version });
-        }
+        let rest = strip_header(bytes)?;
         let ((default_policy, facilities), _): ((Policy, Vec<Facility>), usize) =
             bincode::decode_from_slice(rest, bincode_config())
                 .map_err(|e| ListError::Decode(e.to_string()))?;
@@ -77,4 +69,16 @@ impl CompiledList {
         }
         Ok((default_policy, facilities))
     }
+}
+
+/// What follows the magic bytes and the layout version, once both are
+/// checked.
+fn strip_header(bytes: &[u8]) -> Result<&[u8], ListError> {
+    let rest = bytes.strip_prefix(&BODY_MAGIC).ok_or(ListError::BadMagic)?;
+    let (version, rest) = rest.split_first_chunk().ok_or(ListError::BadMagic)?;
+    let version = u16::from_le_bytes(*version);
+    if version != BODY_VERSION {
+        return Err(ListError::UnsupportedVersion { found: version });
+    }
+    Ok(rest)
 }

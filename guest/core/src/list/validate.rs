@@ -5,11 +5,22 @@ use super::{window_key, CompiledList, FacilityIndex, ListError};
 use crate::normalize::E164;
 use crate::types::Policy;
 
+use ListError::Invalid;
+
 impl CompiledList {
     /// Checks every structural rule the decision code relies on.
     pub fn validate(&self) -> Result<(), ListError> {
-        use ListError::Invalid;
         check_policy(&self.default_policy)?;
+        self.check_facilities()?;
+        self.check_classes()?;
+        self.check_number_sets()?;
+        self.check_prefixes()?;
+        self.check_windows()
+    }
+
+    /// Facilities: few enough to index, sorted and unique by a non-empty
+    /// code, each with a valid policy.
+    fn check_facilities(&self) -> Result<(), ListError> {
         if self.facilities.len() > usize::from(FacilityIndex::MAX) {
             return Err(Invalid("too many facilities"));
         }
@@ -22,6 +33,12 @@ impl CompiledList {
             }
             check_policy(&f.policy)?;
         }
+        Ok(())
+    }
+
+    /// Classes: non-empty; each grant's facilities sorted, unique and known,
+    /// its validity not empty.
+    fn check_classes(&self) -> Result<(), ListError> {
         let nfac = self.facilities.len();
         for class in &self.classes {
             if class.is_empty() {
@@ -43,6 +60,12 @@ impl CompiledList {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The two number sets: each well formed, with one class id in range
+    /// per number, and keys of the length their set holds.
+    fn check_number_sets(&self) -> Result<(), ListError> {
         let nclass = self.classes.len();
         for (set, classes) in [
             (&self.nanp, &self.nanp_classes),
@@ -72,6 +95,12 @@ impl CompiledList {
         {
             return Err(Invalid("international number of the wrong length"));
         }
+        Ok(())
+    }
+
+    /// Prefix blocks: sorted and unique, each 4 to 14 digits long (as its
+    /// length says) and with a class in range.
+    fn check_prefixes(&self) -> Result<(), ListError> {
         if !self
             .prefixes
             .is_sorted_by(|a, b| (a.len, a.value) < (b.len, b.value))
@@ -83,15 +112,21 @@ impl CompiledList {
             if !(4..=14).contains(&p.len) || digits != u32::from(p.len) {
                 return Err(Invalid("prefix block of the wrong length"));
             }
-            if p.class as usize >= nclass {
+            if p.class as usize >= self.classes.len() {
                 return Err(Invalid("prefix block class out of range"));
             }
         }
+        Ok(())
+    }
+
+    /// Windows: sorted by key and start, each at a known facility, not
+    /// empty, and filed under the key its fields give.
+    fn check_windows(&self) -> Result<(), ListError> {
         if !self.windows.is_sorted_by_key(|w| (w.key, w.start)) {
             return Err(Invalid("windows are not sorted"));
         }
         for w in &self.windows {
-            if usize::from(w.facility) >= nfac {
+            if usize::from(w.facility) >= self.facilities.len() {
                 return Err(Invalid("window names an unknown facility"));
             }
             if w.start >= w.end {
@@ -105,14 +140,16 @@ impl CompiledList {
     }
 }
 
+/// A policy's rules: known categories, early grace in range, a valid dial
+/// plan.
 pub(super) fn check_policy(p: &Policy) -> Result<(), ListError> {
     if !p.exempt.is_valid() {
-        return Err(ListError::Invalid("policy exempts an unknown category"));
+        return Err(Invalid("policy exempts an unknown category"));
     }
     if !(0..=Policy::MAX_GRACE_SECS).contains(&p.early_grace_secs) {
-        return Err(ListError::Invalid("policy early grace out of range"));
+        return Err(Invalid("policy early grace out of range"));
     }
     p.dial_plan
         .validate()
-        .map_err(|_| ListError::Invalid("policy dial plan is invalid"))
+        .map_err(|_| Invalid("policy dial plan is invalid"))
 }
