@@ -7,7 +7,7 @@
 //! layout, keeps the host from reading the list's storage.
 
 use crate::decide::Decider;
-use crate::list::{CompiledList, FacilityIndex};
+use crate::list::{CompiledList, FacilityIndex, Grant};
 use crate::normalize::E164;
 use crate::types::{Call, Reason};
 
@@ -57,63 +57,7 @@ pub struct CanaryCall {
 /// ```
 pub fn canary_calls(list: &CompiledList, at: i64, max: usize) -> Vec<CanaryCall> {
     let decider = Decider::new(list.clone());
-    let code = |f: FacilityIndex| {
-        list.facilities
-            .get(usize::from(f))
-            .map(|f| f.code.clone())
-            .unwrap_or_default()
-    };
-    let any_facility = list
-        .facilities
-        .first()
-        .map(|f| f.code.clone())
-        .unwrap_or_default();
-    let mut calls: Vec<(String, String, E164, i64)> = Vec::new();
-    for (set, classes, intl) in [
-        (&list.nanp, &list.nanp_classes, false),
-        (&list.intl, &list.intl_classes, true),
-    ] {
-        let quota = if intl { 2 } else { 6 };
-        let step = set.len().div_ceil(quota).max(1);
-        // Walks the set once, without collecting it (millions of keys).
-        for (i, key) in set.iter().enumerate().step_by(step) {
-            let number = if intl {
-                E164(key)
-            } else {
-                E164::from_nanp_national(key)
-            };
-            let grant = classes
-                .get(i)
-                .and_then(|c| list.classes.get(c as usize))
-                .and_then(|c| c.first());
-            let (facility, t) = match grant {
-                Some(g) => {
-                    let facility = g
-                        .facilities
-                        .as_ref()
-                        .and_then(|fs| fs.first())
-                        .map_or_else(|| any_facility.clone(), |&f| code(f));
-                    let t = g.valid_from.map_or(at, |from| at.max(from));
-                    let t = g
-                        .valid_until
-                        .map_or(t, |until| t.min(until.saturating_sub(1)));
-                    (facility, t)
-                }
-                None => (any_facility.clone(), at),
-            };
-            calls.push((facility.clone(), String::new(), number, t));
-            // A neighbour that is not registered must come out "record".
-            if !set.contains(key + 1) && calls.len() < max.saturating_sub(4) {
-                calls.push((facility, String::new(), E164(number.0 + 1), t));
-            }
-        }
-    }
-    let step = list.windows.len().div_ceil(4).max(1);
-    for w in list.windows.iter().step_by(step) {
-        calls.push((code(w.facility), w.inmate.clone(), E164(w.number), w.start));
-    }
-    calls.truncate(max);
-    calls
+    pick_calls(list, at, max)
         .into_iter()
         .map(|(facility, inmate, number, at)| {
             let dialed = number.to_string();
@@ -134,6 +78,83 @@ pub fn canary_calls(list: &CompiledList, at: i64, max: usize) -> Vec<CanaryCall>
             }
         })
         .collect()
+}
+
+/// The calls [`canary_calls`] decides, in its order: (facility, inmate,
+/// number, time).
+fn pick_calls(list: &CompiledList, at: i64, max: usize) -> Vec<(String, String, E164, i64)> {
+    let mut calls: Vec<(String, String, E164, i64)> = Vec::new();
+    for (set, classes, intl) in [
+        (&list.nanp, &list.nanp_classes, false),
+        (&list.intl, &list.intl_classes, true),
+    ] {
+        let quota = if intl { 2 } else { 6 };
+        let step = set.len().div_ceil(quota).max(1);
+        // Walks the set once, without collecting it (millions of keys).
+        for (i, key) in set.iter().enumerate().step_by(step) {
+            let number = if intl {
+                E164(key)
+            } else {
+                E164::from_nanp_national(key)
+            };
+            let grant = classes
+                .get(i)
+                .and_then(|c| list.classes.get(c as usize))
+                .and_then(|c| c.first());
+            let (facility, t) = call_site(list, grant, at);
+            calls.push((facility.clone(), String::new(), number, t));
+            // A neighbour that is not registered must come out "record".
+            if !set.contains(key + 1) && calls.len() < max.saturating_sub(4) {
+                calls.push((facility, String::new(), E164(number.0 + 1), t));
+            }
+        }
+    }
+    let step = list.windows.len().div_ceil(4).max(1);
+    for w in list.windows.iter().step_by(step) {
+        calls.push((
+            facility_code(list, w.facility),
+            w.inmate.clone(),
+            E164(w.number),
+            w.start,
+        ));
+    }
+    calls.truncate(max);
+    calls
+}
+
+/// Where and when to call a number registered under `grant`: the first
+/// facility in its scope (the list's first facility when it has no scope),
+/// at `at` moved into its validity.
+fn call_site(list: &CompiledList, grant: Option<&Grant>, at: i64) -> (String, i64) {
+    let any_facility = || {
+        list.facilities
+            .first()
+            .map(|f| f.code.clone())
+            .unwrap_or_default()
+    };
+    match grant {
+        Some(g) => {
+            let facility = g
+                .facilities
+                .as_ref()
+                .and_then(|fs| fs.first())
+                .map_or_else(any_facility, |&f| facility_code(list, f));
+            let t = g.valid_from.map_or(at, |from| at.max(from));
+            let t = g
+                .valid_until
+                .map_or(t, |until| t.min(until.saturating_sub(1)));
+            (facility, t)
+        }
+        None => (any_facility(), at),
+    }
+}
+
+/// The code of facility `f` (empty if the list has no such facility).
+fn facility_code(list: &CompiledList, f: FacilityIndex) -> String {
+    list.facilities
+        .get(usize::from(f))
+        .map(|f| f.code.clone())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
