@@ -485,13 +485,13 @@ mod tests {
         assert_eq!(group(57_793_401), "57,793,401");
     }
 
-    /// The committed baseline names exactly the benchmarks `benches/gate.rs`
+    /// The committed baseline names exactly the benchmarks `benches/gate/main.rs`
     /// defines, so a benchmark added or renamed without a new baseline fails
     /// here, in `cargo test`, before the (slower) gate runs.
     #[test]
     fn the_committed_baseline_matches_the_gate_benchmarks() {
         let source = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/gate.rs"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/gate/main.rs"),
         )
         .unwrap();
         // Every `gate_measure_<name>` identifier (the docs' `<name>` and the
@@ -509,12 +509,12 @@ mod tests {
             .collect();
         defined.sort_unstable();
         defined.dedup();
-        assert!(!defined.is_empty(), "no benchmark found in benches/gate.rs");
+        assert!(!defined.is_empty(), "no benchmark found in benches/gate/main.rs");
         let baseline = committed();
         let committed: Vec<&str> = baseline.entries.keys().map(String::as_str).collect();
         assert_eq!(
             committed, defined,
-            "benches/baseline.json and benches/gate.rs disagree: run `cargo xtask bench-baseline`"
+            "benches/baseline.json and benches/gate/main.rs disagree: run `cargo xtask bench-baseline`"
         );
     }
 }

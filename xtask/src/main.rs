@@ -5,7 +5,7 @@
 //! cargo xtask bench-baseline [--baseline FILE] [--jobs N] [--gate BIN]
 //! ```
 //!
-//! `bench-gate` builds `benches/gate.rs`, counts each benchmark's
+//! `bench-gate` builds `benches/gate/main.rs`, counts each benchmark's
 //! instructions under `valgrind --tool=callgrind`, prints one row per
 //! benchmark (baseline, now, change) and exits non-zero when one executes
 //! more than PCT percent (default 2) more instructions than
@@ -36,7 +36,7 @@ options:
   --threshold PCT  allowed increase over the baseline, in percent (default 2)
   --baseline FILE  the baseline (default benches/baseline.json)
   --jobs N         benchmarks run at once under valgrind (default: CPUs)
-  --gate BIN       use this gate binary instead of building benches/gate.rs
+  --gate BIN       use this gate binary instead of building benches/gate/main.rs
 ";
 
 /// The default allowed increase, in percent.

@@ -28,7 +28,7 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-/// Builds `benches/gate.rs` with the bench profile (what `cargo bench`
+/// Builds `benches/gate/main.rs` with the bench profile (what `cargo bench`
 /// uses) and returns the path of its executable.
 pub fn build_gate(root: &Path) -> Result<PathBuf> {
     eprintln!("bench-gate: building the gate benchmarks (cargo bench --bench gate --no-run)");
