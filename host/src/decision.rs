@@ -162,19 +162,41 @@ impl Reason {
     ];
 
     /// The contract name (`registered`, `fail-safe`, ...): JSON, metrics.
+    /// The rules' reasons have the core's names ([`core::Reason::name`]);
+    /// only `fail-safe` is the host's own.
     pub fn name(self) -> &'static str {
+        match self.rules() {
+            Some(r) => r.name(),
+            None => "fail-safe",
+        }
+    }
+
+    /// The reason as the decision rules give it, or `None` for
+    /// [`Reason::FailSafe`], which only the host gives.
+    fn rules(self) -> Option<core::Reason> {
         match self {
-            Reason::Registered => "registered",
-            Reason::Prearranged => "prearranged",
-            Reason::PrearrangedOverrun => "prearranged-overrun",
-            Reason::NotPrivileged => "not-privileged",
-            Reason::FailSafe => "fail-safe",
+            Reason::Registered => Some(core::Reason::Registered),
+            Reason::Prearranged => Some(core::Reason::Prearranged),
+            Reason::PrearrangedOverrun => Some(core::Reason::PrearrangedOverrun),
+            Reason::NotPrivileged => Some(core::Reason::NotPrivileged),
+            Reason::FailSafe => None,
         }
     }
 
     /// Its position in [`Self::ALL`].
     pub(crate) fn index(self) -> usize {
         self as usize
+    }
+}
+
+impl From<core::Reason> for Reason {
+    fn from(r: core::Reason) -> Reason {
+        match r {
+            core::Reason::Registered => Reason::Registered,
+            core::Reason::Prearranged => Reason::Prearranged,
+            core::Reason::PrearrangedOverrun => Reason::PrearrangedOverrun,
+            core::Reason::NotPrivileged => Reason::NotPrivileged,
+        }
     }
 }
 
@@ -214,12 +236,7 @@ impl Decision {
         Decision {
             record: d.record,
             monitor: d.monitor,
-            reason: match d.reason {
-                core::Reason::Registered => Reason::Registered,
-                core::Reason::Prearranged => Reason::Prearranged,
-                core::Reason::PrearrangedOverrun => Reason::PrearrangedOverrun,
-                core::Reason::NotPrivileged => Reason::NotPrivileged,
-            },
+            reason: d.reason.into(),
             category: d.category.map(|c| Cow::Borrowed(c.name())),
             private_until: d.private_until.map(Rfc3339Text),
             on_expiry: d.on_expiry.map(|o| Cow::Borrowed(o.name())),
@@ -281,6 +298,20 @@ mod tests {
         let json = serde_json::to_string(&far).unwrap();
         assert_eq!(json, format!("\"@{}\"", i64::MAX));
         assert_eq!(serde_json::from_str::<Rfc3339Text>(&json).unwrap(), far);
+    }
+
+    /// Each reason's JSON name is its contract name, and every reason but
+    /// `fail-safe` is the core's, under the core's name.
+    #[test]
+    fn reasons_have_one_name() {
+        for r in Reason::ALL {
+            let json = serde_json::to_string(&r).unwrap();
+            assert_eq!(json, format!("\"{}\"", r.name()));
+            match r.rules() {
+                Some(core) => assert_eq!(Reason::from(core), r),
+                None => assert_eq!(r, Reason::FailSafe),
+            }
+        }
     }
 
     /// The number is written as E.164 text and read back only as such.
