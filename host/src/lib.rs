@@ -52,6 +52,7 @@
 
 mod compile;
 mod decision;
+mod feed;
 mod runtime;
 mod text;
 mod time;
@@ -74,12 +75,16 @@ pub use crate::trust::{
     OpenError, TrustStore, VerifiedList,
 };
 
+// Feeds: a watched folder and a polled URL that update an engine.
+pub use crate::feed::{read_bundle_file, FeedConfig, Feeds, ReadError, TrustFiles};
+
 // Compiling: list sources to a list.
 pub use crate::compile::{compile, CompileErrors, Compiled, SourceError, Sources};
 
 // Types the signatures above name, and tools for tests and benchmarks.
 pub use crate::decision::{E164Text, Rfc3339Text};
 pub use crate::runtime::{ApplyTimings, GuestError, GuestRuntime, ListDecider, ListStats};
+pub use crate::text::error_chain;
 pub use crate::time::{Round, TimeError};
 pub use crate::trust::{Header, UnverifiedBundle, FORMAT_VERSION, MAX_BUNDLE_BYTES};
 pub use privcall_core as core;

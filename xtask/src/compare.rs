@@ -509,7 +509,10 @@ mod tests {
             .collect();
         defined.sort_unstable();
         defined.dedup();
-        assert!(!defined.is_empty(), "no benchmark found in benches/gate/main.rs");
+        assert!(
+            !defined.is_empty(),
+            "no benchmark found in benches/gate/main.rs"
+        );
         let baseline = committed();
         let committed: Vec<&str> = baseline.entries.keys().map(String::as_str).collect();
         assert_eq!(

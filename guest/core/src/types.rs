@@ -238,6 +238,13 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// Every notice.
+    pub const ALL: [Notice; 3] = [
+        Notice::PrivateWindowEndedRecording,
+        Notice::PrivateWindowEndedPrivate,
+        Notice::PrivateWindowEndedDisconnect,
+    ];
+
     /// The name used in the decision JSON.
     pub fn name(self) -> &'static str {
         match self {

@@ -164,6 +164,16 @@ impl Engine {
         decision
     }
 
+    /// The decision a call gets when nothing else can be decided (the C
+    /// ABI's answer after a caught panic): the facility's fail mode under
+    /// the live list, or do-not-record without one.
+    pub fn fail_safe(&self, facility: &str, now: i64) -> Decision {
+        match self.live.load().as_deref() {
+            Some(live) => live.list.fail_safe(facility, now),
+            None => Decision::fail_safe(FailMode::DoNotRecord, None),
+        }
+    }
+
     /// Replaces the trust store (key rotation): lists already live stay
     /// live; the next update must verify against the new store.
     pub fn set_trust(&self, trust: TrustStore) {
@@ -185,6 +195,11 @@ impl Engine {
     /// read by in-flight decisions. Back to 1 after a swap completes.
     pub fn lists_in_memory(&self) -> usize {
         self.resident.load(Ordering::Acquire)
+    }
+
+    /// The largest update this engine accepts, in bytes.
+    pub fn max_bundle_bytes(&self) -> usize {
+        self.max_bundle_bytes
     }
 
     /// The engine's counters.

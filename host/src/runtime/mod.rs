@@ -16,6 +16,7 @@ pub mod guest;
 pub mod metrics;
 pub mod pages;
 mod pool;
+pub(crate) use pool::lock;
 pub mod status;
 mod swap;
 pub mod update;

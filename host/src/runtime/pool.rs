@@ -47,7 +47,7 @@ impl Drop for Live {
 #[repr(align(128))]
 pub(super) struct Slot(pub(super) Mutex<Option<GuestInstance>>);
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a slot leaves a usable instance or a poisoned
     // one (rebuilt on next use); either way the lock must not stay dead.
     m.lock().unwrap_or_else(|e| e.into_inner())

@@ -1,7 +1,7 @@
 //! The compiled guest: the process-wide wasmtime engine and the guest
 //! module compiled once and pre-instantiated.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use wasmtime::{
     Config, Engine, Instance, InstancePre, Linker, Module, Store, StoreLimits, StoreLimitsBuilder,
@@ -24,33 +24,56 @@ pub static GUEST_MODULE: &[u8] = include_bytes!(env!("PRIVCALL_GUEST_MODULE"));
 pub static GUEST_COMPONENT: &[u8] = include_bytes!(env!("PRIVCALL_GUEST_COMPONENT"));
 
 /// The process-wide engine, with a thread that advances its epoch.
+///
+/// The thread belongs to the process that started it: a child forked
+/// after the engine was made (a PBX's workers) has the engine but not the
+/// thread, so each call here checks the process id and starts a ticker in
+/// a process that has none. Without it no deadline would ever fire.
 pub fn engine() -> Result<&'static Engine, GuestError> {
     static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
-    let engine = ENGINE.get_or_init(|| {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        config.memory_reservation(MEMORY_RESERVATION);
-        config.memory_may_move(false);
-        // `perf` and other profilers can name the guest's compiled
-        // functions (`/tmp/perf-<pid>.map`).
-        if std::env::var_os("PRIVCALL_PERFMAP").is_some() {
-            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-        }
-        let engine = Engine::new(&config).map_err(|e| format!("configuring wasmtime: {e:#}"))?;
-        let ticker = engine.clone();
-        std::thread::Builder::new()
-            .name("privcall-epoch".into())
-            .spawn(move || loop {
-                std::thread::sleep(EPOCH_TICK);
-                ticker.increment_epoch();
-            })
-            .map_err(|e| format!("starting the epoch thread: {e}"))?;
-        Ok(engine)
-    });
-    engine.as_ref().map_err(|what| GuestError::Setup {
-        what: what.clone(),
-        source: None,
-    })
+    let engine = ENGINE
+        .get_or_init(|| {
+            let mut config = Config::new();
+            config.epoch_interruption(true);
+            config.memory_reservation(MEMORY_RESERVATION);
+            config.memory_may_move(false);
+            // `perf` and other profilers can name the guest's compiled
+            // functions (`/tmp/perf-<pid>.map`).
+            if std::env::var_os("PRIVCALL_PERFMAP").is_some() {
+                config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+            }
+            Engine::new(&config).map_err(|e| format!("configuring wasmtime: {e:#}"))
+        })
+        .as_ref()
+        .map_err(|what| GuestError::Setup {
+            what: what.clone(),
+            source: None,
+        })?;
+    start_ticker(engine)?;
+    Ok(engine)
+}
+
+/// Starts the epoch thread of this process, once per process.
+fn start_ticker(engine: &Engine) -> Result<(), GuestError> {
+    static TICKING_IN: Mutex<Option<u32>> = Mutex::new(None);
+    let mut ticking = crate::runtime::lock(&TICKING_IN);
+    let pid = std::process::id();
+    if *ticking == Some(pid) {
+        return Ok(());
+    }
+    let ticker = engine.clone();
+    std::thread::Builder::new()
+        .name("privcall-epoch".into())
+        .spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            ticker.increment_epoch();
+        })
+        .map_err(|e| GuestError::Setup {
+            what: format!("starting the epoch thread: {e}"),
+            source: None,
+        })?;
+    *ticking = Some(pid);
+    Ok(())
 }
 
 /// Per-store state: only the limits (the guest imports nothing).
@@ -124,7 +147,10 @@ impl GuestRuntime {
                 .instances(1)
                 .build(),
         };
-        let mut store = Store::new(self.pre.module().engine(), state);
+        let engine = self.pre.module().engine();
+        // After a fork, the first instance of the child starts its ticker.
+        start_ticker(engine)?;
+        let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(LOAD_DEADLINE_TICKS);
         store.epoch_deadline_trap();

@@ -17,15 +17,13 @@
 //! by Nagle's algorithm waiting for the client's delayed ACK.
 //!
 //! The parts: this module (the daemon, its accept loop and start-up),
-//! `routes` (the HTTP handlers) and `sources` (the watched folder and the
-//! polled URL).
+//! `routes` (the HTTP handlers); the watched folder and the polled URL
+//! run as the library's [`privcall::Feeds`].
 
 mod routes;
-mod sources;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,36 +31,12 @@ use anyhow::{Context, Result};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use privcall::{Engine, EngineConfig, Rfc3339Text, TrustStore, UpdateError, UpdateSource};
+use privcall::{
+    Engine, EngineConfig, FeedConfig, Feeds, Rfc3339Text, TrustFiles, UpdateError, UpdateSource,
+};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 use super::ServeArgs;
-
-/// Where the trust store comes from (re-read before every update).
-#[derive(Clone, Debug)]
-pub struct TrustFiles {
-    /// Public key files.
-    pub keys: Vec<PathBuf>,
-    /// Signatures required.
-    pub threshold: usize,
-}
-
-impl TrustFiles {
-    /// Reads the files.
-    pub fn load(&self) -> Result<TrustStore> {
-        TrustStore::from_files(&self.keys, self.threshold).context("reading the trust keys")
-    }
-}
-
-/// Polling a URL for new bundles.
-#[derive(Clone, Debug)]
-pub struct Poll {
-    /// `http://` URL of the bundle.
-    pub url: String,
-    /// Time between polls when all is well.
-    pub interval: Duration,
-}
 
 /// Everything the daemon needs.
 pub struct Daemon {
@@ -70,18 +44,11 @@ pub struct Daemon {
     pub engine: Arc<Engine>,
     /// Trust files, for rotation.
     pub trust: TrustFiles,
-    /// Folder watched for `.bundle` files.
-    pub watch: Option<PathBuf>,
-    /// How often the folder is scanned.
-    pub watch_interval: Duration,
-    /// URL polled for bundles.
-    pub poll: Option<Poll>,
+    /// The watched folder and the polled URL, if any.
+    pub feeds: FeedConfig,
     /// Largest bundle accepted over HTTP.
     pub max_bundle_bytes: usize,
 }
-
-/// The target of the daemon's log lines, whichever submodule logs them.
-const LOG_TARGET: &str = "privcall::serve";
 
 /// Seconds since the epoch, now.
 fn now() -> i64 {
@@ -97,12 +64,7 @@ impl Daemon {
     /// Applies an update after re-reading the trust files (so rotated keys
     /// take effect); a trust file that cannot be read keeps the old store.
     pub fn apply(&self, bytes: &[u8], source: UpdateSource) -> Result<u64, UpdateError> {
-        match self.trust.load() {
-            Ok(trust) => self.engine.set_trust(trust),
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "keeping the previous trust store")
-            }
-        }
+        self.trust.refresh(&self.engine);
         self.engine
             .apply(bytes, now(), source)
             .map(|id| id.sequence)
@@ -116,7 +78,9 @@ impl Daemon {
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<()> {
         let graceful = GracefulShutdown::new();
-        let tasks = self.spawn_update_sources();
+        // Stopped when dropped, at the end of this function.
+        let _feeds = Feeds::start(Arc::clone(&self.engine), self.feeds.clone())
+            .context("starting the watched folder and the polled URL")?;
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -131,25 +95,8 @@ impl Daemon {
             }
         }
         tracing::info!("shutting down");
-        for t in tasks {
-            t.abort();
-        }
         let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
         Ok(())
-    }
-
-    /// Starts the tasks that watch the folder and poll the URL, if set.
-    fn spawn_update_sources(self: &Arc<Self>) -> Vec<JoinHandle<()>> {
-        let mut tasks = Vec::new();
-        if let Some(dir) = self.watch.clone() {
-            let d = Arc::clone(self);
-            tasks.push(tokio::spawn(async move { d.watch_dir(dir).await }));
-        }
-        if let Some(poll) = self.poll.clone() {
-            let d = Arc::clone(self);
-            tasks.push(tokio::spawn(async move { d.poll_url(poll).await }));
-        }
-        tasks
     }
 
     /// Serves HTTP/1.1 on one accepted connection in its own task, under
@@ -182,7 +129,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         keys: args.trust.keys.clone(),
         threshold: args.trust.threshold,
     };
-    let mut config = EngineConfig::new(trust.load()?).state_dir(&args.state_dir);
+    let store = trust.load().context("reading the trust keys")?;
+    let mut config = EngineConfig::new(store).state_dir(&args.state_dir);
     if let Some(n) = args.instances {
         config.instances = n;
     }
@@ -194,13 +142,15 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     apply_start_bundle(&engine, args)?;
     let daemon = Daemon {
         engine,
-        trust,
-        watch: args.watch.clone(),
-        watch_interval: Duration::from_secs((args.poll_interval / 60).max(1)),
-        poll: args.poll.clone().map(|url| Poll {
-            url,
-            interval: Duration::from_secs(args.poll_interval.max(1)),
-        }),
+        trust: trust.clone(),
+        feeds: FeedConfig {
+            folder: args.watch.clone(),
+            url: args.poll.clone(),
+            folder_interval: Duration::from_secs((args.poll_interval / 60).max(1)),
+            url_interval: Duration::from_secs(args.poll_interval.max(1)),
+            trust: Some(trust.clone()),
+            max_bundle_bytes,
+        },
         max_bundle_bytes,
     };
     serve_until_signal(daemon, args.listen, |addr| {

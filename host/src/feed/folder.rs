@@ -1,0 +1,112 @@
+//! The watched folder: new or changed `.bundle` files, oldest first.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::{FeedConfig, Stop, Updater};
+use crate::runtime::{UpdateError, UpdateSource};
+
+/// What identifies one version of a file: its size and modification time.
+type Stamp = (u64, SystemTime);
+
+/// The most `.bundle` files one scan looks at: a folder flooded with
+/// files costs a bounded amount of work per interval.
+pub const MAX_FILES_PER_SCAN: usize = 256;
+
+/// Scans `dir` every interval until stopped, applying each new or changed
+/// `.bundle` file once.
+pub(super) fn watch(updater: &Updater, dir: &Path, config: &FeedConfig, stop: &Stop) {
+    let mut seen: HashMap<PathBuf, Stamp> = HashMap::new();
+    loop {
+        let files = bundle_files(dir);
+        // Forget files that are gone, so the map stays as small as the folder.
+        seen.retain(|path, _| files.iter().any(|(p, _)| p == path));
+        for (path, stamp) in files {
+            if seen.get(&path) == Some(&stamp) {
+                continue;
+            }
+            seen.insert(path.clone(), stamp);
+            apply_file(updater, &path, config.max_bundle_bytes);
+        }
+        if stop.wait(config.folder_interval) {
+            return;
+        }
+    }
+}
+
+/// Reads and applies one bundle, and logs the outcome (the file's name,
+/// never the list's contents).
+fn apply_file(updater: &Updater, path: &Path, max_bytes: usize) {
+    let outcome =
+        read_capped(path, max_bytes).map(|bytes| updater.apply(&bytes, UpdateSource::File));
+    match outcome {
+        Ok(Ok(id)) => {
+            tracing::info!(file = %path.display(), sequence = id.sequence, "applied bundle from the watched folder")
+        }
+        // Already live: a copy of the live bundle under another name.
+        Ok(Err(UpdateError::NotNewer {
+            sequence,
+            high_water,
+        })) if sequence == high_water => {}
+        Ok(Err(e)) => {
+            tracing::warn!(file = %path.display(), kind = %e.kind(), error = %crate::text::error_chain(&e), "bundle from the watched folder refused")
+        }
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e, "bundle from the watched folder not read")
+        }
+    }
+}
+
+/// A bundle file's bytes, refused without reading them when it is larger than
+/// `max_bytes` (checked again while reading: the file may grow).
+pub fn read_capped(path: &Path, max_bytes: usize) -> Result<Vec<u8>, ReadError> {
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let len = file.metadata().map_err(ReadError::Io)?.len();
+    if len > max_bytes as u64 {
+        return Err(ReadError::TooLarge { max: max_bytes });
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(max_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() > max_bytes {
+        return Err(ReadError::TooLarge { max: max_bytes });
+    }
+    Ok(bytes)
+}
+
+/// Why a bundle file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Over the size limit.
+    #[error("larger than the limit of {max} bytes")]
+    TooLarge {
+        /// The limit.
+        max: usize,
+    },
+    /// The OS refused.
+    #[error("{0}")]
+    Io(std::io::Error),
+}
+
+/// `.bundle` files in `dir` (at most [`MAX_FILES_PER_SCAN`]) with their
+/// stamps, oldest first, so a folder of several bundles applies in order.
+fn bundle_files(dir: &Path) -> Vec<(PathBuf, Stamp)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bundle"))
+        .take(MAX_FILES_PER_SCAN)
+        .filter_map(|p| {
+            let m = std::fs::metadata(&p).ok()?;
+            Some((p, (m.len(), m.modified().ok()?)))
+        })
+        .collect();
+    files.sort_by(|(p, (_, t)), (q, (_, u))| (t, p).cmp(&(u, q)));
+    files
+}
