@@ -11,3 +11,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # the documentation examples, which --all-targets leaves out.
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+# The C ABI from C, under valgrind (include/privcall.h's drift is checked
+# by `cargo test` above).
+tests/c/run.sh
