@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, lints, unit, property, integration
-# and doc tests, and the benchmarks in quick mode (they must build and run;
-# no timing is asserted).
+# and doc tests, the benchmarks in quick mode (they must build and run; no
+# timing is asserted), the C ABI from C under valgrind, and Kamailio end to
+# end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -14,3 +15,7 @@ cargo test --workspace --doc --locked
 # The C ABI from C, under valgrind (include/privcall.h's drift is checked
 # by `cargo test` above).
 tests/c/run.sh
+# A real SBC in the loop: Kamailio (KEMI Python + the C ABI), rtpengine
+# recording, SIPp calls with RTP, all on 127.0.0.1 (installs the Debian
+# packages it needs through scripts/install-sip.sh).
+bash tests/kamailio/run.sh

@@ -15,9 +15,10 @@
 # Settings come from an INI file, [privcall] section: its path is in the environment variable
 # PRIVCALL_KEMI_CONFIG (default /etc/kamailio/privcall.ini). See examples/kamailio/README.md.
 #
-# What it never does: drop or refuse a call because of privcall. Without an engine, with an
-# error, with a missing header or a dialed string that is not a number, the call goes on
-# with X-Privcall-Record: no (the fail mode of a privileged-by-default facility).
+# What it never does: drop or refuse a call because of privcall. With a missing header or a
+# dialed string that is not a number, the call goes on with the facility's fail mode as the
+# list says it (privcall_fail_safe); without an engine or with an error, with
+# X-Privcall-Record: no (the fail mode of a privileged-by-default facility).
 #
 # It never logs a dialed number, an inmate id or a normalized number: only Call-IDs, the
 # reason and the list sequence (privcall's metadata-privacy contract).
@@ -109,6 +110,13 @@ def _bind(lib):
         ctypes.POINTER(PrivcallDecision),
     ]
     lib.privcall_decide.restype = ctypes.c_int32
+    lib.privcall_fail_safe.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.POINTER(PrivcallDecision),
+    ]
+    lib.privcall_fail_safe.restype = ctypes.c_int32
     lib.privcall_engine_free.argtypes = [ctypes.c_void_p]
     lib.privcall_engine_free.restype = None
     lib.privcall_last_error.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
@@ -202,7 +210,7 @@ class Answer:
 
 
 def fail_safe(why):
-    # A privileged-by-default facility's fail mode: do not record.
+    # Without privcall's answer: a privileged-by-default facility's fail mode, do not record.
     return Answer(False, "fail-safe:" + why)
 
 
@@ -331,7 +339,7 @@ class PrivcallKamailio:
         # A dialed string that is not a number is decided by privcall as not privileged;
         # nothing can be checked against the lists, so the script applies the fail mode.
         if out.reason == PRIVCALL_REASON_NOT_PRIVILEGED and not out.normalized:
-            return fail_safe("not-a-number")
+            return self.facility_fail_mode(facility, "not-a-number")
         number = out.normalized.decode() or dialed
         return Answer(
             bool(out.record), reason, out.list_sequence,
@@ -341,17 +349,30 @@ class PrivcallKamailio:
             (facility, inmate, number, started if started is not None else int(at)),
         )
 
+    def facility_fail_mode(self, facility, why):
+        """The facility's fail mode under the live list (the [default] policy's for an
+        unknown or empty facility): for a request that cannot be decided as a call."""
+        if self.engine is None:
+            return fail_safe("no-engine")
+        f = facility.encode("utf-8")
+        out = PrivcallDecision()
+        rc = self.lib.privcall_fail_safe(self.engine, f, len(f), ctypes.byref(out))
+        if rc != PRIVCALL_OK:
+            KSR.err("privcall: privcall_fail_safe: %d: %s\n" % (rc, _last_error(self.lib)))
+            return fail_safe("error")
+        return Answer(bool(out.record), "fail-safe:" + why, out.list_sequence)
+
     def decide_invite(self):
         s = self.settings
         facility = header(s["facility_header"]) or (s["default_facility"] or None)
         inmate = header(s["inmate_header"])
         dialed = dialed_from_ruri()
         if facility is None:
-            return fail_safe("no-facility")
+            return self.facility_fail_mode("", "no-facility")
         if inmate is None:
-            return fail_safe("no-inmate")
+            return self.facility_fail_mode(facility, "no-inmate")
         if not dialed:
-            return fail_safe("no-number")
+            return self.facility_fail_mode(facility, "no-number")
         return self.decide(facility, inmate, dialed, time.time())
 
     # -- request routing ---------------------------------------------------------------------

@@ -123,6 +123,9 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+# Servers run from the scratch directory, so nothing they write (a core
+# dump included) lands in the checkout.
+cd "$SCRATCH" || { fail "cd $SCRATCH"; finish; }
 trap 'exit 130' INT TERM
 mkdir -p "$SCRATCH"/{list,watch,state,rec,log,sipp}
 note "scratch directory $SCRATCH"
