@@ -125,18 +125,7 @@ pub fn bytes<'a>(
             format!("{what}: {len} bytes, more than the limit of {max}"),
         ));
     }
-    if ptr.is_null() {
-        return if len == 0 {
-            Ok(&[])
-        } else {
-            Err(Failure::new(PRIVCALL_ERR_NULL, format!("{what} is NULL")))
-        };
-    }
-    #[expect(unsafe_code, reason = "C hands `len` readable bytes at `ptr`")]
-    // SAFETY: `ptr` is non-null and the caller guarantees `len` readable
-    // bytes that outlive the call; `len <= max` keeps it an honest slice.
-    let s = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
-    Ok(s)
+    array(ptr.cast::<u8>(), len, what)
 }
 
 /// `len` elements at `ptr` (NULL only with `len` 0).
