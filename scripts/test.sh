@@ -12,6 +12,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # the documentation examples, which --all-targets leaves out.
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+# The API documentation builds without a broken link or a name clash.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 # The C ABI from C, under valgrind (include/privcall.h's drift is checked
 # by `cargo test` above).
 tests/c/run.sh
