@@ -66,7 +66,13 @@ pub fn format(secs: i64) -> String {
         .unwrap_or_else(|| format!("@{secs}"))
 }
 
-/// The current time, in seconds since the epoch.
+/// The current time, in seconds since the epoch. Read straight from the
+/// system clock: every C ABI decision asks, and a calendar date is not
+/// needed for it. A clock before 1970 reads as negative seconds.
 pub fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    match since {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
+    }
 }

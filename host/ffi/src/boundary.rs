@@ -148,12 +148,16 @@ pub fn array<'a, T>(ptr: *const T, len: usize, what: &str) -> Result<&'a [T], Fa
 /// `PRIVCALL_MAX_FIELD_BYTES`, invalid UTF-8 replaced (it then decides
 /// as what it is: not a number, an unknown facility).
 pub fn field<'a>(ptr: *const c_char, len: usize, what: &str) -> Result<Cow<'a, str>, Failure> {
-    Ok(String::from_utf8_lossy(bytes(
-        ptr,
-        len,
-        PRIVCALL_MAX_FIELD_BYTES,
-        what,
-    )?))
+    let bytes = bytes(ptr, len, PRIVCALL_MAX_FIELD_BYTES, what)?;
+    // Facility codes, inmate ids and dialed strings are ASCII in practice:
+    // one vectorized check instead of UTF-8 decoding byte by byte.
+    if bytes.is_ascii() {
+        #[expect(unsafe_code, reason = "ASCII was checked just above")]
+        // SAFETY: every byte is ASCII, so the bytes are valid UTF-8.
+        let text = unsafe { std::str::from_utf8_unchecked(bytes) };
+        return Ok(Cow::Borrowed(text));
+    }
+    Ok(String::from_utf8_lossy(bytes))
 }
 
 /// An optional NUL-terminated UTF-8 path (`NULL`: `None`), read at most

@@ -26,9 +26,13 @@ impl Names {
     /// newer core than this table: the C caller sees "none" rather than a
     /// wrong name).
     fn get(&self, name: &str) -> *const c_char {
+        // A decision's names are the very `&'static str`s the table was
+        // made from: compare addresses first, text only if none matches.
+        let same = |n: &&str| std::ptr::eq(n.as_ptr(), name.as_ptr()) && n.len() == name.len();
         self.0
             .iter()
-            .find(|(n, _)| *n == name)
+            .find(|(n, _)| same(n))
+            .or_else(|| self.0.iter().find(|(n, _)| *n == name))
             .map_or(std::ptr::null(), |(_, c)| c.as_ptr())
     }
 }
