@@ -158,7 +158,6 @@ fn facility_code(list: &CompiledList, f: FacilityIndex) -> String {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
     use crate::list::{build, RegistryRow, Target, WindowRow};

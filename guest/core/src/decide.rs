@@ -313,12 +313,6 @@ impl Decider {
 }
 
 #[cfg(test)]
-#[expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    reason = "a test fails by panicking"
-)]
 mod tests {
     use super::*;
     use crate::list::build;

@@ -192,11 +192,6 @@ pub fn has_private_until(reason: Reason) -> bool {
 }
 
 #[cfg(test)]
-#[expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    reason = "a test fails by panicking"
-)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

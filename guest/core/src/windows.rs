@@ -236,11 +236,6 @@ fn window_number_filter(windows: &[Window]) -> (Vec<u64>, u32) {
 }
 
 #[cfg(test)]
-#[expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    reason = "a test fails by panicking"
-)]
 mod tests {
     use super::*;
     use crate::decide::Decider;

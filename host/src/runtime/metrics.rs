@@ -338,7 +338,6 @@ impl Exposition {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
     use privcall_core::types::FailMode;

@@ -7,7 +7,7 @@
 //! guest's and the hypervisor's. A 2 MiB page covers 512 times as much, so
 //! the whole list fits in the TLB. The guest's linear memory is therefore
 //! advised `MADV_HUGEPAGE` as soon as it exists, before a list is written
-//! into it (see [`crate::GuestRuntime::with_huge_pages`]).
+//! into it (see [`crate::guest::GuestRuntime::with_huge_pages`]).
 //!
 //! The kernel then gives a huge page to each whole 2 MiB block of it that
 //! is first touched after it became accessible: the list's big arrays,
@@ -253,11 +253,6 @@ fn madvise(start: *mut u8, len: usize, advice: Advice) -> io::Result<()> {
 }
 
 #[cfg(all(test, target_os = "linux"))]
-#[expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test fails by panicking"
-)]
 mod tests {
     use super::*;
 

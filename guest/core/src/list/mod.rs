@@ -139,7 +139,6 @@ impl CompiledList {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
     use crate::normalize::E164;

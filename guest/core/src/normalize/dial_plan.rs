@@ -80,7 +80,6 @@ impl DialPlan {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
     use crate::test_support::plan;

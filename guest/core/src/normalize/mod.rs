@@ -140,7 +140,6 @@ pub fn normalize_prefix(text: &str, plan: &DialPlan) -> Result<Prefix, Normalize
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
     use crate::test_support::plan;

@@ -370,7 +370,6 @@ fn keypad(c: char) -> u8 {
 }
 
 #[cfg(test)]
-#[expect(clippy::indexing_slicing, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
 

@@ -406,11 +406,6 @@ fn low_mask(shift: u32) -> u64 {
 }
 
 #[cfg(test)]
-#[expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    reason = "a test fails by panicking"
-)]
 mod tests {
     use super::*;
     use crate::normalize::E164;
