@@ -1,4 +1,4 @@
-# The KEMI script of tests/kamailio/bench/run.sh: tests/kamailio/privcall_kemi.py itself (a
+# The KEMI script of tests/kamailio/bench/run.sh: examples/kamailio/privcall_kemi.py itself (a
 # copy of it, imported, not edited), with three changes for the benchmark only:
 #
 #   - bench_mode = off (in the [privcall] INI section): no library, no engine, and the INVITE's

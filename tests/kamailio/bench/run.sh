@@ -3,7 +3,7 @@
 # scripts/test.sh; it prints figures and fails only when something does not run).
 #
 # 1. Cost per INVITE. SIPp UAC -> Kamailio (KEMI Python, bench_kemi.py importing
-#    tests/kamailio/privcall_kemi.py) -> SIPp UAS, signalling only (INVITE with SDP, 200, ACK,
+#    examples/kamailio/privcall_kemi.py) -> SIPp UAS, signalling only (INVITE with SDP, 200, ACK,
 #    BYE; rtpengine is stubbed out), at a fixed rate for a fixed number of calls, half to
 #    numbers of a 5M registry and half to random ones. Two configurations of the same Kamailio
 #    and script, alternated PAIRS times because the machine is shared:
@@ -117,7 +117,7 @@ say "scratch $SCRATCH; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$RESULTS/setup.txt"
 
 # The script under test, frozen for this run.
-cp "$KDIR/privcall_kemi.py" "$SCRATCH/privcall_kemi.py"
+cp "$ROOT/examples/kamailio/privcall_kemi.py" "$SCRATCH/privcall_kemi.py"
 cp "$HERE/bench_kemi.py" "$SCRATCH/bench_kemi.py"
 
 # --- the lists: two signed bundles of NUMBERS random North American numbers ------------------
