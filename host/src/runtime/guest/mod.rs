@@ -31,11 +31,16 @@ pub use instance::GuestInstance;
 pub use module::{engine, GuestRuntime, GUEST_COMPONENT, GUEST_MODULE};
 
 /// How often the epoch advances; deadlines are counted in these ticks.
-pub const EPOCH_TICK: Duration = Duration::from_millis(1);
-/// A decision that takes longer than this many ticks is abandoned.
-pub const DECIDE_DEADLINE_TICKS: u64 = 50;
-/// Loading a list (decode + validate) may take this many ticks.
-pub const LOAD_DEADLINE_TICKS: u64 = 60_000;
+///
+/// Coarse on purpose: every worker process of a PBX runs one ticker, and a
+/// 1 ms tick woke each of them a thousand times a second for a deadline
+/// that only matters when a guest misbehaves.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// A decision that takes longer than this many ticks (40–50 ms) is
+/// abandoned.
+pub const DECIDE_DEADLINE_TICKS: u64 = 5;
+/// Loading a list (decode + validate) may take this many ticks (a minute).
+pub const LOAD_DEADLINE_TICKS: u64 = 6_000;
 /// The address space reserved for each guest's linear memory: all a
 /// 32-bit memory can address, so it never moves as it grows, bounds checks
 /// are left to the guard pages, and the huge-page advice over the room to
