@@ -27,7 +27,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use privcall::fixtures::{dial_plan, random_national, synthetic_list, FACILITY, NOW};
-use privcall::GuestRuntime;
+use privcall::guest::GuestRuntime;
 use privcall_core::decide::Decider;
 use privcall_core::normalize::{normalize, E164};
 use privcall_core::types::Call;

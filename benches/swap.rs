@@ -20,7 +20,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use privcall::fixtures as bundle;
 use privcall::fixtures::{sample_calls, sign_list, synthetic_list, throwaway_trust, NOW};
-use privcall::GuestRuntime;
+use privcall::guest::GuestRuntime;
 use privcall::Reason;
 use privcall::{Engine, EngineConfig, UpdateSource};
 

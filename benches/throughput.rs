@@ -25,7 +25,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use privcall::fixtures::{
     sample_calls, sign_list, synthetic_list, throwaway_trust, SampleCall, NOW,
 };
-use privcall::GuestRuntime;
+use privcall::guest::GuestRuntime;
 use privcall::{Engine, EngineConfig, UpdateSource};
 use privcall_core::decide::Decider;
 

@@ -25,9 +25,8 @@ mod fixture;
 use std::hint::black_box;
 
 use privcall::fixtures::{self, sign_list, throwaway_trust, GuestInstance};
-use privcall::{
-    Engine, EngineConfig, GuestRuntime, ListDecider, TrustStore, UpdateSource, VerifiedList,
-};
+use privcall::guest::{GuestRuntime, ListDecider};
+use privcall::{Engine, EngineConfig, TrustStore, UpdateSource, VerifiedList};
 use privcall_core::decide::Decider;
 use privcall_core::list::CompiledList;
 use privcall_core::normalize::normalize;

@@ -260,3 +260,28 @@ pub fn sample_calls(synthetic: &Synthetic, count: usize, seed: u64) -> Vec<Sampl
         })
         .collect()
 }
+
+/// The samples of `calls` of one kind (`samples[i]` was measured on
+/// `calls[i]`).
+pub fn samples_of_kind(samples: &[u64], calls: &[SampleCall], kind: &str) -> Vec<u64> {
+    samples
+        .iter()
+        .zip(calls)
+        .filter(|(_, c)| c.kind == kind)
+        .map(|(&ns, _)| ns)
+        .collect()
+}
+
+/// The median cost of two back-to-back clock reads, in ns: what each
+/// timed sample is corrected by.
+pub fn timer_overhead() -> u64 {
+    let mut v: Vec<u64> = (0..20_001)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            std::hint::black_box(());
+            t.elapsed().as_nanos() as u64
+        })
+        .collect();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}

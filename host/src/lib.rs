@@ -47,16 +47,22 @@
 //! - `compile/`: list sources (CSV, TOML) to a compiled list.
 //!
 //! The decision rules themselves live in [`core`] (`privcall-core`), shared
-//! with the guest, so they are never written twice. The `privcall` command
-//! (the daemon, `bench`, `demo`) is a front end over this API.
+//! with the guest, so they are never written twice. Beside the names at
+//! the top, a few modules serve one audience each: [`feed`] (a watched
+//! folder and a polled URL that update an engine), [`files`] and
+//! [`bundle`] (the list authority's tools), [`guest`] (one guest without
+//! an engine) and [`text`] (numbers, instants and errors as text). The
+//! `privcall` command (the daemon, `bench`, `demo`) is a front end over
+//! this API.
 
 mod compile;
 mod decision;
-mod feed;
 mod runtime;
-mod text;
 mod time;
 mod trust;
+
+pub mod feed;
+pub mod text;
 
 #[doc(hidden)]
 pub mod fixtures;
@@ -69,22 +75,30 @@ pub use privcall_core::types::Call;
 // Updating: where an update came from, and why one was refused.
 pub use crate::runtime::{RefusalKind, UpdateError, UpdateSource};
 
-// Trust: the authority's keys, sealing and opening a bundle.
-pub use crate::trust::{
-    keygen, read_signing_key, seal, write_private, BundleError, BundleInfo, KeyError, KeyId,
-    OpenError, TrustStore, VerifiedList,
-};
+// Trust: the authority's keys and the verified list.
+pub use crate::trust::{KeyError, KeyId, OpenError, TrustStore, VerifiedList};
 
-// Feeds: a watched folder and a polled URL that update an engine.
-pub use crate::feed::{read_bundle_file, FeedConfig, Feeds, ReadError, TrustFiles};
-
-// Compiling: list sources to a list.
+// Publishing: list sources compiled, then sealed into a signed bundle.
 pub use crate::compile::{compile, CompileErrors, Compiled, SourceError, Sources};
+pub use crate::trust::{seal, BundleError, BundleInfo};
 
-// Types the signatures above name, and tools for tests and benchmarks.
-pub use crate::decision::{E164Text, Rfc3339Text};
-pub use crate::runtime::{ApplyTimings, GuestError, GuestRuntime, ListDecider, ListStats};
-pub use crate::text::error_chain;
-pub use crate::time::{Round, TimeError};
-pub use crate::trust::{Header, UnverifiedBundle, FORMAT_VERSION, MAX_BUNDLE_BYTES};
+/// The list authority's files: key pairs, and any file written private
+/// and atomically (a bundle, a key).
+pub mod files {
+    pub use crate::trust::{keygen, read_signing_key, write_private};
+}
+
+/// The signed bundle's format, for tools that read one without trusting
+/// it (`privcall inspect`).
+pub mod bundle {
+    pub use crate::trust::{Header, UnverifiedBundle, FORMAT_VERSION, MAX_BUNDLE_BYTES};
+}
+
+/// The guest on its own, below the [`Engine`]: one instance
+/// deciding on one list, for tests, benchmarks and tools that need no swaps.
+pub mod guest {
+    pub use crate::runtime::{ApplyTimings, GuestError, GuestRuntime, ListDecider, ListStats};
+}
+
+/// The decision rules, shared with the guest (`privcall-core`).
 pub use privcall_core as core;

@@ -1,6 +1,11 @@
-//! [`InlineStr`]: a short string stored inline, so a decision carries its
+//! Text as files, JSON and logs show it: E.164 numbers, RFC 3339 instants
+//! (and which way a sub-second one rounds), error chains in one line, and
+//! [`InlineStr`], a short string stored inline, so a decision carries its
 //! list digest without allocating (every call makes one), and its number's
 //! E.164 text is written without allocating when the decision is.
+
+pub use crate::decision::{E164Text, Rfc3339Text};
+pub use crate::time::{Round, TimeError};
 
 use std::fmt;
 use std::ops::Deref;
@@ -12,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// no heap. Reads as a `str`; serializes as a JSON string.
 ///
 /// ```
-/// use privcall::fixtures::InlineStr;
+/// use privcall::text::InlineStr;
 /// use privcall_core::normalize::E164;
 ///
 /// let n = InlineStr::<16>::e164(E164(15_735_550_142));

@@ -3,12 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use privcall::fixtures::parse_instant;
+use privcall::guest::GuestRuntime;
+use privcall::guest::ListDecider;
+use privcall::text::Round;
 use privcall::Decision;
-use privcall::GuestRuntime;
-use privcall::Round;
+use privcall::VerifiedList;
 use privcall::{compile, Sources};
 use privcall::{seal, BundleInfo, TrustStore};
-use privcall::{ListDecider, VerifiedList};
 use privcall_core::decide::Decider;
 use privcall_core::list::CompiledList;
 use privcall_core::types::Call;
@@ -83,14 +84,14 @@ pub fn sign_sources(
     sequence: u64,
 ) -> Signed {
     let dir = tempfile::tempdir().unwrap();
-    let (key, public, _) = privcall::keygen(&dir.path().join("authority")).unwrap();
+    let (key, public, _) = privcall::files::keygen(&dir.path().join("authority")).unwrap();
     let compiled = compile(&Sources {
         registry: registry.to_path_buf(),
         prearranged: prearranged.map(Path::to_path_buf),
         policy: policy.to_path_buf(),
     })
     .unwrap_or_else(|e| panic!("{e}"));
-    let signing = privcall::read_signing_key(&key).unwrap();
+    let signing = privcall::files::read_signing_key(&key).unwrap();
     let info = BundleInfo::new(
         sequence,
         t("2026-01-01T00:00:00Z"),

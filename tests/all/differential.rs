@@ -2,7 +2,7 @@
 //! and the host's direct core-module calls agree with the same guest run as
 //! a component through wasmtime's canonical ABI.
 
-use privcall::GuestRuntime;
+use privcall::guest::GuestRuntime;
 use privcall_core::decide::Decider;
 use privcall_core::types::Call;
 use proptest::prelude::*;

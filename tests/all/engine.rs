@@ -4,11 +4,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
+use privcall::bundle::{Header, FORMAT_VERSION};
 use privcall::fixtures::{self as bundle, Canary};
-use privcall::GuestRuntime;
+use privcall::guest::GuestRuntime;
 use privcall::Reason;
+use privcall::RefusalKind;
 use privcall::{Engine, EngineConfig, UpdateSource};
-use privcall::{Header, RefusalKind, FORMAT_VERSION};
 use privcall::{KeyId, TrustStore};
 use privcall_core::types::Call;
 

@@ -3,9 +3,10 @@
 //! list is refused cleanly; a guest with the wrong exports never runs.
 
 use privcall::fixtures::error_chain;
+use privcall::guest::ListDecider;
+use privcall::guest::{GuestError, GuestRuntime};
 use privcall::{Decision, Reason};
-use privcall::{GuestError, GuestRuntime};
-use privcall::{ListDecider, OpenError, VerifiedList};
+use privcall::{OpenError, VerifiedList};
 
 use crate::common::{call, examples, from_text, samples, wasm_decide, Signed};
 use crate::wat_guests::{fault_component, fault_module, fault_wat, Fault, GROW_LIMIT};

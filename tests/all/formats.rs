@@ -1,7 +1,8 @@
 //! Every listed format of a registered number decides the same way, through
 //! the wasm guest and natively.
 
-use privcall::{E164Text, Reason};
+use privcall::text::E164Text;
+use privcall::Reason;
 use proptest::prelude::*;
 
 use crate::common::{call, from_text, samples, wasm_decide};

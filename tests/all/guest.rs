@@ -3,7 +3,7 @@
 //! wasmtime's canonical ABI does.
 
 use privcall::fixtures::{wasm_engine as engine, GUEST_COMPONENT, GUEST_MODULE};
-use privcall::{GuestError, GuestRuntime};
+use privcall::guest::{GuestError, GuestRuntime};
 use privcall_core::types::Reason;
 use wasmtime::component::Component;
 

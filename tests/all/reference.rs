@@ -3,7 +3,7 @@
 //! compared with.
 
 use privcall::fixtures::{wasm_engine as engine, GUEST_COMPONENT};
-use privcall::ListStats;
+use privcall::guest::ListStats;
 use privcall_core::normalize::E164;
 use privcall_core::packed;
 use privcall_core::types as core;

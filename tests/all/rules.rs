@@ -1,7 +1,8 @@
 //! Every decision rule of PRODUCT.md, through the wasm guest, on the
 //! sample lists (examples/), with window edges to the second.
 
-use privcall::{Decision, E164Text, Reason};
+use privcall::text::E164Text;
+use privcall::{Decision, Reason};
 use privcall_core::types::Call;
 
 use crate::common::{call, samples, t, wasm_decide};

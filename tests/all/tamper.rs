@@ -1,8 +1,9 @@
 //! A bundle altered anywhere is refused: every byte flipped, every
 //! truncation, unsigned, wrong key, below threshold.
 
+use privcall::bundle::Header;
 use privcall::fixtures as bundle;
-use privcall::{BundleError, Header};
+use privcall::BundleError;
 use privcall::{KeyId, TrustStore};
 use privcall::{OpenError, VerifiedList};
 
@@ -59,10 +60,11 @@ fn header() -> Header {
 fn named_refusals() {
     let s = samples();
     let body = s.list.to_bytes();
-    let key = privcall::read_signing_key(&s.key).unwrap();
+    let key = privcall::files::read_signing_key(&s.key).unwrap();
     let other_dir = tempfile::tempdir().unwrap();
-    let (other_key, other_pub, _) = privcall::keygen(&other_dir.path().join("other")).unwrap();
-    let other = privcall::read_signing_key(&other_key).unwrap();
+    let (other_key, other_pub, _) =
+        privcall::files::keygen(&other_dir.path().join("other")).unwrap();
+    let other = privcall::files::read_signing_key(&other_key).unwrap();
     let trust = s.trust();
 
     // Unsigned: the signature count is zero.

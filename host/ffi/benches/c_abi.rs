@@ -43,10 +43,12 @@ use std::time::Instant;
 
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::EncodePublicKey;
+use host::feed::TrustFiles;
 use host::fixtures::{
-    bench_sizes, sample_calls, sign_list, synthetic_list, throwaway_key, SampleCall, NOW,
+    bench_sizes, sample_calls, samples_of_kind, sign_list, synthetic_list, throwaway_key,
+    timer_overhead, SampleCall, NOW,
 };
-use host::{Call, Decision, Engine, EngineConfig, Reason, TrustFiles, UpdateSource};
+use host::{Call, Decision, Engine, EngineConfig, Reason, UpdateSource};
 
 /// The C types, compiled from the library's own source so their layout
 /// cannot drift from what `libprivcall.so` was built with.
@@ -383,20 +385,6 @@ impl Latency {
     }
 }
 
-/// The median cost of reading the clock twice back to back, taken off
-/// every sample.
-fn timer_overhead() -> u64 {
-    let mut v: Vec<u64> = (0..20_001)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(());
-            t.elapsed().as_nanos() as u64
-        })
-        .collect();
-    v.sort_unstable();
-    v[v.len() / 2]
-}
-
 /// The median cost of the clock read `privcall_decide` makes for `now`
 /// (`OffsetDateTime::now_utc`, as the library does), for reading the gap.
 fn now_cost(overhead: u64) -> u64 {
@@ -453,16 +441,6 @@ fn interleaved(
     (c_ns, rust_ns)
 }
 
-/// The samples of `calls` of one kind.
-fn of_kind(samples: &[u64], calls: &[SampleCall], kind: &str) -> Vec<u64> {
-    samples
-        .iter()
-        .zip(calls)
-        .filter(|(_, c)| c.kind == kind)
-        .map(|(&ns, _)| ns)
-        .collect()
-}
-
 /// Builds, signs and writes a list of `n` numbers, loads it on both
 /// paths, checks they agree and times them; prints the figures.
 fn run(abi: &CAbi, n: usize, quick: bool) {
@@ -491,7 +469,8 @@ fn run(abi: &CAbi, n: usize, quick: bool) {
     .load()
     .expect("the trust key");
     let engine = Engine::new(EngineConfig::new(trust), now).expect("an engine");
-    let bytes = host::read_bundle_file(&bundle_path, engine.max_bundle_bytes()).expect("bundle");
+    let bytes =
+        host::feed::read_bundle_file(&bundle_path, engine.max_bundle_bytes()).expect("bundle");
     engine
         .apply(&bytes, now, UpdateSource::File)
         .expect("the bundle applies");
@@ -536,12 +515,12 @@ fn run(abi: &CAbi, n: usize, quick: bool) {
         ("miss", "not registered"),
         ("window", "prearranged"),
     ] {
-        let ck = of_kind(&c_ns, &calls, kind);
+        let ck = samples_of_kind(&c_ns, &calls, kind);
         if ck.is_empty() {
             continue;
         }
         let (calls_of_kind, ck) = (ck.len(), Latency::of(ck));
-        let rk = Latency::of(of_kind(&rust_ns, &calls, kind));
+        let rk = Latency::of(samples_of_kind(&rust_ns, &calls, kind));
         println!(
             "    {name:<15} ({calls_of_kind:>6} calls) p50 C {:>5} / Rust {:>5} ns ({:.2}×)",
             ck.p50,

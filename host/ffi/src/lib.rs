@@ -43,10 +43,9 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
-use host::{
-    Call, Decision, Engine, EngineConfig, FeedConfig, Feeds, Reason, Rfc3339Text, TrustFiles,
-    UpdateError, UpdateSource,
-};
+use host::feed::{FeedConfig, Feeds, TrustFiles};
+use host::text::Rfc3339Text;
+use host::{Call, Decision, Engine, EngineConfig, Reason, UpdateError, UpdateSource};
 
 use crate::boundary::{guard, output, reference, Failure};
 pub use crate::types::*;
@@ -178,7 +177,7 @@ pub extern "C" fn privcall_update_file(
         let handle = reference(engine, "engine")?;
         let path = boundary::path(path, "path")?
             .ok_or_else(|| Failure::new(PRIVCALL_ERR_NULL, "path is NULL"))?;
-        let bytes = host::read_bundle_file(&path, handle.engine.max_bundle_bytes())
+        let bytes = host::feed::read_bundle_file(&path, handle.engine.max_bundle_bytes())
             .map_err(|e| Failure::new(PRIVCALL_ERR_IO, format!("{}: {e}", path.display())))?;
         apply(&handle.engine, &bytes, sequence_out)
     })
@@ -238,7 +237,7 @@ fn engine_new(config: &PrivcallConfig) -> Result<PrivcallEngine, Failure> {
     let store = trust.load().map_err(|e| {
         Failure::new(
             PRIVCALL_ERR_CONFIG,
-            format!("trust_keys: {}", host::error_chain(&e)),
+            format!("trust_keys: {}", host::text::error_chain(&e)),
         )
     })?;
     let mut engine_config = EngineConfig::new(store);
@@ -251,16 +250,17 @@ fn engine_new(config: &PrivcallConfig) -> Result<PrivcallEngine, Failure> {
     let poll_url = boundary::text(config.poll_url, "poll_url")?;
     let now = Rfc3339Text::now().0;
     let engine = Engine::new(engine_config, now)
-        .map_err(|e| Failure::new(PRIVCALL_ERR_CONFIG, host::error_chain(&e)))?;
+        .map_err(|e| Failure::new(PRIVCALL_ERR_CONFIG, host::text::error_chain(&e)))?;
     let engine = Arc::new(engine);
     names::init();
     if let Some(path) = bundle {
-        let bytes = host::read_bundle_file(&path, engine.max_bundle_bytes()).map_err(|e| {
-            Failure::new(
-                PRIVCALL_ERR_IO,
-                format!("bundle_path {}: {e}", path.display()),
-            )
-        })?;
+        let bytes =
+            host::feed::read_bundle_file(&path, engine.max_bundle_bytes()).map_err(|e| {
+                Failure::new(
+                    PRIVCALL_ERR_IO,
+                    format!("bundle_path {}: {e}", path.display()),
+                )
+            })?;
         // A refusal is recorded in the status; the engine still decides.
         let _ = engine.apply(&bytes, now, UpdateSource::File);
     }
@@ -341,7 +341,11 @@ fn apply(engine: &Engine, bytes: &[u8], sequence_out: *mut u64) -> Result<(), Fa
         .map_err(|e: UpdateError| {
             Failure::new(
                 PRIVCALL_ERR_REFUSED,
-                format!("update refused ({}): {}", e.kind(), host::error_chain(&e)),
+                format!(
+                    "update refused ({}): {}",
+                    e.kind(),
+                    host::text::error_chain(&e)
+                ),
             )
         })?;
     if let Ok(out) = output(sequence_out, "sequence_out") {

@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use privcall::{
-    compile, keygen, read_signing_key, seal, BundleInfo, Call, GuestRuntime, ListDecider,
-    Rfc3339Text, Round, Sources, TrustStore, VerifiedList,
-};
+use privcall::files::{keygen, read_signing_key};
+use privcall::guest::{GuestRuntime, ListDecider};
+use privcall::text::{Rfc3339Text, Round};
+use privcall::{compile, seal, BundleInfo, Call, Sources, TrustStore, VerifiedList};
 
 const SAMPLES: [(&str, &str); 4] = [
     (
@@ -96,7 +96,7 @@ fn compile_and_seal(dir: &Path, secret: &Path, now: i64) -> Result<Vec<u8>> {
     let info = BundleInfo::new(1, now, now + 30 * 86_400);
     let bytes = seal(&compiled.list, &info, &[signing])?;
     let bundle_path = dir.join("list.bundle");
-    privcall::write_private(&bundle_path, &bytes)
+    privcall::files::write_private(&bundle_path, &bytes)
         .with_context(|| format!("writing {}", bundle_path.display()))?;
     println!(
         "2. compiled {} registry rows and {} prearranged windows from examples/ into a signed bundle ({} bytes)",

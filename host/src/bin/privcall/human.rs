@@ -1,7 +1,8 @@
 //! The human reading of a decision: one line for `privcall decide`, a short
 //! cell for the demo's table. Both say the same things in the same words.
 
-use privcall::{Decision, Reason, Rfc3339Text};
+use privcall::text::Rfc3339Text;
+use privcall::{Decision, Reason};
 
 /// Why a decision was made, in words; `time` writes the window's end.
 pub fn why(d: &Decision, time: impl Fn(Rfc3339Text) -> String) -> String {

@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use privcall::bundle::{UnverifiedBundle, FORMAT_VERSION};
 use privcall::core::list::CompiledList;
-use privcall::{Rfc3339Text, TrustStore, UnverifiedBundle, VerifiedList, FORMAT_VERSION};
+use privcall::text::Rfc3339Text;
+use privcall::{TrustStore, VerifiedList};
 use serde::Serialize;
 
 /// What `inspect` reports.

@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use privcall::bundle::{UnverifiedBundle, MAX_BUNDLE_BYTES};
 use privcall::core::list::CompiledList;
-use privcall::{
-    compile, keygen, read_signing_key, seal, BundleInfo, Call, GuestRuntime, ListDecider,
-    Rfc3339Text, Round, Sources, TrustStore, UnverifiedBundle, VerifiedList, MAX_BUNDLE_BYTES,
-};
+use privcall::files::{keygen, read_signing_key};
+use privcall::guest::{GuestRuntime, ListDecider};
+use privcall::text::{Rfc3339Text, Round};
+use privcall::{compile, seal, BundleInfo, Call, Sources, TrustStore, VerifiedList};
 
 /// Decides at call setup whether a correctional phone call may be
 /// recorded. Calls to registered privileged numbers and prearranged private
@@ -286,7 +287,7 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
     };
     let bytes = seal(&compiled.list, &info, &signing)?;
     // Written whole (temp file + rename): a failed compile leaves nothing.
-    privcall::write_private(&args.out, &bytes)
+    privcall::files::write_private(&args.out, &bytes)
         .with_context(|| format!("writing {}", args.out.display()))?;
     let list = &compiled.list;
     let numbers = list.number_count();

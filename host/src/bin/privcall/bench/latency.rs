@@ -1,7 +1,6 @@
-//! Timing one decision at a time: the clock's own cost, a timed call and
-//! the percentiles of a set of samples.
+//! Timing one decision at a time: a timed call and the percentiles of a
+//! set of samples.
 
-use std::hint::black_box;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -33,19 +32,6 @@ impl Latency {
     pub fn times(&self, native: &Latency) -> f64 {
         self.p50_ns as f64 / native.p50_ns.max(1) as f64
     }
-}
-
-/// The median cost of two back-to-back clock reads.
-pub fn timer_overhead() -> u64 {
-    let mut v: Vec<u64> = (0..20_001)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(());
-            t.elapsed().as_nanos() as u64
-        })
-        .collect();
-    v.sort_unstable();
-    v[v.len() / 2]
 }
 
 /// Runs `f`, pushes its time (less the clock's own cost), returns its value.

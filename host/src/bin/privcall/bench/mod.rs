@@ -39,12 +39,13 @@ mod workloads;
 use anyhow::Result;
 use privcall::core::decide::Decider;
 use privcall::core::list::CompiledList;
-use privcall::fixtures::{pages, sample_calls, sign_list, synthetic_list, throwaway_trust};
-use privcall::GuestRuntime;
+use privcall::fixtures::{
+    pages, sample_calls, sign_list, synthetic_list, throwaway_trust, timer_overhead,
+};
+use privcall::guest::GuestRuntime;
 
 pub use report::Report;
 
-use latency::timer_overhead;
 use workloads::{during_swaps, Paths, SWAPS};
 
 /// What to measure.

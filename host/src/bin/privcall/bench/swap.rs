@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 use privcall::fixtures::{GuestInstance, NOW};
-use privcall::{Engine, EngineConfig, GuestRuntime, TrustStore, UpdateSource, VerifiedList};
+use privcall::guest::GuestRuntime;
+use privcall::{Engine, EngineConfig, TrustStore, UpdateSource, VerifiedList};
 
 use super::latency::ms;
 use super::resident;

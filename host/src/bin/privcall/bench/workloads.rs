@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use anyhow::Result;
 use privcall::core::decide::Decider;
 use privcall::core::list::CompiledList;
-use privcall::fixtures::{sign_list, GuestInstance, SampleCall, NOW};
+use privcall::fixtures::{samples_of_kind, sign_list, GuestInstance, SampleCall, NOW};
 use privcall::{Engine, Reason, UpdateSource};
 
 use super::latency::{time, Latency};
@@ -140,14 +140,7 @@ fn by_kind(calls: &[SampleCall], native: &[u64], wasm: &[u64]) -> Vec<KindLatenc
     KINDS
         .into_iter()
         .filter_map(|(kind, name)| {
-            let of_kind = |samples: &[u64]| -> Vec<u64> {
-                samples
-                    .iter()
-                    .zip(calls)
-                    .filter(|(_, c)| c.kind == kind)
-                    .map(|(&ns, _)| ns)
-                    .collect()
-            };
+            let of_kind = |samples: &[u64]| samples_of_kind(samples, calls, kind);
             let native = of_kind(native);
             (!native.is_empty()).then(|| KindLatency {
                 kind: name,

@@ -18,7 +18,7 @@
 //!
 //! The parts: this module (the daemon, its accept loop and start-up),
 //! `routes` (the HTTP handlers); the watched folder and the polled URL
-//! run as the library's [`privcall::Feeds`].
+//! run as the library's [`privcall::feed::Feeds`].
 
 mod routes;
 
@@ -31,9 +31,9 @@ use anyhow::{Context, Result};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use privcall::{
-    Engine, EngineConfig, FeedConfig, Feeds, Rfc3339Text, TrustFiles, UpdateError, UpdateSource,
-};
+use privcall::feed::{FeedConfig, Feeds, TrustFiles};
+use privcall::text::Rfc3339Text;
+use privcall::{Engine, EngineConfig, UpdateError, UpdateSource};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::ServeArgs;

@@ -7,7 +7,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
-use privcall::{Call, RefusalKind, Rfc3339Text, Round, UpdateSource};
+use privcall::text::{Rfc3339Text, Round};
+use privcall::{Call, RefusalKind, UpdateSource};
 use serde::Deserialize;
 
 use super::{now, refusal_text, Daemon};
