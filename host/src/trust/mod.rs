@@ -12,6 +12,7 @@
 pub mod bundle;
 pub mod files;
 pub mod keys;
+pub mod seal;
 pub mod state;
 pub mod verified;
 
