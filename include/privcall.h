@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 // The C ABI's version; grows when a type or a function changes.
-#define PRIVCALL_ABI_VERSION 1
+#define PRIVCALL_ABI_VERSION 2
 
 // Success.
 #define PRIVCALL_OK 0
@@ -99,8 +99,12 @@ typedef struct privcall_config {
   // (0: 1000).
   uint32_t poll_interval_ms;
   // Guest instances, i.e. decisions that run at once without waiting
-  // (0: one per CPU).
+  // (0: one per CPU). Each instance holds its own copy of the list.
   uint32_t instances;
+  // The engine is made before the PBX forks its workers, so that they
+  // share its list: load the newest bundle in `watch_dir` now and start
+  // no feed until `privcall_engine_after_fork`.
+  bool prefork;
 } privcall_config;
 
 // One call to decide. Strings are (pointer, length) pairs in bytes, not
@@ -179,13 +183,22 @@ uint32_t privcall_abi_version(void);
 // Restores the last good list from `state_dir`, applies `bundle_path`
 // (a refused bundle leaves the engine deciding with the restored list or
 // in the fail mode; `privcall_status_json` shows the refusal), and
-// starts watching `watch_dir` and polling `poll_url`. Blocks while the
-// list loads.
+// starts watching `watch_dir` and polling `poll_url`; with `prefork`, it
+// applies the bundles in `watch_dir` now and leaves the feeds to
+// `privcall_engine_after_fork`. Blocks while the list loads.
 int32_t privcall_engine_new(const struct privcall_config *config,
                             struct privcall_engine **out);
 
+// Readies an engine inherited through `fork()` in the child: starts this
+// process's deadline ticker and the engine's feeds (watched folder,
+// polled URL), which ran, if at all, as the parent's threads. Call it in
+// every worker before its first decision (Kamailio: `child_init`). Does
+// nothing in a process where they already run.
+int32_t privcall_engine_after_fork(const struct privcall_engine *engine);
+
 // Frees an engine: stops its feeds (waiting for an update in progress)
-// and drops its list. NULL is ignored.
+// and drops its list. NULL is ignored. In a forked child, frees the
+// child's copy and leaves the parent's feeds alone.
 //
 // # Safety
 //

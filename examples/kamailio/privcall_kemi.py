@@ -7,10 +7,15 @@
 # library (Debian's kamailio-python3-modules embeds /usr/bin/python3.11, not any other
 # Python on the machine).
 #
-# Kamailio forks its SIP workers after module init. A privcall engine runs threads (guest
-# deadlines, the watched list folder), and threads do not survive a fork, so nothing is loaded
-# at import time or in mod_init: child_init(rank) creates one engine per worker. Every worker
-# watches the same folder, so one signed bundle dropped there reaches all of them.
+# Kamailio forks its SIP workers after module init. With share_list = yes (the default),
+# mod_init makes one engine in the main process before the fork, with the list loaded and no
+# feed started (privcall's `prefork`); each SIP worker inherits it, so the list's memory is
+# shared by all workers, and child_init starts the worker's own deadline ticker and folder
+# watcher (privcall_engine_after_fork): threads do not survive a fork. Processes that never
+# route a call free their copy. After an update each worker holds the new list in memory of
+# its own, until Kamailio restarts. With share_list = no, child_init makes one engine per
+# worker. Either way every worker watches the same folder, so one signed bundle dropped there
+# reaches all of them.
 #
 # Settings come from an INI file, [privcall] section: its path is in the environment variable
 # PRIVCALL_KEMI_CONFIG (default /etc/kamailio/privcall.ini). See examples/kamailio/README.md.
@@ -32,11 +37,11 @@ import urllib.parse
 import KSR
 
 # ---------------------------------------------------------------------------------------------
-# The C ABI, as include/privcall.h declares it (privcall-ffi, ABI version 1). Every ctypes
+# The C ABI, as include/privcall.h declares it (privcall-ffi, ABI version 2). Every ctypes
 # declaration is here, in one place, so that it can follow the header.
 # ---------------------------------------------------------------------------------------------
 
-PRIVCALL_ABI_VERSION = 1
+PRIVCALL_ABI_VERSION = 2
 PRIVCALL_OK = 0
 PRIVCALL_NORMALIZED_BYTES = 24
 PRIVCALL_MAX_FIELD_BYTES = 1024
@@ -58,6 +63,7 @@ class PrivcallConfig(ctypes.Structure):
         ("poll_url", ctypes.c_char_p),
         ("poll_interval_ms", ctypes.c_uint32),
         ("instances", ctypes.c_uint32),
+        ("prefork", ctypes.c_bool),
     ]
 
 
@@ -104,6 +110,8 @@ def _bind(lib):
         ctypes.POINTER(ctypes.c_void_p),
     ]
     lib.privcall_engine_new.restype = ctypes.c_int32
+    lib.privcall_engine_after_fork.argtypes = [ctypes.c_void_p]
+    lib.privcall_engine_after_fork.restype = ctypes.c_int32
     lib.privcall_decide.argtypes = [
         ctypes.c_void_p,
         ctypes.POINTER(PrivcallCall),
@@ -140,7 +148,10 @@ DEFAULTS = {
     # public key files of the list authority, one per line or comma-separated
     "trust_keys": "",
     "threshold": "1",
-    # a base folder: each worker keeps its state in STATE_DIR/rank-N ("" = no state)
+    # yes: one engine made before the fork, its list shared by every worker; no: one per worker
+    "share_list": "yes",
+    # a base folder for the last good list: STATE_DIR/shared, or STATE_DIR/rank-N with
+    # share_list = no ("" = no state)
     "state_dir": "",
     # a bundle applied when a worker starts ("" = none)
     "bundle": "",
@@ -176,7 +187,14 @@ def _load_settings():
     parser.read_dict({SECTION: DEFAULTS})
     if not parser.read(path):
         KSR.err("privcall: cannot read settings %s; every call will be do-not-record\n" % path)
-    return parser[SECTION], path
+    # A plain dict: a configparser lookup costs over a microsecond, and every INVITE reads a
+    # few settings.
+    return dict(parser[SECTION]), path
+
+
+def _yes(value):
+    """An INI boolean, as configparser reads one."""
+    return value.strip().lower() in ("1", "yes", "true", "on")
 
 
 def _split_list(text):
@@ -251,8 +269,7 @@ def header(name):
 
 
 def mod_init():
-    # Runs in Kamailio's main process before the fork: nothing heavy, no library, no engine.
-    return PrivcallKamailio()
+    return PrivcallKamailio.before_fork()
 
 
 class PrivcallKamailio:
@@ -263,25 +280,58 @@ class PrivcallKamailio:
         self.engine = None
         self.rank = None
 
+    @classmethod
+    def before_fork(cls):
+        """Runs in Kamailio's main process before the fork (mod_init). With share_list = yes,
+        makes the one engine every worker inherits (no thread but its deadline ticker, no
+        feed)."""
+        kamailio = cls()
+        kamailio.settings, kamailio.settings_path = _load_settings()
+        if kamailio.shares_list():
+            try:
+                kamailio._start_engine("shared", prefork=True)
+            except Exception as e:  # never keep Kamailio from starting
+                KSR.err("privcall: no shared engine (%s); each worker makes its own\n" % e)
+                kamailio.engine = None
+        return kamailio
+
+    def shares_list(self):
+        return _yes(self.settings["share_list"])
+
     # -- per-process start -------------------------------------------------------------------
 
     def child_init(self, rank):
-        """Creates this worker's engine. rank > 0: a SIP worker; <= 0: main, timer and other
-        processes, which never route a call and get no engine. Always returns 0: a worker
+        """Readies this worker's engine: the shared one (its feeds started here), or one of
+        its own. rank > 0: a SIP worker; <= 0: main, timer and other processes, which never
+        route a call: they free their copy of a shared engine. Always returns 0: a worker
         without an engine still relays every call, with do-not-record."""
         self.rank = rank
-        self.settings, self.settings_path = _load_settings()
+        if self.settings is None:
+            self.settings, self.settings_path = _load_settings()
         if rank <= 0:
+            if self.engine is not None:
+                self.lib.privcall_engine_free(self.engine)
+                self.engine = None
             return 0
+        if self.engine is not None:
+            rc = self.lib.privcall_engine_after_fork(self.engine)
+            if rc == PRIVCALL_OK:
+                KSR.info("privcall: worker %d: shared engine ready\n" % rank)
+                return 0
+            KSR.err("privcall: worker %d: after_fork: %d: %s; making its own engine\n"
+                    % (rank, rc, _last_error(self.lib)))
+            self.lib.privcall_engine_free(self.engine)
+            self.engine = None
         try:
-            self._start_engine(rank)
+            self._start_engine("rank-%d" % rank)
         except Exception as e:  # never keep Kamailio from starting
             KSR.err("privcall: worker %d has no engine (%s); its calls are do-not-record\n"
                     % (rank, e))
             self.engine = None
         return 0
 
-    def _start_engine(self, rank):
+    def _start_engine(self, name, prefork=False):
+        """Makes an engine whose state lives in STATE_DIR/name."""
         s = self.settings
         lib = _bind(ctypes.CDLL(s["library"]))
         version = lib.privcall_abi_version()
@@ -294,7 +344,7 @@ class PrivcallKamailio:
         key_array = (ctypes.c_char_p * len(keys))(*keys)
         state_dir = None
         if s["state_dir"]:
-            state_dir = os.path.join(s["state_dir"], "rank-%d" % rank)
+            state_dir = os.path.join(s["state_dir"], name)
             os.makedirs(state_dir, mode=0o700, exist_ok=True)
         config = PrivcallConfig(
             trust_keys=key_array,
@@ -306,6 +356,7 @@ class PrivcallKamailio:
             poll_url=_c(s["poll_url"]),
             poll_interval_ms=int(s["poll_interval_ms"]),
             instances=int(s["instances"]),
+            prefork=prefork,
         )
         engine = ctypes.c_void_p()
         rc = lib.privcall_engine_new(ctypes.byref(config), ctypes.byref(engine))
@@ -313,7 +364,7 @@ class PrivcallKamailio:
             raise RuntimeError("privcall_engine_new: %d: %s" % (rc, _last_error(lib)))
         self.lib = lib
         self.engine = engine
-        KSR.info("privcall: worker %d: engine ready\n" % rank)
+        KSR.info("privcall: %s: engine ready\n" % name)
 
     # -- deciding ----------------------------------------------------------------------------
 
@@ -411,7 +462,7 @@ class PrivcallKamailio:
         # Never let a caller choose: drop any X-Privcall-Record it sent, add privcall's.
         KSR.hdr.remove(s["record_header"])
         KSR.hdr.append("%s: %s\r\n" % (s["record_header"], flag))
-        if s.getboolean("strip_id_headers"):
+        if _yes(s["strip_id_headers"]):
             KSR.hdr.remove(s["facility_header"])
             KSR.hdr.remove(s["inmate_header"])
         # The transaction keeps the decision for the 200 OK (any worker may handle it).

@@ -5,15 +5,15 @@
  * folder. tests/c/run.sh builds it, makes the keys and bundles with the
  * privcall CLI, and runs it under valgrind.
  *
- * Usage: abi_test DIR [--fork], where DIR holds authority.pub,
- * seq1.bundle, seq2.bundle, seq3.bundle, seq4.bundle, tampered.bundle
- * and an empty folder watch/. With --fork it runs only the forked
- * workers, from a parent that has made no engine (as a PBX's main
- * process does): threads do not survive a fork, so a child of a parent
- * with an engine inherits its memory but not its threads, which valgrind
- * rightly reports as lost.
+ * Usage: abi_test DIR [--fork | --prefork], where DIR holds
+ * authority.pub, seq1.bundle, seq2.bundle, seq3.bundle, seq4.bundle,
+ * tampered.bundle and an empty folder watch/. With --fork it runs only
+ * the forked workers, each making its own engine, from a parent that has
+ * made none; with --prefork, forked workers that share one engine the
+ * parent made before the fork (privcall_engine_after_fork).
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +68,8 @@ static privcall_call call_to(const char *facility, const char *dialed) {
     return c;
 }
 
-static privcall_engine *new_engine(const char *bundle, const char *state, const char *watch) {
+static privcall_engine *new_engine_with(const char *bundle, const char *state, const char *watch,
+                                        bool prefork) {
     const char *keys[] = {path("authority.pub")};
     privcall_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -80,10 +81,15 @@ static privcall_engine *new_engine(const char *bundle, const char *state, const 
     cfg.watch_dir = watch;
     cfg.poll_interval_ms = 50;
     cfg.instances = 2;
+    cfg.prefork = prefork;
     privcall_engine *e = NULL;
     int rc = privcall_engine_new(&cfg, &e);
     CHECK(rc == PRIVCALL_OK && e != NULL, "engine_new: %d %s", rc, last_error());
     return e;
+}
+
+static privcall_engine *new_engine(const char *bundle, const char *state, const char *watch) {
+    return new_engine_with(bundle, state, watch, false);
 }
 
 static void config_errors(void) {
@@ -306,14 +312,27 @@ static long ms_since(const struct timespec *t0) {
     return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* A forked worker: its own engine after the fork, on the shared folder.
- * Says "ready" when it decides on sequence 1, then waits for sequence 2
- * and says how long after `go` it first decided on it (-1: never). */
-static void worker(int to_parent, int from_parent) {
-    privcall_engine *e = new_engine(NULL, NULL, path("fleet"));
+/* A forked worker on the shared folder: with `inherited` NULL, its own
+ * engine made after the fork; otherwise the parent's prefork engine,
+ * readied with privcall_engine_after_fork and deciding on the list the
+ * parent loaded from its first call. Says "ready" when it decides on
+ * sequence 1, then waits for sequence 2 and says how long after `go` it
+ * first decided on it (-1: never). */
+static void worker(privcall_engine *inherited, int to_parent, int from_parent) {
+    privcall_engine *e = inherited;
     privcall_call c = call_to("JCCC", "+15735550142");
     privcall_decision d;
     long answer = -1;
+    if (e) {
+        int rc = privcall_engine_after_fork(e);
+        CHECK(rc == PRIVCALL_OK, "after_fork: %d %s", rc, last_error());
+        CHECK(privcall_decide(e, &c, &d) == PRIVCALL_OK && d.list_sequence == 1 && !d.record,
+              "the inherited list decides at once (sequence %llu)",
+              (unsigned long long)d.list_sequence);
+        CHECK(privcall_engine_after_fork(e) == PRIVCALL_OK, "a second after_fork: no-op");
+    } else {
+        e = new_engine(NULL, NULL, path("fleet"));
+    }
     for (int i = 0; i < 2000 && !(privcall_decide(e, &c, &d) == 0 && d.list_sequence == 1); i++)
         usleep(10000);
     if (write(to_parent, &answer, sizeof answer) != sizeof answer) /* ready */
@@ -336,17 +355,27 @@ static void worker(int to_parent, int from_parent) {
     _exit(failed ? 1 : 0);
 }
 
-/* Forked workers, each with its own engine made after the fork (as
- * Kamailio's children do in child_init), all watching one folder: one
- * bundle copied into it reaches every worker. The bound: the folder is
- * scanned every 50 ms and a list loads in well under a second natively;
- * 10 s leaves room for valgrind, which runs each load ~50x slower. */
-static void forked_workers(void) {
+/* Forked workers, all watching one folder: one bundle copied into it
+ * reaches every worker. Without `prefork`, each makes its own engine after
+ * the fork (as Kamailio's children do in child_init); with it, the parent
+ * makes one engine before the fork (Kamailio's mod_init) and every worker
+ * inherits it and its list. The bound: the folder is scanned every 50 ms
+ * and a list loads in well under a second natively; 10 s leaves room for
+ * valgrind, which runs each load ~50x slower. */
+static void forked_workers(bool prefork) {
     enum { WORKERS = 3, BOUND_MS = 10000 };
     char cmd[9000];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s' '%s'", path("fleet"), path("seq1.bundle"),
-             path("fleet/list.bundle"));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s' && cp '%s' '%s'", path("fleet"),
+             path("fleet"), path("seq1.bundle"), path("fleet/list.bundle"));
     CHECK(system(cmd) == 0, "seed the folder");
+    privcall_engine *parent = NULL;
+    privcall_call c = call_to("JCCC", "+15735550142");
+    privcall_decision d;
+    if (prefork) {
+        parent = new_engine_with(NULL, NULL, path("fleet"), true);
+        CHECK(parent && privcall_decide(parent, &c, &d) == PRIVCALL_OK && d.list_sequence == 1,
+              "prefork: the folder's list is live before the fork");
+    }
     int up[WORKERS][2], down[WORKERS][2];
     pid_t pids[WORKERS];
     fflush(NULL);
@@ -355,7 +384,7 @@ static void forked_workers(void) {
             abort();
         pids[i] = fork();
         if (pids[i] == 0)
-            worker(up[i][1], down[i][0]);
+            worker(parent, up[i][1], down[i][0]);
     }
     long ready;
     for (int i = 0; i < WORKERS; i++)
@@ -376,17 +405,27 @@ static void forked_workers(void) {
         waitpid(pids[i], &status, 0);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "worker %d exit %d", i, status);
     }
-    printf("forked workers: every worker decided on the new list within %ld ms\n", slowest);
+    printf("forked workers%s: every worker decided on the new list within %ld ms\n",
+           prefork ? " (one engine made before the fork)" : "", slowest);
+    if (parent) {
+        /* The parent started no feed: it still has the list it forked with. */
+        CHECK(privcall_decide(parent, &c, &d) == PRIVCALL_OK && d.list_sequence == 1,
+              "prefork: no feed in the parent (sequence %llu)",
+              (unsigned long long)d.list_sequence);
+        privcall_engine_free(parent);
+    }
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "--fork") != 0)) {
-        fprintf(stderr, "usage: %s DIR [--fork]\n", argv[0]);
+    bool fork_mode = argc == 3 && strcmp(argv[2], "--fork") == 0;
+    bool prefork_mode = argc == 3 && strcmp(argv[2], "--prefork") == 0;
+    if (argc < 2 || argc > 3 || (argc == 3 && !fork_mode && !prefork_mode)) {
+        fprintf(stderr, "usage: %s DIR [--fork | --prefork]\n", argv[0]);
         return 2;
     }
     dir = argv[1];
     if (argc == 3) {
-        forked_workers();
+        forked_workers(prefork_mode);
         printf("%d passed, %d failed\n", passed, failed);
         return failed ? 1 : 0;
     }

@@ -42,6 +42,7 @@ vg=(valgrind --quiet --error-exitcode=99 --leak-check=full
 status=0
 "${vg[@]}" "$work/abi_test" "$work" || status=$?
 "${vg[@]}" "$work/abi_test" "$work" --fork || status=$?
+"${vg[@]}" "$work/abi_test" "$work" --prefork || status=$?
 if "${vg[@]}" "$work/decide" "$work/authority.pub" "$work/seq1.bundle" > "$work/example.out"; then
   if grep -q '^+15735550142 .*record=no reason=registered' "$work/example.out"; then
     echo "examples/c/decide: 1 passed, 0 failed"

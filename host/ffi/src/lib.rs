@@ -28,33 +28,60 @@
 //!   `privcall_engine_new` and `privcall_update_*` read files and load a
 //!   list (tens to hundreds of milliseconds at national scale): call them
 //!   off the signalling path.
-//! - **Forked workers** (Kamailio, OpenSIPS, Asterisk): create the engine
-//!   in each worker after the fork (Kamailio: `child_init`), never in the
-//!   parent: an engine runs threads (guest deadlines, the watched folder),
-//!   and threads do not survive a fork. Give every worker the same
-//!   `watch_dir` and no `state_dir` (or one each): a bundle dropped into
-//!   the folder reaches every worker within `poll_interval_ms`.
+//! - **Forked workers** (Kamailio, OpenSIPS, Asterisk), two ways:
+//!   - *one list shared by all workers* (the way to run at national
+//!     scale): create the engine in the parent before the fork (Kamailio:
+//!     `mod_init`) with `prefork` set. It loads `bundle_path` and the
+//!     newest bundles in `watch_dir` there, and starts no feed. Each worker
+//!     calls `privcall_engine_after_fork` first thing after the fork
+//!     (Kamailio: `child_init`): it starts that worker's own deadline
+//!     ticker and feeds. The list's memory is shared by every worker, as
+//!     the fork left it, until an update: each worker then loads the new
+//!     list into memory of its own. Processes that never decide free
+//!     their copy of the handle (`privcall_engine_free` is safe in a
+//!     forked child). A prefork engine starts no thread before the fork
+//!     (its loads there run without a deadline).
+//!   - *an engine per worker*: create it in each worker after the fork,
+//!     with `prefork` unset. Simple, but every worker holds its own list.
+//!
+//!   Either way give every worker the same `watch_dir` and no `state_dir`
+//!   (or one each): a bundle dropped into the folder reaches every worker
+//!   within `poll_interval_ms`.
 
 mod boundary;
 mod names;
+mod setup;
 mod types;
 
 use std::ffi::c_char;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use host::feed::{FeedConfig, Feeds, TrustFiles};
 use host::text::Rfc3339Text;
-use host::{Call, Decision, Engine, EngineConfig, Reason, UpdateError, UpdateSource};
+use host::{Call, Decision, Engine, Reason, UpdateError, UpdateSource};
 
 use crate::boundary::{guard, output, reference, Failure};
+use crate::setup::FeedSlot;
 pub use crate::types::*;
 
 /// An engine and the feeds that update it. Opaque to C.
 pub struct PrivcallEngine {
     engine: Arc<Engine>,
-    /// Stopped and joined when the handle is freed.
-    _feeds: Option<Feeds>,
+    /// Stopped and joined when the handle is freed, in the process that
+    /// started them.
+    feeds: Mutex<FeedSlot>,
+}
+
+impl Drop for PrivcallEngine {
+    fn drop(&mut self) {
+        lock(&self.feeds).forget_foreign();
+    }
+}
+
+/// The feed slot, even after a panic while it was held (its state is a
+/// handle and a pid, never half-written).
+fn lock(slot: &Mutex<FeedSlot>) -> std::sync::MutexGuard<'_, FeedSlot> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The ABI version this library implements (`PRIVCALL_ABI_VERSION`): a
@@ -69,8 +96,9 @@ pub extern "C" fn privcall_abi_version() -> u32 {
 /// Restores the last good list from `state_dir`, applies `bundle_path`
 /// (a refused bundle leaves the engine deciding with the restored list or
 /// in the fail mode; `privcall_status_json` shows the refusal), and
-/// starts watching `watch_dir` and polling `poll_url`. Blocks while the
-/// list loads.
+/// starts watching `watch_dir` and polling `poll_url`; with `prefork`, it
+/// applies the bundles in `watch_dir` now and leaves the feeds to
+/// `privcall_engine_after_fork`. Blocks while the list loads.
 #[expect(unsafe_code, reason = "an exported C symbol")]
 #[no_mangle]
 pub extern "C" fn privcall_engine_new(
@@ -80,14 +108,33 @@ pub extern "C" fn privcall_engine_new(
     guard(|| {
         let config = reference(config, "config")?;
         let out = output(out, "out")?;
-        let handle = engine_new(config)?;
-        *out = Box::into_raw(Box::new(handle));
+        let (engine, feeds) = setup::engine_new(config)?;
+        *out = Box::into_raw(Box::new(PrivcallEngine { engine, feeds }));
         Ok(())
     })
 }
 
+/// Readies an engine inherited through `fork()` in the child: starts this
+/// process's deadline ticker and the engine's feeds (watched folder,
+/// polled URL), which ran, if at all, as the parent's threads. Call it in
+/// every worker before its first decision (Kamailio: `child_init`). Does
+/// nothing in a process where they already run.
+#[expect(unsafe_code, reason = "an exported C symbol")]
+#[no_mangle]
+pub extern "C" fn privcall_engine_after_fork(engine: *const PrivcallEngine) -> i32 {
+    guard(|| {
+        let handle = reference(engine, "engine")?;
+        handle
+            .engine
+            .after_fork()
+            .map_err(|e| Failure::new(PRIVCALL_ERR_INTERNAL, host::text::error_chain(&e)))?;
+        lock(&handle.feeds).start_here(&handle.engine)
+    })
+}
+
 /// Frees an engine: stops its feeds (waiting for an update in progress)
-/// and drops its list. NULL is ignored.
+/// and drops its list. NULL is ignored. In a forked child, frees the
+/// child's copy and leaves the parent's feeds alone.
 ///
 /// # Safety
 ///
@@ -229,92 +276,6 @@ pub extern "C" fn privcall_status_json(
 #[no_mangle]
 pub extern "C" fn privcall_last_error(buf: *mut c_char, cap: usize) -> usize {
     boundary::last_error_into(buf, cap)
-}
-
-/// Builds the engine and its feeds from a C configuration.
-fn engine_new(config: &PrivcallConfig) -> Result<PrivcallEngine, Failure> {
-    let trust = trust_files(config)?;
-    let store = trust.load().map_err(|e| {
-        Failure::new(
-            PRIVCALL_ERR_CONFIG,
-            format!("trust_keys: {}", host::text::error_chain(&e)),
-        )
-    })?;
-    let mut engine_config = EngineConfig::new(store);
-    engine_config.state_dir = boundary::path(config.state_dir, "state_dir")?;
-    if config.instances > 0 {
-        engine_config.instances = config.instances as usize;
-    }
-    let bundle = boundary::path(config.bundle_path, "bundle_path")?;
-    let watch_dir = boundary::path(config.watch_dir, "watch_dir")?;
-    let poll_url = boundary::text(config.poll_url, "poll_url")?;
-    let now = Rfc3339Text::now().0;
-    let engine = Engine::new(engine_config, now)
-        .map_err(|e| Failure::new(PRIVCALL_ERR_CONFIG, host::text::error_chain(&e)))?;
-    let engine = Arc::new(engine);
-    names::init();
-    if let Some(path) = bundle {
-        let bytes =
-            host::feed::read_bundle_file(&path, engine.max_bundle_bytes()).map_err(|e| {
-                Failure::new(
-                    PRIVCALL_ERR_IO,
-                    format!("bundle_path {}: {e}", path.display()),
-                )
-            })?;
-        // A refusal is recorded in the status; the engine still decides.
-        let _ = engine.apply(&bytes, now, UpdateSource::File);
-    }
-    let interval = Duration::from_millis(match config.poll_interval_ms {
-        0 => 1000,
-        ms => u64::from(ms),
-    });
-    let feeds =
-        if watch_dir.is_some() || poll_url.is_some() {
-            let feed = FeedConfig {
-                folder: watch_dir,
-                url: poll_url,
-                folder_interval: interval,
-                url_interval: interval,
-                trust: Some(trust),
-                max_bundle_bytes: engine.max_bundle_bytes(),
-            };
-            Some(Feeds::start(Arc::clone(&engine), feed).map_err(|e| {
-                Failure::new(PRIVCALL_ERR_CONFIG, format!("starting the feeds: {e}"))
-            })?)
-        } else {
-            None
-        };
-    Ok(PrivcallEngine {
-        engine,
-        _feeds: feeds,
-    })
-}
-
-/// The trust key paths and threshold of a configuration.
-fn trust_files(config: &PrivcallConfig) -> Result<TrustFiles, Failure> {
-    const MAX_KEYS: usize = 64;
-    if config.trust_key_count == 0 || config.trust_key_count > MAX_KEYS {
-        return Err(Failure::new(
-            PRIVCALL_ERR_INVALID,
-            format!(
-                "trust_key_count: {} (1 to {MAX_KEYS})",
-                config.trust_key_count
-            ),
-        ));
-    }
-    let paths = boundary::array(config.trust_keys, config.trust_key_count, "trust_keys")?;
-    let keys = paths
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| {
-            boundary::path(p, &format!("trust_keys[{i}]"))?
-                .ok_or_else(|| Failure::new(PRIVCALL_ERR_NULL, format!("trust_keys[{i}] is NULL")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(TrustFiles {
-        keys,
-        threshold: config.threshold as usize,
-    })
 }
 
 /// The engine's decision; should deciding panic, the facility's fail

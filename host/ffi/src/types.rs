@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 /// The C ABI's version; grows when a type or a function changes.
-pub const PRIVCALL_ABI_VERSION: u32 = 1;
+pub const PRIVCALL_ABI_VERSION: u32 = 2;
 
 /// Success.
 pub const PRIVCALL_OK: i32 = 0;
@@ -74,8 +74,12 @@ pub struct PrivcallConfig {
     /// (0: 1000).
     pub poll_interval_ms: u32,
     /// Guest instances, i.e. decisions that run at once without waiting
-    /// (0: one per CPU).
+    /// (0: one per CPU). Each instance holds its own copy of the list.
     pub instances: u32,
+    /// The engine is made before the PBX forks its workers, so that they
+    /// share its list: load the newest bundle in `watch_dir` now and start
+    /// no feed until `privcall_engine_after_fork`.
+    pub prefork: bool,
 }
 
 /// One call to decide. Strings are (pointer, length) pairs in bytes, not

@@ -18,21 +18,30 @@ pub const MAX_FILES_PER_SCAN: usize = 256;
 /// Scans `dir` every interval until stopped, applying each new or changed
 /// `.bundle` file once.
 pub(super) fn watch(updater: &Updater, dir: &Path, config: &FeedConfig, stop: &Stop) {
-    let mut seen: HashMap<PathBuf, Stamp> = HashMap::new();
+    let mut seen = Seen::new();
     loop {
-        let files = bundle_files(dir);
-        // Forget files that are gone, so the map stays as small as the folder.
-        seen.retain(|path, _| files.iter().any(|(p, _)| p == path));
-        for (path, stamp) in files {
-            if seen.get(&path) == Some(&stamp) {
-                continue;
-            }
-            seen.insert(path.clone(), stamp);
-            apply_file(updater, &path, config.max_bundle_bytes);
-        }
+        scan(updater, dir, config, &mut seen);
         if stop.wait(config.folder_interval) {
             return;
         }
+    }
+}
+
+/// The files applied so far, by path.
+pub(super) type Seen = HashMap<PathBuf, Stamp>;
+
+/// One scan: applies each `.bundle` file in `dir` not in `seen` with its
+/// current stamp, oldest first.
+pub(super) fn scan(updater: &Updater, dir: &Path, config: &FeedConfig, seen: &mut Seen) {
+    let files = bundle_files(dir);
+    // Forget files that are gone, so the map stays as small as the folder.
+    seen.retain(|path, _| files.iter().any(|(p, _)| p == path));
+    for (path, stamp) in files {
+        if seen.get(&path) == Some(&stamp) {
+            continue;
+        }
+        seen.insert(path.clone(), stamp);
+        apply_file(updater, &path, config.max_bundle_bytes);
     }
 }
 

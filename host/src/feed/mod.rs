@@ -84,6 +84,21 @@ pub struct Feeds {
 }
 
 impl Feeds {
+    /// Applies the bundles the folder holds now, oldest first, as a
+    /// watcher's first scan does, and returns when done. A PBX that loads
+    /// its list before forking its workers calls this, then starts the
+    /// feeds in each worker: their first scan finds nothing newer than the
+    /// live list, so every worker keeps the pages the fork shared.
+    pub fn apply_folder_now(engine: Arc<Engine>, config: &FeedConfig) {
+        if let Some(dir) = &config.folder {
+            let updater = Updater {
+                engine,
+                trust: config.trust.clone(),
+            };
+            folder::scan(&updater, dir, config, &mut folder::Seen::new());
+        }
+    }
+
     /// Starts one thread per configured source.
     pub fn start(engine: Arc<Engine>, config: FeedConfig) -> std::io::Result<Feeds> {
         let stop = Arc::new(Stop::default());

@@ -149,6 +149,16 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Readies a process forked after this engine was made (a PBX worker
+    /// that inherited a list loaded before the fork): starts the process's
+    /// deadline ticker, since threads do not survive a fork. Decisions work
+    /// without it, but a guest that stopped answering would not be cut off.
+    /// Harmless in the process that made the engine.
+    pub fn after_fork(&self) -> Result<(), EngineError> {
+        crate::runtime::guest::engine()?;
+        Ok(())
+    }
+
     /// Decides one call. Never fails: without a list, or when the guest
     /// traps or overruns its deadline, the answer is the facility's fail
     /// mode (reason `fail-safe`) and an alarm is counted and logged.

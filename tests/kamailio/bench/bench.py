@@ -296,21 +296,17 @@ def report_mem(results):
         m = json.load(f)
     k = m["kamailio"]
     print()
-    print("=== 2. memory, Kamailio with %d workers, one engine each (instances = 1), %s numbers ==="
+    print("=== 2. memory, Kamailio with %d workers (instances = 1), %s numbers ==="
           % (m["children"], m["numbers"]))
     print("%-44s %10s %10s %9s" % ("state", "RSS MiB", "PSS MiB", "procs"))
     for key, label in (("no_privcall", "Kamailio, bench_mode = off (no privcall)"),
-                       ("no_list", "privcall on, engines made, no list"),
-                       ("list1", "list 1 (5M) live in every worker"),
-                       ("update_peak", "peak while list 2 goes live (sampled)"),
-                       ("list2", "after update: list 2 live in every worker")):
+                       ("list1_own", "an engine per worker, list 1 (5M) in each"),
+                       ("list1", "one engine before the fork, list 1 shared"),
+                       ("update_peak", "shared: peak while list 2 goes live"),
+                       ("list2", "shared: after update, list 2 in each worker")):
         if key in k:
             print("%-44s %10s %10s %9d" % (label, mb(k[key]["rss_kb"]), mb(k[key]["pss_kb"]),
                                             len(k[key]["per_pid"])))
-    if "list1" in k and "no_list" in k:
-        w = sorted(k["list1_worker_delta"].items(), key=lambda kv: int(kv[0]))
-        print("per worker, list 1 - no list (PSS MiB): "
-              + " ".join("r%s=%s" % (r, mb(v)) for r, v in w))
     e = m["one_engine"]
     print()
     print("one engine alone (python3.11 + libprivcall.so via ctypes, instances = 1):")
@@ -322,7 +318,6 @@ def report_mem(results):
         print("privcall serve --instances 1, list 1 live: RSS %s MiB, PSS %s MiB"
               % (mb(m["serve"]["rss_kb"]), mb(m["serve"]["pss_kb"])))
     one_total = {x: e["list1"][x] - e["python"][x] for x in ("rss_kb", "pss_kb")}
-    one_list = {x: e["list1"][x] - e["engine"][x] for x in ("rss_kb", "pss_kb")}
     print()
     print("%-58s %9s %9s" % ("ratio", "RSS", "PSS"))
 
@@ -331,13 +326,13 @@ def report_mem(results):
                                            for x in ("rss_kb", "pss_kb"))))
 
     srv = {x: k["list1"][x] - k["no_privcall"][x] for x in ("rss_kb", "pss_kb")}
-    srv_list = {x: k["list1"][x] - k["no_list"][x] for x in ("rss_kb", "pss_kb")}
+    own = {x: k["list1_own"][x] - k["no_privcall"][x] for x in ("rss_kb", "pss_kb")}
     print("privcall in the server (list1 - no privcall): RSS %s MiB, PSS %s MiB; one engine "
           "(lib+engine+list): RSS %s MiB, PSS %s MiB" % (mb(srv["rss_kb"]), mb(srv["pss_kb"]),
                                                          mb(one_total["rss_kb"]),
                                                          mb(one_total["pss_kb"])))
-    ratio("whole server's privcall / one engine (aim <= 2x)", srv, one_total)
-    ratio("lists only: server (list1 - no list) / one engine's list", srv_list, one_list)
+    ratio("whole server's privcall, shared / one engine (aim <= 2x)", srv, one_total)
+    ratio("whole server's privcall, an engine per worker / one engine", own, one_total)
     if "list2" in k:
         srv2 = {x: k["list2"][x] - k["no_privcall"][x] for x in ("rss_kb", "pss_kb")}
         ratio("after the update: server's privcall / one engine (list 1)", srv2, one_total)

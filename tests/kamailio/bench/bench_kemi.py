@@ -12,7 +12,8 @@
 #     around the privcall_decide call alone. Kept per worker as histograms of 100 ns buckets
 #     and written to bench_stats_dir/rank-N.json every bench_dump_every INVITEs (counts only:
 #     no number, no Call-ID). Each worker also writes bench_stats_dir/ready-N (its PID) once
-#     child_init is done.
+#     child_init is done, and bench_stats_dir/seq-N (the list sequence) whenever the list it
+#     decides on changes.
 #
 # The script to import is named by the environment variable PRIVCALL_BENCH_BASE.
 
@@ -88,10 +89,13 @@ class _TimedLib:
 
 
 def mod_init():
-    return BenchKamailio()
+    return BenchKamailio.before_fork()
 
 
 class BenchKamailio(base.PrivcallKamailio):
+    def shares_list(self):
+        return self.settings.get("bench_mode", "on") != "off" and super().shares_list()
+
     def child_init(self, rank):
         settings, _ = base._load_settings()
         self.mode_on = settings.get("bench_mode", "on") != "off"
@@ -101,6 +105,7 @@ class BenchKamailio(base.PrivcallKamailio):
         self.h_decide = Histogram()
         self.h_invite_cpu = Histogram()
         self.reasons = {}  # reason name -> count: which decisions were made, nothing else
+        self.sequence = None
         if self.mode_on:
             rc = super().child_init(rank)
             if self.engine is not None:
@@ -126,6 +131,11 @@ class BenchKamailio(base.PrivcallKamailio):
         h.add(_now_ns() - t0)
         self.h_invite_cpu.add(_cpu_ns() - c0)
         self.reasons[answer.reason] = self.reasons.get(answer.reason, 0) + 1
+        if answer.sequence != self.sequence and self.stats_dir:
+            # Which list this worker decides on, for run.sh's wait for an update.
+            self.sequence = answer.sequence
+            with open(os.path.join(self.stats_dir, "seq-%d" % self.rank), "w") as f:
+                f.write("%d\n" % answer.sequence)
         if h.n % self.dump_every == 0:
             self.dump()
         return answer

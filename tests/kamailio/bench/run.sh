@@ -13,9 +13,10 @@
 #    process from /proc/PID/stat, before and after the SIPp run), and inside the script the
 #    median time of decide_invite and of the privcall_decide call (perf_counter_ns, per-worker
 #    histograms). The difference on - off, as a % of off, is privcall's share of the work.
-# 2. Memory across forked workers. Kamailio with MEM_CHILDREN (8) workers, one engine each
-#    (instances = 1): total RSS and PSS (/proc/PID/smaps_rollup) of all Kamailio processes
-#    without privcall, with engines and no list, with a 5M-number list live in every worker,
+# 2. Memory across forked workers. Kamailio with MEM_CHILDREN (8) workers (instances = 1):
+#    total RSS and PSS (/proc/PID/smaps_rollup) of all Kamailio processes without privcall;
+#    with an engine per worker (share_list = no) and a 5M-number list; with one engine made
+#    before the fork (share_list = yes, the default) and the list shared by every worker, then
 #    at the peak of an update and after it (a second signed 5M bundle, sequence 2, dropped into
 #    the watched folder). Then one engine alone (Python 3.11 + libprivcall.so via ctypes, the
 #    same as one worker holds; and privcall serve --instances 1) for the ratio
@@ -162,10 +163,11 @@ wait_udp "$UAS_PORT" "$UAS_PID" || die "sipp UAS not listening"
 MODULES="$(dirname "$(dpkg -L kamailio | grep '/modules/tm.so$' | head -1)")/"
 KAM_PID=""
 RUN=""
-# start_kamailio NAME MODE CHILDREN START_BUNDLE POLL_MS: a fresh Kamailio in $SCRATCH/NAME,
-# returns once every SIP worker has run child_init.
+# start_kamailio NAME MODE CHILDREN START_BUNDLE POLL_MS [SHARE]: a fresh Kamailio in
+# $SCRATCH/NAME (SHARE: share_list, yes by default), returns once every SIP worker has run
+# child_init.
 start_kamailio() {
-    local name="$1" mode="$2" children="$3" bundle="$4" poll="$5"
+    local name="$1" mode="$2" children="$3" bundle="$4" poll="$5" share="${6:-yes}"
     RUN="$SCRATCH/$name"
     mkdir -p "$RUN"/{stats,state,watch}
     cat >"$RUN/privcall.ini" <<EOF
@@ -178,6 +180,7 @@ bundle = $bundle
 watch_dir = $RUN/watch
 poll_interval_ms = $poll
 instances = 1
+share_list = $share
 next_hop = sip:127.0.0.1:$UAS_PORT
 bench_mode = $mode
 bench_stats_dir = $RUN/stats
@@ -280,12 +283,21 @@ fi
 # mem_now LABEL: total memory of the running Kamailio into $RESULTS/mem-LABEL.json
 mem_now() { $B mem $(kam_pids) >"$RESULTS/mem-$1.json"; }
 warm() { run_uac "warm-$1" 2000 500; }  # the same traffic before every measurement
-all_at() {  # all_at SEQ: every worker's state dir has high-water SEQ
+all_at() {  # all_at SEQ: every worker's last decision was on list SEQ (stats/seq-RANK)
     local n=0
-    for f in "$RUN"/state/rank-*/high-water; do
+    for f in "$RUN"/stats/seq-*; do
         [ -f "$f" ] && [ "$(cat "$f")" = "$1" ] && n=$((n + 1))
     done
     [ "$n" -ge "$MEM_CHILDREN" ]
+}
+# wait_all_at SEQ: a few calls at a time (so every worker decides) until all_at SEQ
+wait_all_at() {
+    local i
+    for i in $(seq 120); do
+        run_uac "probe-$1-$i" 100 500
+        all_at "$1" && return 0
+    done
+    return 1
 }
 if [[ " $PARTS " == *" mem "* ]]; then
     say "memory: Kamailio without privcall, $MEM_CHILDREN workers"
@@ -293,17 +305,17 @@ if [[ " $PARTS " == *" mem "* ]]; then
     warm off; sleep 1; mem_now no_privcall
     stop_kamailio
 
-    say "memory: Kamailio with privcall, $MEM_CHILDREN workers, no list yet"
-    start_kamailio mem-on on "$MEM_CHILDREN" "" 200
-    warm nolist; sleep 1; mem_now no_list
-    for r in "$RUN"/stats/ready-*; do echo "${r##*-} $(cut -d' ' -f1 "$r")"; done >"$RESULTS/mem-ranks.txt"
+    say "memory: Kamailio with privcall, $MEM_CHILDREN workers, an engine each (share_list = no)"
+    start_kamailio mem-own on "$MEM_CHILDREN" "$SCRATCH/list/list-1.bundle" 200 no
+    wait_all_at 1 || die "list 1 did not reach every worker"
+    sleep 3; warm list1; sleep 1; mem_now list1_own
+    stop_kamailio
 
-    say "memory: list 1 ($NUMBERS numbers) dropped into the watched folder"
-    mv "$SCRATCH/list/list-1.bundle" "$RUN/watch/list-1.bundle"
+    say "memory: Kamailio with privcall, $MEM_CHILDREN workers sharing one engine made before the fork"
     t0=$(date +%s.%N)
-    for _ in $(seq 3000); do all_at 1 && break; sleep 0.1; done
-    all_at 1 || die "list 1 did not reach every worker"
-    say "memory: list 1 live in every worker after $(echo "$(date +%s.%N) - $t0" | bc -l | cut -c1-5) s"
+    start_kamailio mem-on on "$MEM_CHILDREN" "$SCRATCH/list/list-1.bundle" 200 yes
+    wait_all_at 1 || die "list 1 is not live in every worker"
+    say "memory: list 1 live in every worker $(echo "$(date +%s.%N) - $t0" | bc -l | cut -c1-5) s after the start"
     sleep 3; warm list1; sleep 1; mem_now list1
 
     say "memory: list 2 (sequence 2) dropped into the watched folder"
@@ -324,10 +336,10 @@ with open(out, "w") as f:
     SAMPLER=$!
     PIDS+=("$SAMPLER")
     sleep 1
-    mv "$SCRATCH/list/list-2.bundle" "$RUN/watch/list-2.bundle"
+    cp "$SCRATCH/list/list-2.bundle" "$RUN/watch/.list-2.tmp"
+    mv "$RUN/watch/.list-2.tmp" "$RUN/watch/list-2.bundle"
     t0=$(date +%s.%N)
-    for _ in $(seq 3000); do all_at 2 && break; sleep 0.1; done
-    all_at 2 || die "list 2 did not reach every worker"
+    wait_all_at 2 || die "list 2 did not reach every worker"
     UPDATE_S=$(echo "$(date +%s.%N) - $t0" | bc -l | cut -c1-5)
     say "memory: list 2 live in every worker after $UPDATE_S s"
     sleep 3
@@ -337,16 +349,15 @@ with open(out, "w") as f:
 
     say "memory: one engine alone (python3.11 + libprivcall.so, instances = 1)"
     mkdir -p "$SCRATCH/one-state"
-    # list-N.bundle were moved into the watched folder: use them from there
     $B one-engine "$SCRATCH/privcall_kemi.py" "$LIB" "$SCRATCH/list/authority.pub" \
-        "$RUN/watch/list-1.bundle" "$RUN/watch/list-2.bundle" "$SCRATCH/one-state" \
+        "$SCRATCH/list/list-1.bundle" "$SCRATCH/list/list-2.bundle" "$SCRATCH/one-state" \
         >"$RESULTS/one-engine.json" || die "one engine"
 
     say "memory: privcall serve --instances 1 with list 1"
     port_free tcp "$SERVE_PORT" || die "port tcp/$SERVE_PORT taken"
     mkdir -p "$SCRATCH/serve-state"
     "$PRIVCALL" serve --listen "127.0.0.1:$SERVE_PORT" --trust "$SCRATCH/list/authority.pub" \
-        --state-dir "$SCRATCH/serve-state" --bundle "$RUN/watch/list-1.bundle" --instances 1 \
+        --state-dir "$SCRATCH/serve-state" --bundle "$SCRATCH/list/list-1.bundle" --instances 1 \
         --log-level warn >"$SCRATCH/log/serve.log" 2>&1 &
     SERVE_PID=$!
     PIDS+=("$SERVE_PID")
@@ -358,16 +369,11 @@ with open(out, "w") as f:
 import json, os, sys
 res, children, numbers, update_s = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 load = lambda n: json.load(open(os.path.join(res, n)))
-k = {key: load("mem-%s.json" % key) for key in ("no_privcall", "no_list", "list1", "list2")}
+k = {key: load("mem-%s.json" % key) for key in ("no_privcall", "list1_own", "list1", "list2")}
 samples = [json.loads(l) for l in open(os.path.join(res, "mem-update-samples.jsonl"))]
 peak = max(samples, key=lambda s: s["pss_kb"])
 k["update_peak"] = {"rss_kb": max(s["rss_kb"] for s in samples), "pss_kb": peak["pss_kb"],
                     "per_pid": k["list1"]["per_pid"]}
-ranks = dict(l.split() for l in open(os.path.join(res, "mem-ranks.txt")))
-def by_pid(m):
-    return {p["pid"]: p for p in m["per_pid"]}
-a, b = by_pid(k["no_list"]), by_pid(k["list1"])
-k["list1_worker_delta"] = {r: b[int(pid)]["pss_kb"] - a[int(pid)]["pss_kb"] for r, pid in ranks.items()}
 m = {"children": children, "numbers": numbers, "update_s": update_s, "kamailio": k,
      "one_engine": load("one-engine.json")}
 if os.path.exists(os.path.join(res, "serve.json")) and os.path.getsize(os.path.join(res, "serve.json")):

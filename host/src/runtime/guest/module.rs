@@ -30,6 +30,13 @@ pub static GUEST_COMPONENT: &[u8] = include_bytes!(env!("PRIVCALL_GUEST_COMPONEN
 /// thread, so each call here checks the process id and starts a ticker in
 /// a process that has none. Without it no deadline would ever fire.
 pub fn engine() -> Result<&'static Engine, GuestError> {
+    let engine = wasm_engine()?;
+    start_ticker(engine)?;
+    Ok(engine)
+}
+
+/// The process-wide engine, configured once; starts no thread.
+fn wasm_engine() -> Result<&'static Engine, GuestError> {
     static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
     let engine = ENGINE
         .get_or_init(|| {
@@ -49,7 +56,6 @@ pub fn engine() -> Result<&'static Engine, GuestError> {
             what: what.clone(),
             source: None,
         })?;
-    start_ticker(engine)?;
     Ok(engine)
 }
 
@@ -87,6 +93,7 @@ pub struct GuestRuntime {
     pre: InstancePre<GuestState>,
     memory_limit: usize,
     huge_pages: bool,
+    ticker: bool,
 }
 
 impl GuestRuntime {
@@ -106,21 +113,23 @@ impl GuestRuntime {
     /// memory). A module that lacks an export, or has one of the wrong
     /// type, is refused here, naming the export.
     pub fn from_module(bytes: &[u8]) -> Result<GuestRuntime, GuestError> {
-        let engine = engine()?;
+        let engine = wasm_engine()?;
         let module =
             Module::new(engine, bytes).map_err(|e| GuestError::setup("compiling the module", e))?;
         let linker: Linker<GuestState> = Linker::new(engine);
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| GuestError::setup("linking the module", e))?;
-        let runtime = GuestRuntime {
+        let mut runtime = GuestRuntime {
             pre,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             huge_pages: true,
+            ticker: false,
         };
         // One throwaway instance checks every export's name and type now,
-        // not at the first call.
+        // not at the first call (and starts no thread: see `with_ticker`).
         runtime.instantiate()?;
+        runtime.ticker = true;
         Ok(runtime)
     }
 
@@ -139,6 +148,17 @@ impl GuestRuntime {
         self
     }
 
+    /// Whether making an instance starts this process's deadline ticker
+    /// (the default). `false` is for an engine made in a process that
+    /// forks the processes that decide (a PBX's main process before its
+    /// workers): no thread is started before the fork, and each worker
+    /// calls [`Engine::after_fork`](crate::Engine::after_fork). Until a
+    /// ticker runs, guest calls in a process have no deadline.
+    pub fn with_ticker(mut self, ticker: bool) -> GuestRuntime {
+        self.ticker = ticker;
+        self
+    }
+
     /// A fresh instance with no list loaded.
     pub fn instantiate(&self) -> Result<GuestInstance, GuestError> {
         let state = GuestState {
@@ -149,7 +169,9 @@ impl GuestRuntime {
         };
         let engine = self.pre.module().engine();
         // After a fork, the first instance of the child starts its ticker.
-        start_ticker(engine)?;
+        if self.ticker {
+            start_ticker(engine)?;
+        }
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(LOAD_DEADLINE_TICKS);
