@@ -1,4 +1,4 @@
-//! Writing a bundle: the list authority's side of [`super::bundle`]. A
+//! Writing a bundle: the list authority's side of `bundle.rs`. A
 //! compiled list is sealed with its canaries and signed by every key.
 
 use ed25519_dalek::{Signer, SigningKey};
