@@ -89,9 +89,11 @@ pub mod files {
 }
 
 /// The signed bundle's format, for tools that read one without trusting
-/// it (`privcall inspect`).
+/// it (`privcall inspect`) or check one in transit (`privcall serve`).
 pub mod bundle {
-    pub use crate::trust::{Header, UnverifiedBundle, FORMAT_VERSION, MAX_BUNDLE_BYTES};
+    pub use crate::trust::{
+        check_prefix, Header, UnverifiedBundle, FORMAT_VERSION, MAGIC, MAX_BUNDLE_BYTES,
+    };
 }
 
 /// The guest on its own, below the [`Engine`]: one instance

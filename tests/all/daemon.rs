@@ -1,7 +1,7 @@
 //! `privcall serve` end to end, on loopback: decide, push, watched folder,
 //! polling with ETags, restart from the state folder, graceful shutdown.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,28 +14,28 @@ use serde_json::Value;
 use crate::common::cli_compile_samples;
 
 /// A key pair and bundles of the sample lists with chosen sequences.
-struct Authority {
+pub(crate) struct Authority {
     dir: tempfile::TempDir,
 }
 
 impl Authority {
-    fn new() -> Authority {
+    pub(crate) fn new() -> Authority {
         let dir = tempfile::tempdir().unwrap();
         run(&["keygen", "--out", s(&dir.path().join("auth"))]);
         Authority { dir }
     }
 
-    fn public(&self) -> PathBuf {
+    pub(crate) fn public(&self) -> PathBuf {
         self.dir.path().join("auth.pub")
     }
 
     /// Compiles the samples with `sequence` into `out`.
-    fn bundle(&self, sequence: u64, out: &Path) {
+    pub(crate) fn bundle(&self, sequence: u64, out: &Path) {
         cli_compile_samples(&self.dir.path().join("auth.key"), sequence, out);
     }
 }
 
-fn s(p: &Path) -> &str {
+pub(crate) fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
@@ -52,15 +52,33 @@ fn run(args: &[&str]) {
 }
 
 /// A running daemon; stopped with SIGTERM on drop.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
-    base: String,
-    stderr: Arc<Mutex<String>>,
+    pub(crate) base: String,
+    /// The admin listener's base URL, with `--admin-listen`.
+    pub(crate) admin: Option<String>,
+    pub(crate) stderr: Arc<Mutex<String>>,
 }
 
 impl Daemon {
-    fn start(args: &[&str]) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_privcall"))
+    pub(crate) fn start(args: &[&str]) -> Daemon {
+        Daemon::spawn(Command::new(env!("CARGO_BIN_EXE_privcall")), args)
+    }
+
+    /// Starts the daemon with its descriptor limit (soft and hard) at
+    /// `nofile`.
+    pub(crate) fn start_with_nofile(nofile: u32, args: &[&str]) -> Daemon {
+        let mut sh = Command::new("sh");
+        sh.args([
+            "-c",
+            &format!("ulimit -n {nofile} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_privcall"),
+        ]);
+        Daemon::spawn(sh, args)
+    }
+
+    fn spawn(mut command: Command, args: &[&str]) -> Daemon {
+        let mut child = command
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--instances", "2"])
             .args(args)
@@ -69,31 +87,48 @@ impl Daemon {
             .spawn()
             .unwrap();
         let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err = child.stderr.take().unwrap();
+        let err = child.stderr.take().unwrap();
         let sink = Arc::clone(&stderr);
+        // Line by line, so a test sees the log while the daemon runs.
         std::thread::spawn(move || {
-            let mut buf = String::new();
-            let _ = err.read_to_string(&mut buf);
-            sink.lock().unwrap().push_str(&buf);
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                let mut log = sink.lock().unwrap_or_else(|e| e.into_inner());
+                log.push_str(&line);
+                log.push('\n');
+            }
         });
+        let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        out.read_line(&mut line).unwrap();
         let base = line
             .trim()
             .strip_prefix("privcall: listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}: {}", stderr.lock().unwrap()))
             .to_string();
         assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        let admin = args.contains(&"--admin-listen").then(|| {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            line.trim()
+                .strip_prefix("privcall: uploads on ")
+                .unwrap_or_else(|| panic!("unexpected second line {line:?}"))
+                .to_string()
+        });
         Daemon {
             child,
             base,
+            admin,
             stderr,
         }
     }
 
-    fn agent() -> ureq::Agent {
+    /// The port of `base` (`http://127.0.0.1:PORT`).
+    pub(crate) fn addr(base: &str) -> std::net::SocketAddr {
+        base.trim_start_matches("http://").parse().unwrap()
+    }
+
+    pub(crate) fn agent() -> ureq::Agent {
         ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -101,7 +136,7 @@ impl Daemon {
         )
     }
 
-    fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
         let mut r = Self::agent()
             .get(format!("{}{path}", self.base))
             .call()
@@ -109,7 +144,7 @@ impl Daemon {
         (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
     }
 
-    fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
         let mut r = Self::agent()
             .post(format!("{}{path}", self.base))
             .send(body)
@@ -121,7 +156,7 @@ impl Daemon {
         )
     }
 
-    fn decide(&self, dialed: &str) -> Value {
+    pub(crate) fn decide(&self, dialed: &str) -> Value {
         let body = serde_json::json!({
             "facility": "JCCC", "inmate": "A1001", "dialed": dialed, "at": "2026-12-01T09:00:00Z"
         });
@@ -130,14 +165,14 @@ impl Daemon {
         v
     }
 
-    fn status(&self) -> Value {
+    pub(crate) fn status(&self) -> Value {
         let (code, body) = self.get("/v1/status");
         assert_eq!(code, 200);
         serde_json::from_str(&body).unwrap()
     }
 
     /// Waits (up to 20 s) until the live sequence is `n`.
-    fn wait_for_sequence(&self, n: u64) {
+    pub(crate) fn wait_for_sequence(&self, n: u64) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while self.status()["sequence"] != n {
             assert!(
@@ -150,7 +185,7 @@ impl Daemon {
     }
 
     /// SIGTERM, and the exit status.
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(mut self) -> std::process::ExitStatus {
         self.terminate();
         self.child.wait().unwrap()
     }

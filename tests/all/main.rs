@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod daemon;
+mod daemon_limits;
 mod differential;
 mod engine;
 mod faults;

@@ -257,6 +257,54 @@ pub fn frame(bytes: &[u8]) -> Result<Framing<'_>, BundleError> {
     })
 }
 
+/// What the first bytes of a bundle in transit show, so that a receiver
+/// refuses a bad upload before reading the rest: the magic, the format
+/// version and the header's length, then, once `prefix` reaches it, the
+/// body's length. `Ok(Some(n))`: every length is known and the whole bundle
+/// is at least `n` bytes; `Ok(None)`: nothing wrong so far, more bytes tell
+/// more. Trusts nothing; [`frame`] and the signatures still decide.
+pub fn check_prefix(prefix: &[u8]) -> Result<Option<usize>, BundleError> {
+    let seen = prefix.len().min(MAGIC.len());
+    if prefix.get(..seen) != MAGIC.get(..seen) {
+        return Err(BundleError::BadMagic);
+    }
+    let mut r = Reader {
+        bytes: prefix,
+        pos: 0,
+    };
+    let Ok(_) = r.array::<8>("magic") else {
+        return Ok(None);
+    };
+    let Ok(version) = r.array("format version").map(u16::from_le_bytes) else {
+        return Ok(None);
+    };
+    if version != FORMAT_VERSION {
+        return Err(BundleError::UnsupportedVersion { found: version });
+    }
+    let Ok(header_len) = r.array("header length").map(u32::from_le_bytes) else {
+        return Ok(None);
+    };
+    let header_len = header_len as usize;
+    if header_len > MAX_HEADER_BYTES {
+        return Err(BundleError::HeaderTooLarge { bytes: header_len });
+    }
+    let (Ok(_), Ok(body_len)) = (
+        r.take(header_len, "header"),
+        r.array("body length").map(u64::from_le_bytes),
+    ) else {
+        return Ok(None);
+    };
+    // Body, signature count and one signature follow what was read.
+    let least = usize::try_from(body_len)
+        .ok()
+        .and_then(|b| r.pos.checked_add(b)?.checked_add(2 + 8 + 64))
+        .unwrap_or(usize::MAX);
+    if least > MAX_BUNDLE_BYTES {
+        return Err(BundleError::TooLarge { bytes: least });
+    }
+    Ok(Some(least))
+}
+
 /// A bundle whose signatures met the trust store's threshold.
 #[derive(Debug)]
 pub struct Verified<'a> {

@@ -17,7 +17,8 @@ pub mod state;
 pub mod verified;
 
 pub use bundle::{
-    seal, BundleError, BundleInfo, Header, UnverifiedBundle, FORMAT_VERSION, MAX_BUNDLE_BYTES,
+    check_prefix, seal, BundleError, BundleInfo, Header, UnverifiedBundle, FORMAT_VERSION, MAGIC,
+    MAX_BUNDLE_BYTES,
 };
 pub use files::replace_private as write_private;
 pub use keys::{keygen, read_signing_key, KeyError, KeyId, TrustStore};

@@ -62,7 +62,7 @@ enum Command {
     /// Decide one call with a verified bundle.
     Decide(DecideArgs),
     /// Run the decision daemon (HTTP on loopback by default).
-    Serve(ServeArgs),
+    Serve(serve::ServeArgs),
     /// Measure decision latency (wasm guest and native), bytes per number
     /// and swap time for a synthetic list of random North American numbers.
     Bench {
@@ -135,36 +135,6 @@ struct CompileArgs {
     /// Where to write the bundle.
     #[arg(long)]
     out: PathBuf,
-}
-
-#[derive(Args)]
-struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8650")]
-    listen: std::net::SocketAddr,
-    #[command(flatten)]
-    trust: TrustArgs,
-    /// Keeps the last good bundle and the sequence high-water mark.
-    #[arg(long)]
-    state_dir: PathBuf,
-    /// A bundle to apply at start (if newer than the saved one).
-    #[arg(long)]
-    bundle: Option<PathBuf>,
-    /// Apply `.bundle` files dropped into this folder.
-    #[arg(long)]
-    watch: Option<PathBuf>,
-    /// Poll this http:// URL for bundles (ETag / If-None-Match).
-    #[arg(long, value_name = "URL")]
-    poll: Option<String>,
-    /// Seconds between polls (and scans of --watch, divided by 60, at least 1 s).
-    #[arg(long, default_value_t = 60)]
-    poll_interval: u64,
-    /// Guest instances (parallel decisions); default one per CPU.
-    #[arg(long)]
-    instances: Option<usize>,
-    /// Log level: error, warn, info, debug.
-    #[arg(long, default_value = "info")]
-    log_level: tracing::Level,
 }
 
 #[derive(Args)]

@@ -2,19 +2,20 @@
 //! and metrics. Errors are `{"error","kind"}` JSON that never echo the
 //! request's values.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
+use privcall::bundle::check_prefix;
 use privcall::text::{Rfc3339Text, Round};
-use privcall::{Call, RefusalKind, UpdateSource};
+use privcall::{BundleError, Call, RefusalKind, UpdateSource};
 use serde::Deserialize;
 
-use super::{now, refusal_text, Daemon};
-
-/// Largest `/v1/decide` request body.
-const MAX_DECIDE_BODY: usize = 16 << 10;
+use super::args::MAX_DECIDE_BODY;
+use super::{now, refusal_text, Daemon, Role};
 
 /// A response, or the error response a handler returns early with.
 type Reply<T> = Result<T, Box<Response<Full<Bytes>>>>;
@@ -33,10 +34,29 @@ struct DecideRequest {
 
 impl Daemon {
     /// Routes a request to its handler.
-    pub(super) async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
-        match (req.method(), req.uri().path()) {
-            (&Method::POST, "/v1/decide") => self.decide(req).await,
-            (&Method::POST, "/v1/bundles") => self.push(req).await,
+    pub(super) async fn handle(&self, req: Request<Incoming>, role: Role) -> Response<Full<Bytes>> {
+        match (req.method(), req.uri().path(), role) {
+            (&Method::POST, "/v1/decide", Role::Decisions { .. }) => self.decide(req).await,
+            (&Method::POST, "/v1/bundles", Role::Admin | Role::Decisions { uploads: true }) => {
+                self.push(req).await
+            }
+            (&Method::POST, "/v1/bundles", Role::Decisions { uploads: false }) => error(
+                StatusCode::FORBIDDEN,
+                "uploads are taken on the admin listener only",
+                "admin-only",
+            ),
+            (&Method::POST, "/v1/decide", Role::Admin) => error(
+                StatusCode::NOT_FOUND,
+                "decisions are not served on the admin listener",
+                "not-found",
+            ),
+            (method, path, _) => self.read_only(method, path),
+        }
+    }
+
+    /// Status, metrics, and the errors for everything else.
+    fn read_only(&self, method: &Method, path: &str) -> Response<Full<Bytes>> {
+        match (method, path) {
             (&Method::GET, "/v1/status") => json(StatusCode::OK, &self.engine.status(now())),
             (&Method::GET, "/metrics") => self.metrics(),
             (_, "/v1/decide" | "/v1/bundles" | "/v1/status" | "/metrics") => error(
@@ -60,7 +80,7 @@ impl Daemon {
 
     /// `POST /v1/decide`: one call's decision as JSON.
     async fn decide(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
-        let body = match read_body(req, MAX_DECIDE_BODY).await {
+        let body = match read_body(req, MAX_DECIDE_BODY, self.limits.decide_body).await {
             Ok(b) => b,
             Err(resp) => return *resp,
         };
@@ -82,11 +102,21 @@ impl Daemon {
         json(StatusCode::OK, &self.engine.decide(&call, now()))
     }
 
-    /// `POST /v1/bundles`: applies the pushed bundle.
+    /// `POST /v1/bundles`: applies the pushed bundle. One upload at a
+    /// time: the rest get 503 at once, before their bodies are read.
     async fn push(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
-        let body = match read_body(req, self.max_bundle_bytes).await {
-            Ok(b) => b,
-            Err(resp) => return *resp,
+        let Ok(_one) = self.uploads.try_acquire() else {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "another upload is in progress; retry later",
+                "busy",
+            );
+        };
+        let read = read_upload(req, self.limits.max_bundle_bytes);
+        let body = match tokio::time::timeout(self.limits.upload_body, read).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(resp)) => return *resp,
+            Err(_) => return timed_out(self.limits.upload_body),
         };
         // Verification and loading are CPU work: keep them off the reactor.
         let result = tokio::task::block_in_place(|| self.apply(&body, UpdateSource::Push));
@@ -154,20 +184,109 @@ fn json_error(e: &serde_json::Error) -> String {
     )
 }
 
-/// The request body, or a 413 when it is larger than `max` bytes.
-async fn read_body(req: Request<Incoming>, max: usize) -> Reply<Bytes> {
-    match Limited::new(req.into_body(), max).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Box::new(error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("request body is larger than {max} bytes"),
-            RefusalKind::Oversized.name(),
-        ))),
-        Err(_) => Err(Box::new(error(
+/// The request's `Content-Length`, when it has a valid one.
+fn content_length(req: &Request<Incoming>) -> Option<u64> {
+    req.headers()
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The 413 for a body over `max` bytes.
+fn too_large(max: usize) -> Box<Response<Full<Bytes>>> {
+    Box::new(error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("request body is larger than {max} bytes"),
+        RefusalKind::Oversized.name(),
+    ))
+}
+
+/// The 408 for a body not sent within `limit`.
+fn timed_out(limit: Duration) -> Response<Full<Bytes>> {
+    error(
+        StatusCode::REQUEST_TIMEOUT,
+        &format!("request body not received within {} s", limit.as_secs()),
+        "timeout",
+    )
+}
+
+/// The 400 for a body that broke off.
+fn unreadable() -> Box<Response<Full<Bytes>>> {
+    Box::new(error(
+        StatusCode::BAD_REQUEST,
+        "request body could not be read",
+        "bad-request",
+    ))
+}
+
+/// The request body, or a 413 when it is (or says it is) larger than
+/// `max` bytes, or a 408 when it takes longer than `limit`.
+async fn read_body(req: Request<Incoming>, max: usize, limit: Duration) -> Reply<Bytes> {
+    if content_length(&req).is_some_and(|n| n > max as u64) {
+        return Err(too_large(max));
+    }
+    let read = Limited::new(req.into_body(), max).collect();
+    match tokio::time::timeout(limit, read).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(max)),
+        Ok(Err(_)) => Err(unreadable()),
+        Err(_) => Err(Box::new(timed_out(limit))),
+    }
+}
+
+/// An uploaded bundle, refused as soon as its size or first bytes show it
+/// cannot be one: a `Content-Length` over `max` before reading, a wrong
+/// magic, format version or section length on the first bytes.
+async fn read_upload(req: Request<Incoming>, max: usize) -> Reply<Bytes> {
+    let declared = content_length(&req);
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large(max));
+    }
+    let capacity = declared.map_or(0, |n| n as usize).min(max);
+    let mut bytes = Vec::with_capacity(capacity);
+    let mut framing_known = false;
+    let mut body = req.into_body();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| unreadable())?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        if bytes.len() + data.len() > max {
+            return Err(too_large(max));
+        }
+        bytes.extend_from_slice(&data);
+        if !framing_known {
+            match check_prefix(&bytes) {
+                Ok(None) => {}
+                Ok(Some(least)) => {
+                    framing_known = true;
+                    if least > max || declared.is_some_and(|n| (least as u64) > n) {
+                        return Err(not_a_bundle(BundleError::TooLarge { bytes: least }, max));
+                    }
+                }
+                Err(e) => return Err(not_a_bundle(e, max)),
+            }
+        }
+    }
+    Ok(Bytes::from(bytes))
+}
+
+/// The refusal of an upload whose first bytes are not a bundle's.
+fn not_a_bundle(e: BundleError, max: usize) -> Box<Response<Full<Bytes>>> {
+    match e {
+        BundleError::TooLarge { .. } => too_large(max),
+        BundleError::UnsupportedVersion { .. } => Box::new(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("not a bundle this build reads: {e}"),
+            RefusalKind::FormatVersion.name(),
+        )),
+        e => Box::new(error(
             StatusCode::BAD_REQUEST,
-            "request body could not be read",
-            "bad-request",
-        ))),
+            &format!("not a bundle: {e}"),
+            RefusalKind::Malformed.name(),
+        )),
     }
 }
 
