@@ -109,6 +109,70 @@ fn keygen_writes_an_owner_only_secret_and_never_overwrites() {
 }
 
 #[test]
+fn the_secret_key_is_pkcs8_v1_as_openssl_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = dir.path().join("k");
+    ok(&["keygen", "--out", s(&name)]);
+    let pem = std::fs::read_to_string(dir.path().join("k.key")).unwrap();
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    // PKCS#8 v1 for Ed25519 is exactly 48 bytes (64 base64 characters):
+    // version 0, the algorithm, the 32-byte secret; v2 adds the public key,
+    // which OpenSSL 3.0 refuses.
+    assert_eq!(b64.len(), 64, "{pem}");
+    assert!(b64.starts_with("MC4CAQAw"), "not version 0: {pem}");
+    if let Ok(out) = Command::new("openssl")
+        .args(["pkey", "-noout", "-in", s(&dir.path().join("k.key"))])
+        .output()
+    {
+        assert!(
+            out.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_secret_key_others_can_read_or_the_same_key_twice_is_refused() {
+    let setup = Setup::new();
+    let key = setup.path("authority.key");
+    let args = |keys: &[&str]| {
+        let mut a = vec![
+            "compile".to_string(),
+            "--registry".into(),
+            s(&examples().join("registry.csv")).into(),
+            "--policy".into(),
+            s(&examples().join("policy.toml")).into(),
+            "--sequence".into(),
+            "9".into(),
+            "--expires".into(),
+            "2099-01-01T00:00:00Z".into(),
+            "--out".into(),
+            setup.path("out.bundle"),
+        ];
+        for k in keys {
+            a.push("--key".into());
+            a.push(k.to_string());
+        }
+        a
+    };
+    let run = |a: Vec<String>| fails(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = run(args(&[&key, &key]));
+    assert!(err.contains("the same key as an earlier --key"), "{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = run(args(&[&key]));
+        assert!(
+            err.contains("mode 0644 lets other users read the secret key"),
+            "{err}"
+        );
+    }
+    assert!(!Path::new(&setup.path("out.bundle")).exists());
+}
+
+#[test]
 fn decide_json_has_every_contract_field() {
     let st = Setup::new();
     let d = st.decide(

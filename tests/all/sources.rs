@@ -88,6 +88,18 @@ const CASES: &[Case] = &[
         "unknown category",
     ),
     (
+        // A row whose columns shifted: a number lands in the category
+        // column, and the error must not repeat it.
+        "shifted columns",
+        "+1 800 555 0100,+1 573 555 0142,,,,x\n",
+        "",
+        POLICY,
+        "registry.csv",
+        Some(2),
+        Some("category"),
+        "are the columns shifted",
+    ),
+    (
         "bad facility code",
         "+1 573 555 0142,attorney,JC CC,,,x\n",
         "",

@@ -71,8 +71,15 @@ pub fn parse_registry(
             errors.push(file.error(
                 line,
                 "category",
+                // The value is not echoed: in a row whose columns shifted it
+                // is often the privileged number itself.
                 format!(
-                    "unknown category {category_text:?}; expected one of {}",
+                    "unknown category{}; expected one of {}",
+                    if category_text.bytes().any(|b| b.is_ascii_digit()) {
+                        " (it holds digits: are the columns shifted?)"
+                    } else {
+                        ""
+                    },
                     category_names()
                 ),
             ));

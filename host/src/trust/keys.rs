@@ -5,9 +5,12 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, KeypairBytes,
+};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::trust::files::{write_private_new, write_public_new};
 
@@ -52,6 +55,24 @@ pub enum KeyError {
         /// The parser's complaint.
         detail: String,
     },
+    /// A secret key file that other users may read.
+    #[error("{path}: mode {mode:04o} lets other users read the secret key; chmod 600 it")]
+    Exposed {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The same secret key was given twice to sign one bundle.
+    #[error(
+        "{path}: the same key as an earlier --key (key {id}); each signature needs its own key"
+    )]
+    SameSigningKey {
+        /// The second file.
+        path: PathBuf,
+        /// The key's id.
+        id: KeyId,
+    },
     /// `keygen` never overwrites a key.
     #[error("{path} already exists; refusing to overwrite a key")]
     Exists {
@@ -86,7 +107,12 @@ pub fn keygen(name: &Path) -> Result<(PathBuf, PathBuf, KeyId), KeyError> {
     }
     let signing = SigningKey::generate(&mut rand_core::OsRng);
     let verifying = signing.verifying_key();
-    let secret_pem = signing
+    // PKCS#8 v1 (no public key inside): what OpenSSL 3.0's `pkey` reads.
+    let keypair = KeypairBytes {
+        secret_key: signing.to_bytes(),
+        public_key: None,
+    };
+    let secret_pem = keypair
         .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
         .map_err(|e| KeyError::Format {
             path: secret_path.clone(),
@@ -116,18 +142,67 @@ fn with_suffix(name: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Reads a secret key written by [`keygen`] (PKCS#8 PEM).
+/// Reads a secret key written by [`keygen`] (PKCS#8 PEM), refusing a file
+/// that other users may read. The text is wiped from memory after parsing
+/// (and the key itself when dropped).
 pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    check_private(path)?;
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?,
+    );
     // The parser's error text never contains key material.
     SigningKey::from_pkcs8_pem(&text).map_err(|e| KeyError::Format {
         path: path.to_path_buf(),
         kind: "secret",
         detail: e.to_string(),
     })
+}
+
+/// Refuses a secret key file with any permission for group or others.
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), KeyError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|source| KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .permissions()
+        .mode()
+        & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(KeyError::Exposed {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> Result<(), KeyError> {
+    Ok(())
+}
+
+/// Reads the secret keys a bundle is signed with, in order, refusing the
+/// same key twice (a bundle every host would refuse).
+pub fn read_signing_keys(paths: &[PathBuf]) -> Result<Vec<SigningKey>, KeyError> {
+    let mut keys: Vec<SigningKey> = Vec::with_capacity(paths.len());
+    for path in paths {
+        let key = read_signing_key(path)?;
+        let id = KeyId::of(&key.verifying_key());
+        if keys.iter().any(|k| KeyId::of(&k.verifying_key()) == id) {
+            return Err(KeyError::SameSigningKey {
+                path: path.clone(),
+                id,
+            });
+        }
+        keys.push(key);
+    }
+    Ok(keys)
 }
 
 /// Reads a public key (SPKI PEM).

@@ -21,5 +21,5 @@ pub use bundle::{
     MAX_BUNDLE_BYTES,
 };
 pub use files::replace_private as write_private;
-pub use keys::{keygen, read_signing_key, KeyError, KeyId, TrustStore};
+pub use keys::{keygen, read_signing_key, read_signing_keys, KeyError, KeyId, TrustStore};
 pub use verified::{OpenError, VerifiedList};

@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use privcall::bundle::{UnverifiedBundle, MAX_BUNDLE_BYTES};
 use privcall::core::list::CompiledList;
-use privcall::files::{keygen, read_signing_key};
+use privcall::files::{keygen, read_signing_keys};
 use privcall::guest::{GuestRuntime, ListDecider};
 use privcall::text::{Rfc3339Text, Round};
 use privcall::{compile, seal, BundleInfo, Call, Sources, TrustStore, VerifiedList};
@@ -233,11 +233,7 @@ fn instant(flag: &str, text: &str, round: Round) -> Result<i64> {
 }
 
 fn cmd_compile(args: &CompileArgs) -> Result<()> {
-    let signing: Vec<_> = args
-        .keys
-        .iter()
-        .map(|k| read_signing_key(k))
-        .collect::<Result<_, _>>()?;
+    let signing = read_signing_keys(&args.keys)?;
     let expires_at = instant("--expires", &args.expires, Round::Up)?;
     let issued_at = match &args.issued_at {
         Some(t) => instant("--issued-at", t, Round::Down)?,

@@ -164,12 +164,17 @@ fn call_times(request: &DecideRequest) -> Reply<(i64, Option<i64>)> {
 /// privileged number or an inmate id).
 fn json_error(e: &serde_json::Error) -> String {
     let text = e.to_string();
-    if text.starts_with("missing field") || text.starts_with("unknown field") {
-        // These name fields, not values.
+    if text.starts_with("missing field") {
+        // Names one of our fields, never a value.
         return format!(
             "request body: {}",
             text.split(" at line").next().unwrap_or(&text)
         );
+    }
+    if text.starts_with("unknown field") {
+        // The client's key is not echoed: it may be a number used as a key.
+        return "request body: an unknown field; expected facility, inmate, dialed, at, started"
+            .into();
     }
     let what = match e.classify() {
         serde_json::error::Category::Syntax => "is not valid JSON",
