@@ -7,6 +7,7 @@ mod daemon_limits;
 mod differential;
 mod engine;
 mod faults;
+mod feeds;
 mod formats;
 mod guest;
 mod reference;

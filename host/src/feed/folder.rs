@@ -8,8 +8,24 @@ use std::time::SystemTime;
 use super::{FeedConfig, Stop, Updater};
 use crate::runtime::{UpdateError, UpdateSource};
 
-/// What identifies one version of a file: its size and modification time.
-type Stamp = (u64, SystemTime);
+/// What identifies one version of a file: its size and modification time,
+/// and on Unix its inode and change time, which no writer can set back (a
+/// file fixed in place with its old size and mtime is read again).
+type Stamp = (u64, SystemTime, u64, i64, i64);
+
+/// The stamp of a file's metadata.
+fn stamp(m: &std::fs::Metadata) -> Option<Stamp> {
+    let modified = m.modified().ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((m.len(), modified, m.ino(), m.ctime(), m.ctime_nsec()))
+    }
+    #[cfg(not(unix))]
+    {
+        Some((m.len(), modified, 0, 0, 0))
+    }
+}
 
 /// The most `.bundle` files one scan looks at: a folder flooded with
 /// files costs a bounded amount of work per interval.
@@ -41,15 +57,15 @@ pub(super) fn scan(updater: &Updater, dir: &Path, config: &FeedConfig, seen: &mu
             continue;
         }
         seen.insert(path.clone(), stamp);
-        apply_file(updater, &path, config.max_bundle_bytes);
+        apply_file(updater, &path, config.max_bundle_bytes, Links::Refuse);
     }
 }
 
 /// Reads and applies one bundle, and logs the outcome (the file's name,
 /// never the list's contents).
-fn apply_file(updater: &Updater, path: &Path, max_bytes: usize) {
+fn apply_file(updater: &Updater, path: &Path, max_bytes: usize, links: Links) {
     let outcome =
-        read_capped(path, max_bytes).map(|bytes| updater.apply(&bytes, UpdateSource::File));
+        read_regular(path, max_bytes, links).map(|bytes| updater.apply(&bytes, UpdateSource::File));
     match outcome {
         Ok(Ok(id)) => {
             tracing::info!(file = %path.display(), sequence = id.sequence, "applied bundle from the watched folder")
@@ -69,10 +85,58 @@ fn apply_file(updater: &Updater, path: &Path, max_bytes: usize) {
 }
 
 /// A bundle file's bytes, refused without reading them when it is larger than
-/// `max_bytes` (checked again while reading: the file may grow).
+/// `max_bytes` (checked again while reading: the file may grow) or is not a
+/// regular file. A link is followed (a configured path may be one); the
+/// open never blocks (a FIFO is refused, not waited on).
 pub fn read_capped(path: &Path, max_bytes: usize) -> Result<Vec<u8>, ReadError> {
-    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
-    let len = file.metadata().map_err(ReadError::Io)?.len();
+    read_regular(path, max_bytes, Links::Follow)
+}
+
+/// Whether a path that is a symbolic link is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Links {
+    /// Follow it (a configured path).
+    Follow,
+    /// Refuse it (a file found in the watched folder, where anyone who can
+    /// write could point a link anywhere).
+    Refuse,
+}
+
+fn read_regular(path: &Path, max_bytes: usize, links: Links) -> Result<Vec<u8>, ReadError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let nofollow = if links == Links::Refuse {
+            libc::O_NOFOLLOW
+        } else {
+            0
+        };
+        options.custom_flags(libc::O_NONBLOCK | nofollow);
+    }
+    #[cfg(not(target_os = "linux"))]
+    if links == Links::Refuse
+        && std::fs::symlink_metadata(path)
+            .map_err(ReadError::Io)?
+            .file_type()
+            .is_symlink()
+    {
+        return Err(ReadError::NotRegular);
+    }
+    let file = options.open(path).map_err(|e| {
+        // O_NOFOLLOW on a link fails with ELOOP (40 on Linux).
+        if links == Links::Refuse && e.raw_os_error() == Some(40) && cfg!(target_os = "linux") {
+            ReadError::NotRegular
+        } else {
+            ReadError::Io(e)
+        }
+    })?;
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    let len = meta.len();
     if len > max_bytes as u64 {
         return Err(ReadError::TooLarge { max: max_bytes });
     }
@@ -95,6 +159,9 @@ pub enum ReadError {
         /// The limit.
         max: usize,
     },
+    /// A link (in the watched folder), a FIFO, a device or a folder.
+    #[error("not a regular file")]
+    NotRegular,
     /// The OS refused.
     #[error("{0}")]
     Io(std::io::Error),
@@ -108,14 +175,16 @@ fn bundle_files(dir: &Path) -> Vec<(PathBuf, Stamp)> {
     };
     let mut files: Vec<_> = entries
         .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "bundle"))
+        .filter(|e| e.path().extension().is_some_and(|x| x == "bundle"))
         .take(MAX_FILES_PER_SCAN)
-        .filter_map(|p| {
-            let m = std::fs::metadata(&p).ok()?;
-            Some((p, (m.len(), m.modified().ok()?)))
+        // The entry's own type, links not followed: links and FIFOs are
+        // never opened.
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let m = e.metadata().ok()?;
+            Some((e.path(), stamp(&m)?))
         })
         .collect();
-    files.sort_by(|(p, (_, t)), (q, (_, u))| (t, p).cmp(&(u, q)));
+    files.sort_by(|(p, (_, t, ..)), (q, (_, u, ..))| (t, p).cmp(&(u, q)));
     files
 }
