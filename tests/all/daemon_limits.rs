@@ -432,3 +432,60 @@ fn a_watched_file_over_the_bundle_cap_is_not_read() {
     }
     assert!(d.status()["sequence"].is_null(), "{}", d.status());
 }
+
+#[test]
+fn a_decide_error_never_echoes_the_clients_keys() {
+    let (d, _auth, _work) = daemon(&[]);
+    let body =
+        r#"{"facility":"JCCC","inmate":"A1001","+15735550142":"x","at":"2026-12-01T09:00:00Z"}"#;
+    let (status, v) = d.post("/v1/decide", body.as_bytes());
+    assert_eq!(status, 400, "{v}");
+    let text = v.to_string();
+    assert!(!text.contains("5550142"), "{text}");
+    assert!(text.contains("unknown field"), "{text}");
+}
+
+#[test]
+fn garbage_pushes_cannot_hide_why_a_watched_bundle_was_refused() {
+    let auth = Authority::new();
+    let work = tempfile::tempdir().unwrap();
+    let watch = work.path().join("watch");
+    std::fs::create_dir(&watch).unwrap();
+    let state = work.path().join("state");
+    let d = Daemon::start(&[
+        "--trust",
+        s(&auth.public()),
+        "--state-dir",
+        s(&state),
+        "--watch",
+        s(&watch),
+        "--poll-interval",
+        "1",
+    ]);
+    let tampered = work.path().join("seq1.bundle");
+    auth.bundle(1, &tampered);
+    let mut bytes = std::fs::read(&tampered).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(watch.join("list.bundle"), &bytes).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.status()["last_refusal_by_source"]["file"].is_null() {
+        assert!(Instant::now() < deadline, "{}", d.status());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Well-framed garbage, so that the engine itself refuses it.
+    for _ in 0..20 {
+        let (status, _) = d.post("/v1/bundles", &bytes);
+        assert_eq!(status, 403);
+    }
+    let st = d.status();
+    assert_eq!(st["last_refusal"]["source"], "push", "{st}");
+    assert_eq!(
+        st["last_refusal_by_source"]["file"]["source"], "file",
+        "{st}"
+    );
+    assert_eq!(
+        st["last_refusal_by_source"]["file"]["applied"], false,
+        "{st}"
+    );
+}

@@ -14,6 +14,7 @@
 //! other instances (each checked with the canaries too): memory never holds
 //! two fully loaded lists.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -92,6 +93,10 @@ pub struct Engine {
     pub(super) updating: Mutex<()>,
     pub(super) last_update: Mutex<Option<UpdateAttempt>>,
     pub(super) last_refusal: Mutex<Option<UpdateAttempt>>,
+    /// The last refusal from each source: garbage pushed by anyone who
+    /// can reach the port cannot hide why the watched folder's or the
+    /// poll's last bundle was refused.
+    pub(super) refusals_by_source: Mutex<BTreeMap<UpdateSource, UpdateAttempt>>,
     pub(super) stale_alarm: AtomicBool,
     pub(super) metrics: Metrics,
     pub(super) resident: Arc<AtomicUsize>,
@@ -127,6 +132,7 @@ impl Engine {
             updating: Mutex::new(()),
             last_update: Mutex::new(None),
             last_refusal: Mutex::new(None),
+            refusals_by_source: Mutex::new(BTreeMap::new()),
             stale_alarm: AtomicBool::new(false),
             metrics: Metrics::default(),
             resident: Arc::new(AtomicUsize::new(0)),

@@ -1,6 +1,7 @@
 //! What `/v1/status` reports: the live list, the high-water mark, the last
 //! update attempt. Nothing here names a number, inmate or facility.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use serde::Serialize;
@@ -83,6 +84,9 @@ pub struct Status {
     pub last_update: Option<UpdateAttempt>,
     /// The last update that was refused.
     pub last_refusal: Option<UpdateAttempt>,
+    /// The last refused update from each source (`push`, `file`, `poll`,
+    /// `restore`).
+    pub last_refusal_by_source: BTreeMap<UpdateSource, UpdateAttempt>,
     /// Trusted key ids.
     pub trusted_keys: Vec<String>,
     /// Valid signatures a list needs.
@@ -123,6 +127,7 @@ impl Engine {
             high_water: self.high_water.load(Ordering::Acquire),
             last_update: lock(&self.last_update).clone(),
             last_refusal: lock(&self.last_refusal).clone(),
+            last_refusal_by_source: lock(&self.refusals_by_source).clone(),
             trusted_keys: trust.key_ids().map(|k| k.to_string()).collect(),
             threshold: trust.threshold(),
             decisions: self.metrics.decisions_total(),

@@ -83,6 +83,7 @@ impl Engine {
                 self.metrics.refused(e.kind());
                 tracing::warn!(?source, kind = %e.kind(), error = %crate::text::error_chain(e), "list update refused; the live list keeps deciding");
                 *lock(&self.last_refusal) = Some(attempt.clone());
+                lock(&self.refusals_by_source).insert(source, attempt.clone());
             }
         }
         *lock(&self.last_update) = Some(attempt);

@@ -13,7 +13,7 @@ use crate::trust::state::StateError;
 use crate::trust::OpenError;
 
 /// Where an update came from (for status and logs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UpdateSource {
     /// Restored from the state directory at start.
