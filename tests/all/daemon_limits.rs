@@ -489,3 +489,23 @@ fn garbage_pushes_cannot_hide_why_a_watched_bundle_was_refused() {
         "{st}"
     );
 }
+
+#[test]
+fn a_corrupt_state_starts_the_daemon_in_the_fail_mode_and_says_why() {
+    let auth = Authority::new();
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    std::fs::create_dir_all(state.join("privcall")).unwrap();
+    std::fs::write(state.join("privcall/state"), "not a state").unwrap();
+    let d = Daemon::start(&["--trust", s(&auth.public()), "--state-dir", s(&state)]);
+    let st = d.status();
+    assert!(
+        st["state_alarm"]
+            .as_str()
+            .is_some_and(|a| a.contains("--reset-state")),
+        "{st}"
+    );
+    let v = d.decide("+1 573 555 0142");
+    assert_eq!(v["reason"], "fail-safe", "{v}");
+    assert_eq!(v["record"], false, "{v}");
+}

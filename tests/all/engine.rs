@@ -16,21 +16,21 @@ use privcall_core::types::Call;
 use crate::common::{samples, t};
 use crate::wat_guests::{fault_module, Fault};
 
-const NOW: &str = "2026-12-01T09:00:00Z";
+pub(crate) const NOW: &str = "2026-12-01T09:00:00Z";
 
 /// A signing authority with its own key.
-struct Authority {
-    key: SigningKey,
+pub(crate) struct Authority {
+    pub(crate) key: SigningKey,
 }
 
 impl Authority {
-    fn new(seed: u8) -> Authority {
+    pub(crate) fn new(seed: u8) -> Authority {
         Authority {
             key: SigningKey::from_bytes(&[seed; 32]),
         }
     }
 
-    fn trust(keys: &[&Authority], threshold: usize) -> TrustStore {
+    pub(crate) fn trust(keys: &[&Authority], threshold: usize) -> TrustStore {
         TrustStore::new(
             keys.iter().map(|a| a.key.verifying_key()).collect(),
             threshold,
@@ -39,7 +39,7 @@ impl Authority {
     }
 }
 
-fn header(sequence: u64, expires_at: i64) -> Header {
+pub(crate) fn header(sequence: u64, expires_at: i64) -> Header {
     Header {
         sequence,
         issued_at: t("2026-11-01T00:00:00Z"),
@@ -51,18 +51,18 @@ fn header(sequence: u64, expires_at: i64) -> Header {
 }
 
 /// The sample list as a bundle with `sequence`, signed by `signers`.
-fn bundle_of(sequence: u64, signers: &[&Authority]) -> Vec<u8> {
+pub(crate) fn bundle_of(sequence: u64, signers: &[&Authority]) -> Vec<u8> {
     with_header(header(sequence, t("2027-06-01T00:00:00Z")), signers)
 }
 
-fn with_header(mut h: Header, signers: &[&Authority]) -> Vec<u8> {
+pub(crate) fn with_header(mut h: Header, signers: &[&Authority]) -> Vec<u8> {
     let s = samples();
     h.issuer = KeyId::of(&signers[0].key.verifying_key()).0;
     let keys: Vec<SigningKey> = signers.iter().map(|a| a.key.clone()).collect();
     bundle::sign(&h, &s.list.to_bytes(), &keys).unwrap()
 }
 
-fn attorney(at: i64) -> Call<'static> {
+pub(crate) fn attorney(at: i64) -> Call<'static> {
     Call {
         facility: "JCCC",
         inmate: "A1001",
@@ -72,7 +72,7 @@ fn attorney(at: i64) -> Call<'static> {
     }
 }
 
-fn engine_with(trust: TrustStore, state: Option<&std::path::Path>) -> Engine {
+pub(crate) fn engine_with(trust: TrustStore, state: Option<&std::path::Path>) -> Engine {
     let mut config = EngineConfig::new(trust);
     config.instances = 2;
     config.max_bundle_bytes = 1 << 20;
@@ -82,7 +82,7 @@ fn engine_with(trust: TrustStore, state: Option<&std::path::Path>) -> Engine {
 
 /// Asserts the engine still decides the attorney privately with `sequence`,
 /// on all the instances of [`engine_with`].
-fn assert_live(engine: &Engine, sequence: u64) {
+pub(crate) fn assert_live(engine: &Engine, sequence: u64) {
     assert_eq!(engine.instances_loaded(), 2);
     let status = engine.status(t(NOW));
     assert_eq!(status.list.map(|l| l.instances_loaded), Some(2));
@@ -311,32 +311,41 @@ fn restart_decides_from_the_saved_list_and_cannot_be_rolled_back() {
     assert_eq!(err.kind(), RefusalKind::Replayed);
     drop(engine);
 
-    // Someone puts an older (validly signed) bundle in the state folder.
-    std::fs::write(state.join("last-good.bundle"), bundle_of(4, &[&a])).unwrap();
+    // Someone edits the state file: the checksum catches it, and nothing
+    // from it goes live; updates must still be above the mark it holds.
+    let file = state.join("privcall/state");
+    let mut saved = std::fs::read(&file).unwrap();
+    let middle = saved.len() / 2;
+    saved[middle] ^= 0xff;
+    std::fs::write(&file, &saved).unwrap();
     let engine = engine_with(Authority::trust(&[&a], 1), Some(&state));
     let status = engine.status(t(NOW));
-    assert!(status.list.is_none(), "a rolled-back bundle went live");
-    assert_eq!(
-        status.last_refusal.and_then(|r| r.kind),
-        Some(RefusalKind::Replayed)
-    );
-    assert_eq!(
-        engine.decide(&attorney(t(NOW)), t(NOW)).reason,
-        Reason::FailSafe
-    );
+    assert!(status.list.is_none(), "a damaged state went live");
     assert!(
-        !engine.decide(&attorney(t(NOW)), t(NOW)).record,
-        "fail mode is do-not-record"
+        status
+            .state_alarm
+            .as_deref()
+            .is_some_and(|a| a.contains("checksum")),
+        "{:?}",
+        status.state_alarm
     );
-
-    // A malformed high-water file is an error naming the file.
-    std::fs::write(state.join("high-water"), "seven").unwrap();
-    let mut config = EngineConfig::new(Authority::trust(&[&a], 1));
-    config.state_dir = Some(state.clone());
-    let err = Engine::new(config, t(NOW))
-        .err()
-        .expect("malformed high-water accepted");
-    assert!(err.to_string().contains("high-water"), "{err}");
+    assert!(engine
+        .render_metrics(t(NOW))
+        .contains("privcall_state_alarm 1"));
+    let d = engine.decide(&attorney(t(NOW)), t(NOW));
+    assert_eq!(d.reason, Reason::FailSafe);
+    assert!(!d.record, "fail mode is do-not-record");
+    let err = engine
+        .apply(&bundle_of(6, &[&a]), t(NOW), UpdateSource::Push)
+        .unwrap_err();
+    assert_eq!(err.kind(), RefusalKind::Replayed);
+    engine
+        .apply(&bundle_of(8, &[&a]), t(NOW), UpdateSource::Push)
+        .unwrap();
+    assert!(engine.status(t(NOW)).state_alarm.is_none());
+    assert!(engine
+        .render_metrics(t(NOW))
+        .contains("privcall_state_alarm 0"));
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod guest;
 mod reference;
 mod rules;
 mod sources;
+mod state;
 mod tamper;
 mod unsafe_code;
 mod wat_guests;

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use privcall_core::types::{Call, FailMode};
+use privcall_core::types::Call;
 
 use crate::decision::{Decision, ListId};
 use crate::runtime::guest::{GuestError, GuestRuntime};
@@ -29,7 +29,8 @@ use crate::runtime::metrics::Metrics;
 use crate::runtime::pool::{lock, Live};
 use crate::runtime::status::UpdateAttempt;
 use crate::runtime::update::UpdateSource;
-use crate::trust::state::{StateDir, StateError};
+use crate::trust::fail_modes::FailModes;
+use crate::trust::state::{Restored, StateDir, StateError};
 use crate::trust::TrustStore;
 
 /// How an engine is set up.
@@ -47,6 +48,10 @@ pub struct EngineConfig {
     pub runtime: Option<GuestRuntime>,
     /// Largest update accepted, in bytes.
     pub max_bundle_bytes: usize,
+    /// Start from a damaged state as from a new one (the operator's
+    /// `--reset-state`): the high-water mark it can no longer vouch for is
+    /// dropped, and the next valid update goes live.
+    pub reset_state: bool,
 }
 
 impl EngineConfig {
@@ -58,6 +63,7 @@ impl EngineConfig {
             instances: std::thread::available_parallelism().map_or(2, |n| n.get()),
             runtime: None,
             max_bundle_bytes: crate::trust::bundle::MAX_BUNDLE_BYTES,
+            reset_state: false,
         }
     }
 
@@ -97,6 +103,12 @@ pub struct Engine {
     /// can reach the port cannot hide why the watched folder's or the
     /// poll's last bundle was refused.
     pub(super) refusals_by_source: Mutex<BTreeMap<UpdateSource, UpdateAttempt>>,
+    /// Why the state folder could not be trusted at start, until an update
+    /// goes live.
+    pub(super) state_alarm: Mutex<Option<String>>,
+    /// Each facility's fail mode when no list is live: the last verified
+    /// list's.
+    pub(super) fallback: ArcSwap<FailModes>,
     pub(super) stale_alarm: AtomicBool,
     pub(super) metrics: Metrics,
     pub(super) resident: Arc<AtomicUsize>,
@@ -117,9 +129,39 @@ impl Engine {
             .as_deref()
             .map(StateDir::open)
             .transpose()?;
-        let high_water = match &state {
-            Some(s) => s.high_water()?,
-            None => 0,
+        let restored = match &state {
+            Some(s) => s.restore(),
+            None => Restored::Fresh,
+        };
+        let restored = match restored {
+            Restored::Damaged { why, .. } if config.reset_state => {
+                tracing::warn!(%why, "--reset-state: starting from a damaged state as from a new one");
+                Restored::Fresh
+            }
+            r => r,
+        };
+        let (high_water, bundle, fail_modes, alarm) = match restored {
+            Restored::Fresh => (0, None, FailModes::PRIVATE, None),
+            Restored::Saved {
+                high_water,
+                bundle,
+                fail_modes,
+            } => (high_water, bundle, fail_modes, None),
+            Restored::Damaged { floor, why } => {
+                tracing::error!(%why, "state damaged or tampered with: no list restored; every call gets its facility's fail mode");
+                let floor_text = floor.map_or_else(
+                    || "no sequence is readable: only --reset-state lets updates in".into(),
+                    |f| format!("updates above sequence {f} go live"),
+                );
+                // Without a readable floor, nothing is above it.
+                let floor = floor.unwrap_or(u64::MAX);
+                (
+                    floor,
+                    None,
+                    FailModes::PRIVATE,
+                    Some(format!("{why}; {floor_text}")),
+                )
+            }
         };
         let engine = Engine {
             runtime,
@@ -134,18 +176,14 @@ impl Engine {
             last_refusal: Mutex::new(None),
             refusals_by_source: Mutex::new(BTreeMap::new()),
             stale_alarm: AtomicBool::new(false),
+            state_alarm: Mutex::new(alarm),
+            fallback: ArcSwap::from_pointee(fail_modes),
             metrics: Metrics::default(),
             resident: Arc::new(AtomicUsize::new(0)),
         };
-        if let Some(bytes) = engine
-            .state
-            .as_ref()
-            .map(StateDir::last_good)
-            .transpose()?
-            .flatten()
-        {
+        if let Some(bytes) = bundle {
             let _guard = lock(&engine.updating);
-            let result = engine.install(&bytes, now, true);
+            let result = engine.restore(&bytes, now);
             engine.record(
                 UpdateSource::Restore,
                 now,
@@ -173,7 +211,7 @@ impl Engine {
         let live = self.live.load();
         let decision = match live.as_deref() {
             Some(live) => self.decide_on(live, call, now),
-            None => Decision::fail_safe(FailMode::DoNotRecord, None),
+            None => Decision::fail_safe(self.fallback.load().mode(call.facility), None),
         };
         self.metrics
             .decision(&decision, started.map(|t| t.elapsed()));
@@ -182,11 +220,12 @@ impl Engine {
 
     /// The decision a call gets when nothing else can be decided (the C
     /// ABI's answer after a caught panic): the facility's fail mode under
-    /// the live list, or do-not-record without one.
+    /// the live list, or without one under the last verified list (kept
+    /// in the state folder), or do-not-record when there never was one.
     pub fn fail_safe(&self, facility: &str, now: i64) -> Decision {
         match self.live.load().as_deref() {
             Some(live) => live.list.fail_safe(facility, now),
-            None => Decision::fail_safe(FailMode::DoNotRecord, None),
+            None => Decision::fail_safe(self.fallback.load().mode(facility), None),
         }
     }
 
@@ -237,6 +276,12 @@ impl Engine {
                 l.list.is_stale(now),
             )
         });
-        self.metrics.render(list)
+        let mut text = self.metrics.render(list);
+        let alarm = u8::from(lock(&self.state_alarm).is_some());
+        text.push_str(&format!(
+            "# HELP privcall_state_alarm 1 while the state folder was found damaged or tampered with at start and no update has gone live since.\n\
+             # TYPE privcall_state_alarm gauge\nprivcall_state_alarm {alarm}\n"
+        ));
+        text
     }
 }

@@ -80,6 +80,10 @@ pub struct Status {
     pub list: Option<ListStatus>,
     /// Highest sequence ever accepted (survives restarts).
     pub high_water: u64,
+    /// Why the state folder was not trusted at start (damage, tampering,
+    /// a saved list long expired), until an update goes live; null when
+    /// all is well.
+    pub state_alarm: Option<String>,
     /// The last update attempt.
     pub last_update: Option<UpdateAttempt>,
     /// The last update that was refused.
@@ -125,6 +129,7 @@ impl Engine {
             stale: list.as_ref().is_none_or(|l| l.stale),
             list,
             high_water: self.high_water.load(Ordering::Acquire),
+            state_alarm: lock(&self.state_alarm).clone(),
             last_update: lock(&self.last_update).clone(),
             last_refusal: lock(&self.last_refusal).clone(),
             last_refusal_by_source: lock(&self.refusals_by_source).clone(),

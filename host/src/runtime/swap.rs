@@ -17,6 +17,16 @@ use crate::runtime::status::UpdateAttempt;
 use crate::runtime::update::{ApplyTimings, UpdateError, UpdateSource};
 use crate::trust::VerifiedList;
 
+/// The largest step above the high-water mark one update may take: room
+/// for sequences that are timestamps, none for `u64::MAX` (which would
+/// leave no sequence above it, locking every edge out for good).
+pub const MAX_SEQUENCE_JUMP: u64 = 1 << 32;
+/// The largest first sequence an edge with no mark accepts.
+pub const FIRST_SEQUENCE_MAX: u64 = 1 << 48;
+/// How long past its expiry a saved list is still restored at start
+/// (flagged stale): a week.
+pub const RESTORE_GRACE_SECONDS: i64 = 7 * 86_400;
+
 /// Frees a replaced list on the updating thread, not on a deciding one:
 /// the last holder of a list frees it (guest stores, tens of MB), and that
 /// must not be a decision that happened to be in flight during the swap.
@@ -108,18 +118,54 @@ impl Engine {
                 high_water,
             });
         }
-        if !restoring {
+        let max_jump = if high_water == 0 {
+            FIRST_SEQUENCE_MAX
+        } else {
+            MAX_SEQUENCE_JUMP
+        };
+        if sequence - high_water > max_jump {
+            return Err(UpdateError::SequenceJump {
+                sequence,
+                high_water,
+                max_jump,
+            });
+        }
+        if restoring {
+            // A saved list past its expiry keeps deciding (flagged stale)
+            // for a stated grace; past that, an old backup is not a list.
+            list.check_fresh(now - RESTORE_GRACE_SECONDS)
+                .map_err(UpdateError::Bundle)?;
+        } else {
             list.check_fresh(now).map_err(UpdateError::Bundle)?;
         }
+        let fail_modes = list.fail_modes();
         let live = self.load(list, now)?;
         if let Some(state) = &self.state {
             if sequence > high_water {
-                state.save(bytes, sequence).map_err(UpdateError::Persist)?;
+                state
+                    .save(bytes, sequence, &fail_modes)
+                    .map_err(UpdateError::Persist)?;
             }
+        }
+        self.fallback.store(Arc::new(fail_modes));
+        if !restoring {
+            *lock(&self.state_alarm) = None;
         }
         let (id, live, live_at) = self.publish(live, now);
         self.fill(&live);
         Ok((id, live_at))
+    }
+
+    /// Restores the saved bundle at start.
+    pub(super) fn restore(&self, bytes: &[u8], now: i64) -> Result<(ListId, Instant), UpdateError> {
+        let result = self.install(bytes, now, true);
+        if let Err(e) = &result {
+            *lock(&self.state_alarm) = Some(format!(
+                "the saved list was not restored: {}",
+                crate::text::error_chain(e)
+            ));
+        }
+        result
     }
 
     fn verify(&self, bytes: &[u8]) -> Result<VerifiedList, UpdateError> {

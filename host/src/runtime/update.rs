@@ -63,6 +63,19 @@ pub enum UpdateError {
         /// The high-water mark.
         high_water: u64,
     },
+    /// So far above the high-water mark that one stolen key could lock
+    /// every edge out (a sequence of `u64::MAX` leaves nothing above it).
+    #[error(
+        "sequence {sequence} is more than {max_jump} above the last accepted sequence {high_water}"
+    )]
+    SequenceJump {
+        /// The update's sequence.
+        sequence: u64,
+        /// The high-water mark.
+        high_water: u64,
+        /// The largest step one update may take.
+        max_jump: u64,
+    },
     /// The guest refused or failed on the body.
     #[error(transparent)]
     Guest(GuestError),
@@ -102,6 +115,7 @@ impl UpdateError {
             },
             UpdateError::Body(_) => K::Malformed,
             UpdateError::NotNewer { .. } => K::Replayed,
+            UpdateError::SequenceJump { .. } => K::SequenceJump,
             UpdateError::Guest(_) => K::GuestRefused,
             UpdateError::Canary { .. } => K::CanaryMismatch,
             UpdateError::Persist(_) => K::PersistFailed,
@@ -145,6 +159,8 @@ pub enum RefusalKind {
     BelowThreshold,
     /// Not above the high-water mark.
     Replayed,
+    /// Further above the high-water mark than one update may go.
+    SequenceJump,
     /// Past its expiry.
     Expired,
     /// The guest refused or failed on the body.
@@ -157,7 +173,7 @@ pub enum RefusalKind {
 
 impl RefusalKind {
     /// Every kind, in the order metrics list them.
-    pub const ALL: [RefusalKind; 14] = [
+    pub const ALL: [RefusalKind; 15] = [
         RefusalKind::Oversized,
         RefusalKind::Malformed,
         RefusalKind::Truncated,
@@ -168,6 +184,7 @@ impl RefusalKind {
         RefusalKind::UnknownKey,
         RefusalKind::BelowThreshold,
         RefusalKind::Replayed,
+        RefusalKind::SequenceJump,
         RefusalKind::Expired,
         RefusalKind::GuestRefused,
         RefusalKind::CanaryMismatch,
@@ -187,6 +204,7 @@ impl RefusalKind {
             RefusalKind::UnknownKey => "unknown-key",
             RefusalKind::BelowThreshold => "below-threshold",
             RefusalKind::Replayed => "replayed",
+            RefusalKind::SequenceJump => "sequence-jump",
             RefusalKind::Expired => "expired",
             RefusalKind::GuestRefused => "guest-refused",
             RefusalKind::CanaryMismatch => "canary-mismatch",
@@ -198,7 +216,7 @@ impl RefusalKind {
     pub fn http_status(self) -> u16 {
         match self {
             RefusalKind::Oversized => 413,
-            RefusalKind::Replayed => 409,
+            RefusalKind::Replayed | RefusalKind::SequenceJump => 409,
             RefusalKind::BadSignature
             | RefusalKind::UnknownKey
             | RefusalKind::BelowThreshold

@@ -10,6 +10,7 @@
 )]
 
 pub mod bundle;
+pub mod fail_modes;
 pub mod files;
 pub mod keys;
 pub mod seal;

@@ -97,6 +97,18 @@ impl VerifiedList {
         self.policy(facility).fail_mode
     }
 
+    /// Every facility's fail mode, to keep for when no list is live.
+    pub fn fail_modes(&self) -> crate::trust::fail_modes::FailModes {
+        crate::trust::fail_modes::FailModes {
+            default: self.default_policy.fail_mode,
+            facilities: self
+                .facilities
+                .iter()
+                .map(|f| (f.code.clone(), f.policy.fail_mode))
+                .collect(),
+        }
+    }
+
     /// The facility's fail-safe decision under this list.
     pub fn fail_safe(&self, facility: &str, now: i64) -> Decision {
         Decision::fail_safe(self.fail_mode(facility), Some(self.id(now)))

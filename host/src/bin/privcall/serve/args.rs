@@ -23,6 +23,11 @@ pub struct ServeArgs {
     /// Keeps the last good bundle and the sequence high-water mark.
     #[arg(long)]
     pub state_dir: PathBuf,
+    /// Start from a damaged state folder as from a new one: drop the
+    /// high-water mark it can no longer vouch for (an operator's decision,
+    /// after checking why `/v1/status` raised `state_alarm`).
+    #[arg(long)]
+    pub reset_state: bool,
     /// A bundle to apply at start (if newer than the saved one).
     #[arg(long)]
     pub bundle: Option<PathBuf>,

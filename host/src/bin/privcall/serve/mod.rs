@@ -236,6 +236,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     if let Some(n) = args.instances {
         config.instances = n;
     }
+    config.reset_state = args.reset_state;
     let limits = args.limits();
     config.max_bundle_bytes = limits.max_bundle_bytes;
     let engine = Arc::new(
