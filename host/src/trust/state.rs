@@ -29,7 +29,7 @@ use crate::trust::fail_modes::FailModes;
 use crate::trust::files::replace_private;
 
 /// Why the state folder cannot be used (a configuration error: damage to
-/// the state itself never stops the engine, see [`Restored::Damaged`]).
+/// the state itself never stops the engine, a damaged state starts the engine in the fail mode).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {
