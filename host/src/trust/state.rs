@@ -28,8 +28,8 @@ use crate::trust::bundle::{UnverifiedBundle, MAX_BUNDLE_BYTES};
 use crate::trust::fail_modes::FailModes;
 use crate::trust::files::replace_private;
 
-/// Why the state folder cannot be used (a configuration error: damage to
-/// the state itself never stops the engine, a damaged state starts the engine in the fail mode).
+/// Why the state folder cannot be used: a configuration error. Damage to
+/// the state itself never stops the engine; it starts in the fail mode.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {
