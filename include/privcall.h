@@ -93,7 +93,8 @@ typedef struct privcall_config {
   // A folder whose new or changed `.bundle` files are applied, or NULL:
   // the way one update reaches every worker of a forked PBX.
   const char *watch_dir;
-  // An `http://` URL polled for the bundle, or NULL.
+  // An `https://` URL polled for the bundle (Mozilla's roots), or an
+  // `http://` one to loopback, or NULL.
   const char *poll_url;
   // Milliseconds between scans of `watch_dir` and polls of `poll_url`
   // (0: 1000).

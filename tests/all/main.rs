@@ -10,6 +10,7 @@ mod faults;
 mod feeds;
 mod formats;
 mod guest;
+mod poll;
 mod reference;
 mod rules;
 mod sources;

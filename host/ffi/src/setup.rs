@@ -103,6 +103,8 @@ pub fn engine_new(config: &PrivcallConfig) -> Result<(Arc<Engine>, Mutex<FeedSlo
     let feed = (watch_dir.is_some() || poll_url.is_some()).then(|| FeedConfig {
         folder: watch_dir,
         url: poll_url,
+        // https:// with Mozilla's roots, or http:// to loopback.
+        url_access: host::feed::UrlAccess::default(),
         folder_interval: interval,
         url_interval: interval,
         trust: Some(trust),

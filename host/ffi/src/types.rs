@@ -68,7 +68,8 @@ pub struct PrivcallConfig {
     /// A folder whose new or changed `.bundle` files are applied, or NULL:
     /// the way one update reaches every worker of a forked PBX.
     pub watch_dir: *const c_char,
-    /// An `http://` URL polled for the bundle, or NULL.
+    /// An `https://` URL polled for the bundle (Mozilla's roots), or an
+    /// `http://` one to loopback, or NULL.
     pub poll_url: *const c_char,
     /// Milliseconds between scans of `watch_dir` and polls of `poll_url`
     /// (0: 1000).

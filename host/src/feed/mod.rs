@@ -16,6 +16,7 @@ mod folder;
 mod url;
 
 pub use folder::{read_capped as read_bundle_file, ReadError};
+pub use url::{redacted as redacted_url, UrlAccess};
 
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
@@ -59,8 +60,11 @@ impl TrustFiles {
 pub struct FeedConfig {
     /// A folder scanned for new or changed `.bundle` files.
     pub folder: Option<PathBuf>,
-    /// An `http://` URL polled with `If-None-Match`.
+    /// An `https://` (or loopback or allowed `http://`) URL polled with
+    /// `If-None-Match`.
     pub url: Option<String>,
+    /// Credentials, CA and transport rules for `url`.
+    pub url_access: UrlAccess,
     /// Time between scans of the folder.
     pub folder_interval: Duration,
     /// Time between polls of the URL when all is well (failures back off
@@ -99,8 +103,14 @@ impl Feeds {
         }
     }
 
-    /// Starts one thread per configured source.
+    /// Starts one thread per configured source. A URL that breaks the
+    /// transport rules ([`UrlAccess`]) or a CA file that cannot be read is
+    /// an error here, before any thread starts.
     pub fn start(engine: Arc<Engine>, config: FeedConfig) -> std::io::Result<Feeds> {
+        let agent = match &config.url {
+            Some(url) => Some(url::agent_for(url, &config.url_access)?),
+            None => None,
+        };
         let stop = Arc::new(Stop::default());
         let mut feeds = Feeds {
             stop: Arc::clone(&stop),
@@ -118,12 +128,12 @@ impl Feeds {
                     .spawn(move || folder::watch(&updater, &dir, &config, &stop))?,
             );
         }
-        if let Some(url) = config.url.clone() {
+        if let (Some(url), Some(agent)) = (config.url.clone(), agent) {
             let (updater, stop) = (Arc::clone(&updater), Arc::clone(&stop));
             // Detached: see [`Feeds`].
             std::thread::Builder::new()
                 .name("privcall-poll".into())
-                .spawn(move || url::poll(&updater, &url, &config, &stop))?;
+                .spawn(move || url::poll(&updater, &agent, &url, &config, &stop))?;
         }
         Ok(feeds)
     }

@@ -37,6 +37,20 @@ pub struct ServeArgs {
     /// Poll this http:// URL for bundles (ETag / If-None-Match).
     #[arg(long, value_name = "URL")]
     pub poll: Option<String>,
+    /// A PEM file of CA certificates the --poll server's certificate must
+    /// chain to (default: Mozilla's roots).
+    #[arg(long, value_name = "FILE")]
+    pub poll_ca: Option<PathBuf>,
+    /// A file (owner-only) holding `user:password` for the --poll server
+    /// (HTTP Basic). Also read from the environment variable
+    /// PRIVCALL_POLL_CREDENTIALS. Never put them in the URL.
+    #[arg(long, value_name = "FILE")]
+    pub poll_credentials: Option<PathBuf>,
+    /// Allow --poll over plain http:// to a host other than loopback: the
+    /// list (which names privileged numbers) would cross the network in
+    /// clear.
+    #[arg(long)]
+    pub allow_insecure_poll: bool,
     /// Seconds between polls (and scans of --watch, divided by 60, at least 1 s).
     #[arg(long, default_value_t = 60)]
     pub poll_interval: u64,
@@ -64,6 +78,49 @@ pub struct ServeArgs {
     /// Log level: error, warn, info, debug.
     #[arg(long, default_value = "info")]
     pub log_level: tracing::Level,
+}
+
+impl ServeArgs {
+    /// How the --poll URL is reached: its CA, its credentials (from the
+    /// file or the environment) and whether plain HTTP is allowed.
+    pub fn url_access(&self) -> anyhow::Result<privcall::feed::UrlAccess> {
+        use anyhow::Context;
+        let credentials = match &self.poll_credentials {
+            Some(path) => {
+                check_owner_only(path)?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                Some(text.trim().to_string())
+            }
+            None => std::env::var("PRIVCALL_POLL_CREDENTIALS").ok(),
+        };
+        Ok(privcall::feed::UrlAccess {
+            credentials,
+            ca: self.poll_ca.clone(),
+            allow_insecure: self.allow_insecure_poll,
+        })
+    }
+}
+
+/// Refuses a secret file group or others may read.
+fn check_owner_only(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use anyhow::Context;
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "{}: mode {:04o} lets other users read the credentials; chmod 600 it",
+                path.display(),
+                mode & 0o7777
+            );
+        }
+    }
+    Ok(())
 }
 
 /// How long, how large and how many: what a client may take of the daemon.

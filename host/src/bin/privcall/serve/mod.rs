@@ -250,6 +250,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         feeds: FeedConfig {
             folder: args.watch.clone(),
             url: args.poll.clone(),
+            url_access: args.url_access()?,
             folder_interval: Duration::from_secs((args.poll_interval / 60).max(1)),
             url_interval: Duration::from_secs(args.poll_interval.max(1)),
             trust: Some(trust.clone()),
