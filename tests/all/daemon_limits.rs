@@ -509,3 +509,21 @@ fn a_corrupt_state_starts_the_daemon_in_the_fail_mode_and_says_why() {
     assert_eq!(v["reason"], "fail-safe", "{v}");
     assert_eq!(v["record"], false, "{v}");
 }
+
+#[test]
+fn an_oversized_request_head_is_refused_without_buffering_it() {
+    let (d, _auth, _work) = daemon(&[]);
+    let mut c = connect(Daemon::addr(&d.base));
+    let t = Instant::now();
+    let mut head = b"POST /v1/decide HTTP/1.1\r\nHost: x\r\nX-Pad: ".to_vec();
+    head.extend(std::iter::repeat_n(b'a', 64 << 10));
+    // The daemon may close before all of it is sent.
+    let _ = c.write_all(&head);
+    let (text, closed) = read_until_closed(&mut c, Duration::from_secs(5));
+    assert!(closed.is_some(), "a 64 KiB head kept the connection open");
+    if let Some(code) = status_of(&text) {
+        assert_eq!(code, 431, "{text:?}");
+    }
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(d.decide("+1 573 555 0142")["record"], false);
+}

@@ -226,3 +226,27 @@ fn without_a_list_each_facility_keeps_its_own_fail_mode() {
     assert!(!engine.decide(&call, t(NOW)).record);
     assert!(engine.fail_safe("JCCC", t(NOW)).record);
 }
+
+#[test]
+fn a_bundle_whose_state_cannot_be_written_never_goes_live_even_after_a_restart() {
+    let a = Authority::new(1);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    saved(&a, &state, 2);
+    // The write of the next state fails: its temporary file's name is taken
+    // by a folder.
+    let tmp = state.join(format!("privcall/.state.tmp{}", std::process::id()));
+    let engine = engine_with(Authority::trust(&[&a], 1), Some(&state));
+    std::fs::create_dir(&tmp).unwrap();
+    let err = engine
+        .apply(&bundle_of(3, &[&a]), t(NOW), UpdateSource::Push)
+        .unwrap_err();
+    assert_eq!(err.kind(), RefusalKind::PersistFailed);
+    assert_live(&engine, 2);
+    drop(engine);
+    std::fs::remove_dir(&tmp).unwrap();
+    // After a restart the refused bundle is still not live.
+    let engine = engine_with(Authority::trust(&[&a], 1), Some(&state));
+    assert_live(&engine, 2);
+    assert_eq!(engine.status(t(NOW)).high_water, 2);
+}
