@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per area (wasmtime's layout).
 
+mod audit;
 mod cli;
 mod common;
 mod daemon;

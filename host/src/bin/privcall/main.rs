@@ -2,6 +2,7 @@
 //! verification, inspection, single decisions, the daemon, the benchmark
 //! and a demo on sample data. A front end over the `privcall` library.
 
+mod audit;
 mod bench;
 mod demo;
 mod human;
@@ -81,6 +82,9 @@ enum Command {
         #[arg(long)]
         small_pages: bool,
     },
+    /// Replay call records (CDRs) against a list and write the recordings
+    /// of privileged calls to destroy.
+    Audit(audit::AuditArgs),
     /// Compile the built-in sample lists with a throwaway key and print the
     /// decisions for the sample calls as a table.
     Demo {
@@ -192,6 +196,7 @@ fn run(cli: Cli) -> Result<()> {
         } => inspect::run(&bundle, &trust, json),
         Command::Decide(args) => cmd_decide(&args),
         Command::Demo { dir } => demo::run(dir.as_deref()),
+        Command::Audit(args) => audit::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Bench {
             numbers,

@@ -1,0 +1,371 @@
+//! `privcall audit` end to end: a generated set of call records over the
+//! sample lists, each with the outcome it must have, and the exact
+//! recordings the report names.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::common::{cli_compile_samples, examples};
+
+/// What the audit must say of one generated record.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Expect {
+    /// Named in the report with this reason.
+    Named(&'static str),
+    /// Privileged but not recorded: counted, not named.
+    PrivateUnrecorded,
+    /// Not privileged.
+    Ordinary,
+    /// A repeat of an earlier record.
+    Duplicate,
+    /// A bad row, skipped.
+    Skipped,
+}
+
+/// A generated CDR: rows in a vendor's column names (`Site`, `Account`,
+/// `To`, `When`, `Secs`, `Media`), with the outcome of each.
+fn generate() -> (String, Vec<(String, Expect)>) {
+    use Expect::*;
+    let mut rows = vec![];
+    let mut add = |site: &str, dialed: &str, when: &str, secs: u32, expect: Expect| {
+        let id = format!("r{:03}", rows.len() + 1);
+        let media = if expect == PrivateUnrecorded {
+            String::new()
+        } else {
+            id.clone()
+        };
+        rows.push((
+            format!("{site},A1001,\"{dialed}\",{when},{secs},{media}"),
+            id,
+            expect,
+        ));
+    };
+    // The registered attorney in every everyday format, recorded.
+    for dialed in [
+        "+1 573 555 0142",
+        "9-1-573-555-0142",
+        "9 555 0142",
+        "(573) 555-0142",
+        "573.555.0142 ext. 12",
+        "tel:+1-573-555-0142",
+        "011 1 573 555 0142",
+    ] {
+        add(
+            "JCCC",
+            dialed,
+            "2026-12-01T09:00:00Z",
+            60,
+            Named("registered"),
+        );
+    }
+    // The same, not recorded: counted, not named.
+    add(
+        "JCCC",
+        "573-555-0142",
+        "2026-12-01T09:30:00Z",
+        60,
+        PrivateUnrecorded,
+    );
+    // The defender office's DID block, and its edge.
+    add(
+        "JCCC",
+        "573-555-0189",
+        "2026-12-01T10:00:00Z",
+        60,
+        Named("registered"),
+    );
+    add("JCCC", "573-555-0190", "2026-12-01T10:00:00Z", 60, Ordinary);
+    // A registration's validity, as of each call's setup (2025-01-01 to
+    // 2025-12-31).
+    add(
+        "JCCC",
+        "314-555-0111",
+        "2025-06-01 12:00:00",
+        60,
+        Named("registered"),
+    );
+    add("JCCC", "314-555-0111", "2026-06-01T12:00:00Z", 60, Ordinary);
+    // Clergy is exempt at JCCC, not at WERDCC.
+    add(
+        "JCCC",
+        "573-555-0177",
+        "2026-12-01T11:00:00Z",
+        60,
+        Named("registered"),
+    );
+    add(
+        "WERDCC",
+        "573-555-0177",
+        "2026-12-01T11:00:00Z",
+        60,
+        Ordinary,
+    );
+    // The prearranged window 14:00–14:30 at JCCC (early grace 5 min).
+    add(
+        "JCCC",
+        "573-555-0163",
+        "2026-12-01T13:56:00Z",
+        60,
+        Named("prearranged"),
+    );
+    add("JCCC", "573-555-0163", "2026-12-01T13:54:00Z", 60, Ordinary);
+    add(
+        "JCCC",
+        "573-555-0163",
+        "2026-12-01T14:10:00Z",
+        600,
+        Named("prearranged"),
+    );
+    add(
+        "JCCC",
+        "573-555-0163",
+        "2026-12-01T14:20:00Z",
+        1200,
+        Named("prearranged-overrun"),
+    );
+    add("JCCC", "573-555-0163", "2026-12-01T14:30:00Z", 60, Ordinary);
+    // Ordinary calls.
+    for i in 0..5 {
+        add(
+            "JCCC",
+            &format!("573-555-02{i:02}"),
+            "2026-12-01T15:00:00Z",
+            60,
+            Ordinary,
+        );
+    }
+    let mut text = String::from("Site,Account,To,When,Secs,Media\n");
+    let mut expected = vec![];
+    for (row, id, expect) in &rows {
+        text.push_str(row);
+        text.push('\n');
+        expected.push((id.clone(), *expect));
+    }
+    // A repeat of the first record, and rows that cannot be read.
+    text.push_str(&format!("{}\n", rows[0].0));
+    expected.push((rows[0].1.clone(), Expect::Duplicate));
+    text.push_str("JCCC,A1001,573-555-0142,last tuesday,60,bad1\n");
+    expected.push(("bad1".into(), Skipped));
+    text.push_str("JCCC,A1001,,2026-12-01T09:00:00Z,60,bad2\n");
+    expected.push(("bad2".into(), Skipped));
+    (text, expected)
+}
+
+const MAP: &str = "facility=Site,inmate=Account,dialed=To,start=When,duration=Secs,recording=Media";
+
+fn privcall(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_privcall"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn the_report_names_exactly_the_privileged_recordings() {
+    let (cdr, expected) = generate();
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls.csv");
+    std::fs::write(&calls, &cdr).unwrap();
+    let (report, summary) = (
+        dir.path().join("report.json"),
+        dir.path().join("summary.json"),
+    );
+    let ex = examples();
+    let (ok, _, err) = privcall(
+        &[
+            "audit",
+            "--calls",
+            s(&calls),
+            "--registry",
+            s(&ex.join("registry.csv")),
+            "--prearranged",
+            s(&ex.join("prearranged.csv")),
+            "--policy",
+            s(&ex.join("policy.toml")),
+            "--map",
+            MAP,
+            "--format",
+            "json",
+            "--out",
+            s(&report),
+            "--summary",
+            s(&summary),
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let rows: Vec<Value> = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let named: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["recording"].as_str().unwrap().into(),
+                r["reason"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String)> = expected
+        .iter()
+        .filter_map(|(id, e)| match e {
+            Expect::Named(reason) => Some((id.clone(), reason.to_string())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(named, want);
+    assert_eq!(rows.len(), want.len(), "a recording named twice");
+    // The overrun carries its window's end; no number without --show-numbers.
+    let overrun = rows
+        .iter()
+        .find(|r| r["reason"] == "prearranged-overrun")
+        .unwrap();
+    assert_eq!(overrun["window_end"], "2026-12-01T14:30:00Z");
+    assert!(rows.iter().all(|r| r.get("number").is_none()));
+    assert!(!std::fs::read_to_string(&report).unwrap().contains("555"));
+    // The summary counts what was not named, and names skipped rows by line.
+    let sum: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    let count = |e: Expect| expected.iter().filter(|(_, x)| *x == e).count() as u64;
+    assert_eq!(sum["duplicates"], count(Expect::Duplicate));
+    assert_eq!(
+        sum["not_recorded_privileged"],
+        count(Expect::PrivateUnrecorded)
+    );
+    assert_eq!(sum["recorded_privileged"], want.len() as u64);
+    let skipped: Vec<&str> = sum["skipped_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(skipped.len() as u64, count(Expect::Skipped), "{skipped:?}");
+    let last = cdr.lines().count();
+    assert!(
+        skipped[0].ends_with(&format!(":{}: start is not a time", last - 1)),
+        "{skipped:?}"
+    );
+    assert!(!sum.to_string().contains("last tuesday"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in [&report, &summary] {
+            let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", f.display());
+        }
+    }
+}
+
+#[test]
+fn a_signed_bundle_from_stdin_records_and_csv_with_numbers() {
+    let (cdr, expected) = generate();
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = privcall(&["keygen", "--out", s(&dir.path().join("auth"))], None);
+    assert!(ok, "{err}");
+    let bundle = dir.path().join("list.bundle");
+    cli_compile_samples(&dir.path().join("auth.key"), 1, &bundle);
+    let report = dir.path().join("report.csv");
+    let (ok, _, err) = privcall(
+        &[
+            "audit",
+            "--calls",
+            "-",
+            "--bundle",
+            s(&bundle),
+            "--trust",
+            s(&dir.path().join("auth.pub")),
+            "--map",
+            MAP,
+            "--out",
+            s(&report),
+            "--show-numbers",
+        ],
+        Some(&cdr),
+    );
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("recording,reason,category,window_end,facility,start,number")
+    );
+    let named: BTreeSet<String> = lines
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    let want: BTreeSet<String> = expected
+        .iter()
+        .filter(|(_, e)| matches!(e, Expect::Named(_)))
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(named, want);
+    assert!(text.contains("+15735550142"), "--show-numbers: {text}");
+    // A wrong key: the bundle is refused, nothing is written.
+    let (ok, _, err) = privcall(&["keygen", "--out", s(&dir.path().join("other"))], None);
+    assert!(ok, "{err}");
+    let refused = dir.path().join("refused.csv");
+    let (ok, _, err) = privcall(
+        &[
+            "audit",
+            "--calls",
+            "-",
+            "--bundle",
+            s(&bundle),
+            "--trust",
+            s(&dir.path().join("other.pub")),
+            "--map",
+            MAP,
+            "--out",
+            s(&refused),
+        ],
+        Some(&cdr),
+    );
+    assert!(!ok);
+    assert!(err.contains("list.bundle"), "{err}");
+    assert!(!refused.exists());
+}
+
+#[test]
+fn a_missing_column_names_the_file_and_the_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls.csv");
+    std::fs::write(
+        &calls,
+        "facility,inmate,number,start\nJCCC,A1,1,2026-12-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let ex = examples();
+    let (ok, _, err) = privcall(
+        &[
+            "audit",
+            "--calls",
+            s(&calls),
+            "--registry",
+            s(&ex.join("registry.csv")),
+            "--policy",
+            s(&ex.join("policy.toml")),
+            "--out",
+            s(&dir.path().join("r.csv")),
+        ],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("calls.csv"), "{err}");
+    assert!(err.contains("--map dialed=COLUMN"), "{err}");
+}
