@@ -166,7 +166,8 @@ fn privcall(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    // A run that fails before reading its input closes the pipe early.
+    let _ = input.write_all(stdin.unwrap_or("").as_bytes());
     drop(input);
     let out = child.wait_with_output().unwrap();
     (
@@ -368,4 +369,91 @@ fn a_missing_column_names_the_file_and_the_mapping() {
     assert!(!ok);
     assert!(err.contains("calls.csv"), "{err}");
     assert!(err.contains("--map dialed=COLUMN"), "{err}");
+}
+
+#[test]
+fn local_times_across_daylight_saving_changes_from_a_gzip_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = examples();
+    // Windows that meet Chicago's daylight-saving changes of 2026: the
+    // fold of 1 November (01:00–02:00 happens twice) and the gap of
+    // 8 March (02:00–03:00 does not happen).
+    let windows = dir.path().join("prearranged.csv");
+    std::fs::write(
+        &windows,
+        "facility,inmate,number,start,end,ref\n\
+         JCCC,A1001,573-555-0163,2026-11-01T06:00:00Z,2026-11-01T06:30:00Z,FOLD\n\
+         JCCC,A1001,573-555-0163,2026-03-08T07:20:00Z,2026-03-08T07:40:00Z,GAP\n",
+    )
+    .unwrap();
+    let cdr = "facility,inmate,dialed,start,duration,recording\n\
+               JCCC,A1001,573-555-0163,11/01/2026 01:10:00 AM,300,rfold\n\
+               JCCC,A1001,573-555-0163,03/08/2026 02:30:00 AM,60,rgap\n\
+               JCCC,A1001,573-555-0163,11/01/2026 03:00:00 AM,60,rlater\n\
+               JCCC,A1001,+1 573 555 0142,2026-12-01 03:00:00,60,rreg\n";
+    let calls = dir.path().join("calls.csv.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&calls).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(cdr.as_bytes()).unwrap();
+    gz.finish().unwrap();
+    let (report, summary) = (dir.path().join("r.json"), dir.path().join("s.json"));
+    let (ok, _, err) = privcall(
+        &[
+            "audit",
+            "--calls",
+            s(&calls),
+            "--registry",
+            s(&ex.join("registry.csv")),
+            "--prearranged",
+            s(&windows),
+            "--policy",
+            s(&ex.join("policy.toml")),
+            "--tz",
+            "America/Chicago",
+            "--format",
+            "json",
+            "--out",
+            s(&report),
+            "--summary",
+            s(&summary),
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let rows: Vec<Value> = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let named: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["recording"].as_str().unwrap())
+        .collect();
+    // The fold's first 01:10 is inside the window, the gap's 02:30 read
+    // as 07:30Z is too: both named. 03:00 CST is not; the attorney is.
+    assert_eq!(named, BTreeSet::from(["rfold", "rgap", "rreg"]));
+    let attorney = rows.iter().find(|r| r["recording"] == "rreg").unwrap();
+    assert_eq!(
+        attorney["start"], "2026-12-01T09:00:00Z",
+        "03:00 CST is 09:00Z"
+    );
+    let sum: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(sum["ambiguous_local_times"], 2);
+    // An unknown zone is an error naming it.
+    let (ok, _, err) = privcall(
+        &[
+            "audit",
+            "--calls",
+            s(&calls),
+            "--registry",
+            s(&ex.join("registry.csv")),
+            "--policy",
+            s(&ex.join("policy.toml")),
+            "--tz",
+            "Mars/Olympus",
+            "--out",
+            s(&dir.path().join("x.csv")),
+        ],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("Mars/Olympus"), "{err}");
 }

@@ -1,15 +1,18 @@
-//! Reading call records: CSV with a header row, columns found by name (a
-//! vendor's names through `--map`), start times in RFC 3339 or
-//! `YYYY-MM-DD HH:MM:SS` (UTC). A bad row is skipped and counted with its
-//! line number, never its values.
+//! Reading call records: CSV with a header row, gzip-compressed or not,
+//! columns found by name (a vendor's names through `--map`). Start times in
+//! RFC 3339, or local `YYYY-MM-DD HH:MM:SS` and US `MM/DD/YYYY hh:mm:ss AM`
+//! in `--tz` (UTC without it). A local time that a daylight-saving change
+//! makes ambiguous (a fold) or nonexistent (a gap) has two readings, and
+//! the call is judged under both: privacy wins. A bad row is skipped and
+//! counted with its line number, never its values.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::{bail, Result};
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
 use privcall::text::{Rfc3339Text, Round};
-use time::macros::format_description;
-use time::PrimitiveDateTime;
 
 use super::report::Summary;
 
@@ -33,6 +36,9 @@ pub struct Record {
     pub dialed: String,
     /// Setup time, seconds since the epoch (UTC).
     pub start: i64,
+    /// The other reading of a local start time a daylight-saving change
+    /// makes ambiguous or nonexistent.
+    pub start_alt: Option<i64>,
     /// Seconds (0 when the CDR has no duration column).
     pub duration: i64,
     /// The recording's id or URL; empty when the call was not recorded.
@@ -65,13 +71,21 @@ impl Columns {
 pub fn read(
     path: &Path,
     columns: &Columns,
+    tz: Option<&TimeZone>,
     summary: &mut Summary,
     mut each: impl FnMut(Record, &mut Summary),
 ) -> Result<()> {
-    let input: Box<dyn Read> = if path.as_os_str() == "-" {
+    let raw: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(std::fs::File::open(path)?)
+    };
+    let mut raw = BufReader::new(raw);
+    // gzip, by its magic bytes rather than the file's name.
+    let input: Box<dyn Read> = if raw.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(raw))
+    } else {
+        Box::new(raw)
     };
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header = reader.headers()?.clone();
@@ -117,10 +131,13 @@ pub fn read(
             summary.skip(&file, line, "a facility, inmate or dialed field is empty");
             continue;
         }
-        let Some(start) = parse_time(field(3)) else {
+        let Some((start, start_alt)) = parse_time(field(3), tz) else {
             summary.skip(&file, line, "start is not a time");
             continue;
         };
+        if start_alt.is_some() {
+            summary.ambiguous_local_times += 1;
+        }
         let duration = match field(4) {
             "" => 0,
             d => match d.parse::<i64>() {
@@ -137,6 +154,7 @@ pub fn read(
                 inmate: inmate.to_string(),
                 dialed: dialed.to_string(),
                 start,
+                start_alt,
                 duration,
                 recording: field(5).to_string(),
             },
@@ -145,13 +163,23 @@ pub fn read(
     }
 }
 
-/// RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC.
-fn parse_time(text: &str) -> Option<i64> {
+/// The start: RFC 3339, or a local time in `tz` (UTC without one); two
+/// readings when the local time falls in a daylight-saving fold or gap.
+fn parse_time(text: &str, tz: Option<&TimeZone>) -> Option<(i64, Option<i64>)> {
     if let Ok(t) = Rfc3339Text::parse(text, Round::Down) {
-        return Some(t.0);
+        return Some((t.0, None));
     }
-    let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    PrimitiveDateTime::parse(text, format)
-        .ok()
-        .map(|t| t.assume_utc().unix_timestamp())
+    let local = ["%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p"]
+        .iter()
+        .find_map(|f| DateTime::strptime(f, text).ok())?;
+    let Some(tz) = tz else {
+        return TimeZone::UTC
+            .to_timestamp(local)
+            .ok()
+            .map(|t| (t.as_second(), None));
+    };
+    let readings = tz.to_ambiguous_timestamp(local);
+    let first = readings.earlier().ok()?.as_second();
+    let second = readings.later().ok()?.as_second();
+    Some((first, (second != first).then_some(second)))
 }

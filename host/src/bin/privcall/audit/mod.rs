@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use privcall::core::decide::Decider;
 use privcall::core::list::CompiledList;
-use privcall::core::types::{Call, Reason};
+use privcall::core::types::{Call, Decision, Reason};
 use privcall::{compile, Sources, TrustStore, VerifiedList};
 
 use cdr::{Columns, Record};
@@ -53,6 +53,10 @@ pub struct AuditArgs {
     /// recording.
     #[arg(long, value_delimiter = ',')]
     pub map: Vec<String>,
+    /// The IANA time zone of start times written without an offset
+    /// (`2026-11-01 01:30:00`, `11/01/2026 01:30:00 AM`); UTC without it.
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
     /// The report's format.
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
@@ -81,20 +85,34 @@ pub enum Format {
 pub fn run(args: &AuditArgs) -> Result<()> {
     let decider = Decider::new(load_list(args)?);
     let columns = Columns::from_map(&args.map)?;
+    let tz = args
+        .tz
+        .as_deref()
+        .map(|name| {
+            jiff::tz::TimeZone::get(name)
+                .with_context(|| format!("--tz {name}: not an IANA time zone"))
+        })
+        .transpose()?;
     let mut summary = Summary::default();
     let mut findings = Vec::new();
     let mut seen = HashSet::new();
     for path in &args.calls {
         let name = path.display().to_string();
-        cdr::read(path, &columns, &mut summary, |record, summary| {
-            if !seen.insert(identity(&record)) {
-                summary.duplicates += 1;
-                return;
-            }
-            if let Some(finding) = judge(&decider, &record, summary) {
-                findings.push(finding);
-            }
-        })
+        cdr::read(
+            path,
+            &columns,
+            tz.as_ref(),
+            &mut summary,
+            |record, summary| {
+                if !seen.insert(identity(&record)) {
+                    summary.duplicates += 1;
+                    return;
+                }
+                if let Some(finding) = judge(&decider, &record, summary) {
+                    findings.push(finding);
+                }
+            },
+        )
         .with_context(|| format!("reading {name}"))?;
     }
     report::write(&args.out, args.format, &findings, args.show_numbers)
@@ -140,34 +158,44 @@ fn identity(r: &Record) -> u64 {
     h.finish()
 }
 
-/// The call's decision as of its setup; a finding when it was privileged
-/// and recorded.
+/// The call's decision as of its setup (under each reading of an
+/// ambiguous local time: the first that is privileged); a finding when it
+/// was privileged and recorded.
 fn judge(decider: &Decider, r: &Record, summary: &mut Summary) -> Option<Finding> {
-    let d = decider.decide(&Call {
-        facility: &r.facility,
-        inmate: &r.inmate,
-        dialed: &r.dialed,
-        at: r.start,
-        started: None,
-    });
-    let reason = match d.reason {
-        Reason::Registered => Reason::Registered,
-        Reason::Prearranged => match d.private_until {
-            // Still running when the window ended.
-            Some(end) if r.start.saturating_add(r.duration) > end => Reason::PrearrangedOverrun,
-            _ => Reason::Prearranged,
-        },
-        _ => return None,
-    };
+    let (start, d, reason) = std::iter::once(r.start)
+        .chain(r.start_alt)
+        .find_map(|start| privileged(decider, r, start))?;
     let recorded = !r.recording.is_empty();
-    summary.privileged(reason, &r.facility, r.start, recorded, d.category);
+    summary.privileged(reason, &r.facility, start, recorded, d.category);
     recorded.then(|| Finding {
         recording: r.recording.clone(),
         reason,
         category: d.category,
         window_end: d.private_until,
         facility: r.facility.clone(),
-        start: r.start,
+        start,
         number: d.normalized,
     })
+}
+
+/// The decision for `r` set up at `start`, when it makes the call
+/// privileged, with the reason the report gives.
+fn privileged(decider: &Decider, r: &Record, start: i64) -> Option<(i64, Decision, Reason)> {
+    let d = decider.decide(&Call {
+        facility: &r.facility,
+        inmate: &r.inmate,
+        dialed: &r.dialed,
+        at: start,
+        started: None,
+    });
+    let reason = match d.reason {
+        Reason::Registered => Reason::Registered,
+        Reason::Prearranged => match d.private_until {
+            // Still running when the window ended.
+            Some(end) if start.saturating_add(r.duration) > end => Reason::PrearrangedOverrun,
+            _ => Reason::Prearranged,
+        },
+        _ => return None,
+    };
+    Some((start, d, reason))
 }

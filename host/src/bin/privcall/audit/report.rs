@@ -97,6 +97,9 @@ pub struct Summary {
     pub rows: u64,
     /// Records of a call already seen.
     pub duplicates: u64,
+    /// Local start times a daylight-saving change made ambiguous or
+    /// nonexistent (judged under both readings).
+    pub ambiguous_local_times: u64,
     /// Privileged calls that were recorded: the report's rows.
     pub recorded_privileged: u64,
     /// Privileged calls correctly not recorded.
