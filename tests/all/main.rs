@@ -6,6 +6,7 @@ mod common;
 mod daemon;
 mod daemon_limits;
 mod differential;
+mod edges;
 mod engine;
 mod faults;
 mod feeds;
