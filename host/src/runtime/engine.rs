@@ -276,12 +276,6 @@ impl Engine {
                 l.list.is_stale(now),
             )
         });
-        let mut text = self.metrics.render(list);
-        let alarm = u8::from(lock(&self.state_alarm).is_some());
-        text.push_str(&format!(
-            "# HELP privcall_state_alarm 1 while the state folder was found damaged or tampered with at start and no update has gone live since.\n\
-             # TYPE privcall_state_alarm gauge\nprivcall_state_alarm {alarm}\n"
-        ));
-        text
+        self.metrics.render(list, lock(&self.state_alarm).is_some())
     }
 }

@@ -183,14 +183,22 @@ impl Metrics {
     }
 
     /// The Prometheus text. `list` is (sequence, age in seconds, stale) of
-    /// the live list, if any.
-    pub fn render(&self, list: Option<(u64, i64, bool)>) -> String {
+    /// the live list, if any; `state_alarm`, whether the state folder was
+    /// found damaged or tampered with at start and no update has gone live
+    /// since.
+    pub fn render(&self, list: Option<(u64, i64, bool)>, state_alarm: bool) -> String {
         let mut o = Exposition::default();
         self.render_decisions(&mut o);
         self.render_counters(&mut o);
         self.render_refusals(&mut o);
         self.render_latency(&mut o);
         render_list(&mut o, list);
+        o.family(
+            "privcall_state_alarm",
+            "gauge",
+            "1 while the state folder was found damaged or tampered with at start and no update has gone live since.",
+        );
+        o.sample(format_args!("privcall_state_alarm"), u8::from(state_alarm));
         o.0
     }
 
@@ -362,7 +370,7 @@ mod tests {
             t.join().unwrap();
         }
         assert_eq!(m.decisions_total(), 3 * SHARDS as u64 * 2_000);
-        let text = m.render(None);
+        let text = m.render(None, false);
         let line = format!(
             "privcall_decision_seconds_bucket{{le=\"0.000001\"}} {}",
             3 * SHARDS as u64 * 2_000 * LATENCY_SAMPLE
@@ -396,7 +404,7 @@ mod tests {
         // Decisions that were not timed count, but not in the histogram.
         m.decision(&d, None);
         assert_eq!(m.decisions_total(), 5);
-        let text = m.render(None);
+        let text = m.render(None, false);
         let s = LATENCY_SAMPLE;
         for line in [
             format!("privcall_decision_seconds_bucket{{le=\"0.000001\"}} {}", s),
