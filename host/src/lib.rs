@@ -85,7 +85,9 @@ pub use crate::trust::{seal, BundleError, BundleInfo};
 /// The list authority's files: key pairs, and any file written private
 /// and atomically (a bundle, a key).
 pub mod files {
-    pub use crate::trust::{keygen, read_signing_key, read_signing_keys, write_private};
+    pub use crate::trust::{
+        exposed_mode, keygen, read_signing_key, read_signing_keys, write_private,
+    };
 }
 
 /// The signed bundle's format, for tools that read one without trusting

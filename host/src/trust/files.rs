@@ -25,6 +25,22 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     file.sync_all()
 }
 
+/// The permission bits of `path` when its group or others have any access
+/// to it (a secret file to refuse), `None` when it is owner-only.
+pub fn exposed_mode(path: &Path) -> io::Result<Option<u32>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+        Ok((mode & 0o077 != 0).then_some(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(None)
+    }
+}
+
 /// Creates `path` (which must not exist) readable by its owner only.
 pub fn write_private_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_new(path, bytes, 0o600)

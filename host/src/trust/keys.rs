@@ -12,7 +12,7 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::trust::files::{write_private_new, write_public_new};
+use crate::trust::files::{exposed_mode, write_private_new, write_public_new};
 
 /// Short identifier of a public key: the first 8 bytes of its SHA-256.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -162,29 +162,18 @@ pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
 }
 
 /// Refuses a secret key file with any permission for group or others.
-#[cfg(unix)]
 fn check_private(path: &Path) -> Result<(), KeyError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .map_err(|source| KeyError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .permissions()
-        .mode()
-        & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(KeyError::Exposed {
+    match exposed_mode(path) {
+        Ok(None) => Ok(()),
+        Ok(Some(mode)) => Err(KeyError::Exposed {
             path: path.to_path_buf(),
             mode,
-        });
+        }),
+        Err(source) => Err(KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_: &Path) -> Result<(), KeyError> {
-    Ok(())
 }
 
 /// Reads the secret keys a bundle is signed with, in order, refusing the

@@ -104,21 +104,14 @@ impl ServeArgs {
 
 /// Refuses a secret file group or others may read.
 fn check_owner_only(path: &std::path::Path) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use anyhow::Context;
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .with_context(|| format!("reading {}", path.display()))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            anyhow::bail!(
-                "{}: mode {:04o} lets other users read the credentials; chmod 600 it",
-                path.display(),
-                mode & 0o7777
-            );
-        }
+    use anyhow::Context;
+    let exposed = privcall::files::exposed_mode(path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if let Some(mode) = exposed {
+        anyhow::bail!(
+            "{}: mode {mode:04o} lets other users read the credentials; chmod 600 it",
+            path.display()
+        );
     }
     Ok(())
 }
