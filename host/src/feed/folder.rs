@@ -57,15 +57,15 @@ pub(super) fn scan(updater: &Updater, dir: &Path, config: &FeedConfig, seen: &mu
             continue;
         }
         seen.insert(path.clone(), stamp);
-        apply_file(updater, &path, config.max_bundle_bytes, Links::Refuse);
+        apply_file(updater, &path, config.max_bundle_bytes);
     }
 }
 
 /// Reads and applies one bundle, and logs the outcome (the file's name,
 /// never the list's contents).
-fn apply_file(updater: &Updater, path: &Path, max_bytes: usize, links: Links) {
-    let outcome =
-        read_regular(path, max_bytes, links).map(|bytes| updater.apply(&bytes, UpdateSource::File));
+fn apply_file(updater: &Updater, path: &Path, max_bytes: usize) {
+    let outcome = read_regular(path, max_bytes, Links::Refuse)
+        .map(|bytes| updater.apply(&bytes, UpdateSource::File));
     match outcome {
         Ok(Ok(id)) => {
             tracing::info!(file = %path.display(), sequence = id.sequence, "applied bundle from the watched folder")
@@ -125,12 +125,12 @@ fn read_regular(path: &Path, max_bytes: usize, links: Links) -> Result<Vec<u8>, 
         return Err(ReadError::NotRegular);
     }
     let file = options.open(path).map_err(|e| {
-        // O_NOFOLLOW on a link fails with ELOOP (40 on Linux).
-        if links == Links::Refuse && e.raw_os_error() == Some(40) && cfg!(target_os = "linux") {
-            ReadError::NotRegular
-        } else {
-            ReadError::Io(e)
+        // O_NOFOLLOW on a link fails with ELOOP.
+        #[cfg(target_os = "linux")]
+        if links == Links::Refuse && e.raw_os_error() == Some(libc::ELOOP) {
+            return ReadError::NotRegular;
         }
+        ReadError::Io(e)
     })?;
     let meta = file.metadata().map_err(ReadError::Io)?;
     if !meta.is_file() {

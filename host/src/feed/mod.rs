@@ -16,7 +16,7 @@ mod folder;
 mod url;
 
 pub use folder::{read_capped as read_bundle_file, ReadError};
-pub use url::{redacted as redacted_url, UrlAccess};
+pub use url::UrlAccess;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};

@@ -104,7 +104,7 @@ fn is_loopback(uri: &Uri) -> bool {
 }
 
 /// The URL as logs show it: no credentials, no query.
-pub fn redacted(url: &str) -> String {
+fn redacted(url: &str) -> String {
     let Ok(uri) = url.parse::<Uri>() else {
         return "(not a URL)".into();
     };

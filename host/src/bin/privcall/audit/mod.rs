@@ -133,9 +133,7 @@ fn load_list(args: &AuditArgs) -> Result<CompiledList> {
                 bail!("--bundle needs --trust KEY.pub (the list authority's key)");
             }
             let store = TrustStore::from_files(&args.trust, args.threshold)?;
-            let bytes =
-                privcall::feed::read_bundle_file(bundle, privcall::bundle::MAX_BUNDLE_BYTES)
-                    .with_context(|| format!("reading {}", bundle.display()))?;
+            let bytes = crate::read_bundle(bundle)?;
             let list = VerifiedList::open(&bytes, &store)
                 .with_context(|| format!("{}", bundle.display()))?;
             Ok(CompiledList::from_bytes(&list.body)
