@@ -86,7 +86,7 @@ pub use crate::trust::{seal, BundleError, BundleInfo};
 /// and atomically (a bundle, a key).
 pub mod files {
     pub use crate::trust::{
-        exposed_mode, keygen, read_signing_key, read_signing_keys, write_private,
+        exposed_mode, keygen, read_signing_key, read_signing_keys, write_private, PrivateFile,
     };
 }
 

@@ -305,7 +305,7 @@ fn a_signed_bundle_from_stdin_records_and_csv_with_numbers() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("recording,reason,category,window_end,facility,start,number")
+        Some("recording,reason,action,category,window_end,facility,start,number")
     );
     let named: BTreeSet<String> = lines
         .map(|l| l.split(',').next().unwrap().to_string())

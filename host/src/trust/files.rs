@@ -54,20 +54,77 @@ pub fn write_public_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Replaces `path` atomically (temporary file + rename in the same folder),
 /// owner-only, so a crash leaves the old file or the new one, never half.
 pub fn replace_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    let dir = dir.unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let _ = std::fs::remove_file(&tmp);
-    write_new(&tmp, bytes, 0o600)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
+    let mut file = PrivateFile::create(path)?;
+    file.write_all(bytes)?;
+    file.commit()
+}
+
+/// An owner-only file written in pieces that appears at its path whole or
+/// not at all: the bytes go to a temporary file in the same folder, which
+/// [`PrivateFile::commit`] renames over the path. Dropped without a commit
+/// (an error, a panic), the temporary file is removed and the path is
+/// untouched.
+pub struct PrivateFile {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    file: Option<io::BufWriter<File>>,
+}
+
+impl PrivateFile {
+    /// Starts replacing `path`.
+    pub fn create(path: &Path) -> io::Result<PrivateFile> {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = dir.unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".tmp{}", std::process::id()));
+        let tmp = dir.join(tmp_name);
         let _ = std::fs::remove_file(&tmp);
-    })?;
-    // Make the rename itself durable.
-    File::open(dir)?.sync_all()
+        let file = options(0o600).write(true).create_new(true).open(&tmp)?;
+        Ok(PrivateFile {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(io::BufWriter::with_capacity(1 << 16, file)),
+        })
+    }
+
+    /// Flushes, syncs and renames the file into place, durably.
+    pub fn commit(mut self) -> io::Result<()> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("already committed"))?;
+        let file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path)?;
+        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty());
+        // Make the rename itself durable.
+        File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
+    }
+}
+
+impl Write for PrivateFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(io::Error::other("already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), Write::flush)
+    }
+}
+
+impl Drop for PrivateFile {
+    fn drop(&mut self) {
+        // Not committed (or the rename failed): leave no partial file.
+        if self.file.take().is_some() || self.tmp.exists() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }

@@ -21,6 +21,6 @@ pub use bundle::{
     check_prefix, seal, BundleError, BundleInfo, Header, UnverifiedBundle, FORMAT_VERSION, MAGIC,
     MAX_BUNDLE_BYTES,
 };
-pub use files::{exposed_mode, replace_private as write_private};
+pub use files::{exposed_mode, replace_private as write_private, PrivateFile};
 pub use keys::{keygen, read_signing_key, read_signing_keys, KeyError, KeyId, TrustStore};
 pub use verified::{OpenError, VerifiedList};

@@ -5,24 +5,31 @@
 //! recordings to destroy.
 //!
 //! The parts: this module (options, the list, the run), `cdr` (reading
-//! records, column mapping, times), `report` (the report and summary).
+//! records, column mapping, times), `pipeline` (the run on every core),
+//! `judge` (one record as of its setup), `report` (the report and
+//! summary), `progress` (the bar on a terminal).
 
 mod cdr;
+mod judge;
+mod pipeline;
+mod progress;
 mod report;
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use privcall::core::decide::Decider;
 use privcall::core::list::CompiledList;
-use privcall::core::types::{Call, Decision, Reason};
 use privcall::{compile, Sources, TrustStore, VerifiedList};
 
-use cdr::{Columns, Record};
-use report::{Finding, Summary};
+use cdr::{Columns, Layout};
+use judge::Verdict;
+use progress::Progress;
+use report::{Report, Summary};
 
 /// `privcall audit`'s options.
 #[derive(Args)]
@@ -48,10 +55,11 @@ pub struct AuditArgs {
     /// The policy TOML, with --registry.
     #[arg(long)]
     pub policy: Option<PathBuf>,
-    /// Column names of the CDR, as FIELD=COLUMN pairs (comma-separated or
-    /// repeated); fields: facility, inmate, dialed, start, duration,
-    /// recording.
-    #[arg(long, value_delimiter = ',')]
+    /// Column names of the CDR: FIELD=COLUMN pairs (comma-separated or
+    /// repeated), or a TOML file of `FIELD = "COLUMN"` lines; fields:
+    /// facility, inmate, dialed, start, duration, recording,
+    /// recording_offset.
+    #[arg(long, value_delimiter = ',', value_name = "FIELD=COLUMN|FILE.toml")]
     pub map: Vec<String>,
     /// The IANA time zone of start times written without an offset
     /// (`2026-11-01 01:30:00`, `11/01/2026 01:30:00 AM`); UTC without it.
@@ -70,6 +78,10 @@ pub struct AuditArgs {
     /// Put the dialed number (E.164) in the report.
     #[arg(long)]
     pub show_numbers: bool,
+    /// Read and parse the records without judging them (the benchmark's
+    /// floor: what reading the CSV alone costs).
+    #[arg(long, hide = true)]
+    pub parse_only: bool,
 }
 
 /// A report format.
@@ -83,7 +95,11 @@ pub enum Format {
 
 /// `privcall audit`.
 pub fn run(args: &AuditArgs) -> Result<()> {
-    let decider = Decider::new(load_list(args)?);
+    let list = if args.parse_only {
+        None
+    } else {
+        Some(Decider::new(load_list(args)?))
+    };
     let columns = Columns::from_map(&args.map)?;
     let tz = args
         .tz
@@ -93,29 +109,50 @@ pub fn run(args: &AuditArgs) -> Result<()> {
                 .with_context(|| format!("--tz {name}: not an IANA time zone"))
         })
         .transpose()?;
+    let mut report = Report::create(&args.out, args.format, args.show_numbers)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let mut summary = Summary::default();
-    let mut findings = Vec::new();
     let mut seen = HashSet::new();
+    let bytes = Arc::new(AtomicU64::new(0));
+    let progress = Progress::new(total_size(&args.calls));
     for path in &args.calls {
         let name = path.display().to_string();
-        cdr::read(
-            path,
-            &columns,
-            tz.as_ref(),
-            &mut summary,
-            |record, summary| {
-                if !seen.insert(identity(&record)) {
-                    summary.duplicates += 1;
-                    return;
+        let mut reader =
+            cdr::open(path, Arc::clone(&bytes)).with_context(|| format!("reading {name}"))?;
+        let header = reader
+            .byte_headers()
+            .with_context(|| format!("reading {name}: line 1"))?;
+        let layout = Layout::new(header, &columns).with_context(|| format!("reading {name}"))?;
+        let context = pipeline::Context {
+            decider: list.as_ref(),
+            layout: &layout,
+            tz: tz.as_ref(),
+        };
+        pipeline::run(reader, &context, &mut seen, |outcome, repeats| {
+            summary.rows += outcome.rows;
+            summary.ambiguous_local_times += outcome.ambiguous;
+            summary.duplicates += repeats;
+            for (line, why) in outcome.skips {
+                summary.skip(&name, line, why);
+            }
+            for (_, verdict) in outcome.privileged {
+                match verdict {
+                    Verdict::Named(finding) => {
+                        summary.named(&finding);
+                        report.add(&finding)?;
+                    }
+                    Verdict::Unrecorded => summary.not_recorded_privileged += 1,
+                    Verdict::AfterWindow => summary.recorded_after_window += 1,
                 }
-                if let Some(finding) = judge(&decider, &record, summary) {
-                    findings.push(finding);
-                }
-            },
-        )
+            }
+            progress.update(summary.rows, bytes.load(Ordering::Relaxed));
+            Ok(())
+        })
         .with_context(|| format!("reading {name}"))?;
     }
-    report::write(&args.out, args.format, &findings, args.show_numbers)
+    progress.finish();
+    report
+        .finish()
         .with_context(|| format!("writing {}", args.out.display()))?;
     summary.print(&args.out);
     if let Some(path) = &args.summary {
@@ -123,6 +160,19 @@ pub fn run(args: &AuditArgs) -> Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The inputs' total size, when every one is a regular file.
+fn total_size(paths: &[PathBuf]) -> Option<u64> {
+    paths
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .ok()
+                .filter(std::fs::Metadata::is_file)
+                .map(|m| m.len())
+        })
+        .sum()
 }
 
 /// The list: a verified bundle, or sources compiled in memory.
@@ -147,53 +197,4 @@ fn load_list(args: &AuditArgs) -> Result<CompiledList> {
         .list),
         _ => bail!("give a list: --bundle FILE --trust KEY.pub, or --registry FILE --policy FILE"),
     }
-}
-
-/// What makes two records the same call (an export may repeat a call).
-fn identity(r: &Record) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (&r.facility, &r.inmate, &r.dialed, r.start, &r.recording).hash(&mut h);
-    h.finish()
-}
-
-/// The call's decision as of its setup (under each reading of an
-/// ambiguous local time: the first that is privileged); a finding when it
-/// was privileged and recorded.
-fn judge(decider: &Decider, r: &Record, summary: &mut Summary) -> Option<Finding> {
-    let (start, d, reason) = std::iter::once(r.start)
-        .chain(r.start_alt)
-        .find_map(|start| privileged(decider, r, start))?;
-    let recorded = !r.recording.is_empty();
-    summary.privileged(reason, &r.facility, start, recorded, d.category);
-    recorded.then(|| Finding {
-        recording: r.recording.clone(),
-        reason,
-        category: d.category,
-        window_end: d.private_until,
-        facility: r.facility.clone(),
-        start,
-        number: d.normalized,
-    })
-}
-
-/// The decision for `r` set up at `start`, when it makes the call
-/// privileged, with the reason the report gives.
-fn privileged(decider: &Decider, r: &Record, start: i64) -> Option<(i64, Decision, Reason)> {
-    let d = decider.decide(&Call {
-        facility: &r.facility,
-        inmate: &r.inmate,
-        dialed: &r.dialed,
-        at: start,
-        started: None,
-    });
-    let reason = match d.reason {
-        Reason::Registered => Reason::Registered,
-        Reason::Prearranged => match d.private_until {
-            // Still running when the window ended.
-            Some(end) if start.saturating_add(r.duration) > end => Reason::PrearrangedOverrun,
-            _ => Reason::Prearranged,
-        },
-        _ => return None,
-    };
-    Some((start, d, reason))
 }

@@ -3,20 +3,43 @@
 //! Both files are created owner-only: the report names privileged calls.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
 use privcall::core::normalize::E164;
 use privcall::core::types::{Category, Reason};
+use privcall::files::PrivateFile;
 use privcall::text::{E164Text, Rfc3339Text};
 use serde::Serialize;
 
 use super::Format;
 
+/// What to do with a named recording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The whole recording is privileged.
+    Destroy,
+    /// Under `record-with-notice` the part after the window's end may be
+    /// kept: cut everything before it.
+    CutBeforeWindowEnd,
+}
+
+impl Action {
+    /// The report's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Destroy => "destroy",
+            Action::CutBeforeWindowEnd => "cut-before-window-end",
+        }
+    }
+}
+
 /// One privileged call that was recorded.
 pub struct Finding {
     pub recording: String,
     pub reason: Reason,
+    pub action: Action,
     pub category: Option<Category>,
     /// For a prearranged call: when its window ended.
     pub window_end: Option<i64>,
@@ -30,6 +53,7 @@ pub struct Finding {
 struct Row<'a> {
     recording: &'a str,
     reason: &'static str,
+    action: &'static str,
     category: &'static str,
     window_end: String,
     facility: &'a str,
@@ -38,56 +62,106 @@ struct Row<'a> {
     number: Option<String>,
 }
 
-/// Writes the report, owner-only, whole or not at all.
-pub fn write(path: &Path, format: Format, findings: &[Finding], numbers: bool) -> Result<()> {
-    let rows = findings.iter().map(|f| Row {
-        recording: &f.recording,
-        reason: f.reason.name(),
-        category: f.category.map_or("", Category::name),
-        window_end: f
-            .window_end
-            .map(|t| Rfc3339Text(t).to_string())
-            .unwrap_or_default(),
-        facility: &f.facility,
-        start: Rfc3339Text(f.start).to_string(),
-        number: numbers.then(|| {
-            f.number
-                .map(|n| E164Text(n).to_string())
-                .unwrap_or_default()
-        }),
-    });
-    let bytes = match format {
-        Format::Json => serde_json::to_vec_pretty(&rows.collect::<Vec<_>>())?,
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let mut header = vec![
-                "recording",
-                "reason",
-                "category",
-                "window_end",
-                "facility",
-                "start",
-            ];
-            if numbers {
-                header.push("number");
-            }
-            w.write_record(&header)?;
-            for r in rows {
-                let mut rec = vec![
-                    r.recording.to_string(),
-                    r.reason.into(),
-                    r.category.into(),
-                    r.window_end,
-                    r.facility.to_string(),
-                    r.start,
-                ];
-                rec.extend(r.number);
-                w.write_record(&rec)?;
-            }
-            w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?
+impl<'a> Row<'a> {
+    fn new(f: &'a Finding, numbers: bool) -> Row<'a> {
+        Row {
+            recording: &f.recording,
+            reason: f.reason.name(),
+            action: f.action.name(),
+            category: f.category.map_or("", Category::name),
+            window_end: f
+                .window_end
+                .map(|t| Rfc3339Text(t).to_string())
+                .unwrap_or_default(),
+            facility: &f.facility,
+            start: Rfc3339Text(f.start).to_string(),
+            number: numbers.then(|| {
+                f.number
+                    .map(|n| E164Text(n).to_string())
+                    .unwrap_or_default()
+            }),
         }
-    };
-    Ok(privcall::files::write_private(path, &bytes)?)
+    }
+}
+
+/// The report, written row by row as findings come (memory stays flat),
+/// owner-only, appearing at its path whole when [`Report::finish`]es or not
+/// at all.
+pub struct Report {
+    numbers: bool,
+    rows: u64,
+    out: Out,
+}
+
+enum Out {
+    Csv(Box<csv::Writer<PrivateFile>>),
+    Json(PrivateFile),
+}
+
+impl Report {
+    /// Starts the report at `path`.
+    pub fn create(path: &Path, format: Format, numbers: bool) -> Result<Report> {
+        let file = PrivateFile::create(path)?;
+        let out = match format {
+            Format::Csv => {
+                // The header is written here: serialize's own would lack
+                // `number` when it is not asked for, and name it otherwise.
+                let mut w = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(file);
+                let mut header = vec![
+                    "recording",
+                    "reason",
+                    "action",
+                    "category",
+                    "window_end",
+                    "facility",
+                    "start",
+                ];
+                if numbers {
+                    header.push("number");
+                }
+                w.write_record(&header)?;
+                Out::Csv(Box::new(w))
+            }
+            Format::Json => {
+                let mut f = file;
+                f.write_all(b"[")?;
+                Out::Json(f)
+            }
+        };
+        Ok(Report {
+            numbers,
+            rows: 0,
+            out,
+        })
+    }
+
+    /// Adds one row.
+    pub fn add(&mut self, finding: &Finding) -> Result<()> {
+        let row = Row::new(finding, self.numbers);
+        match &mut self.out {
+            Out::Csv(w) => w.serialize(row)?,
+            Out::Json(f) => {
+                f.write_all(if self.rows == 0 { b"\n  " } else { b",\n  " })?;
+                serde_json::to_writer(&mut *f, &row)?;
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Completes the file and puts it in place.
+    pub fn finish(self) -> Result<()> {
+        let file = match self.out {
+            Out::Csv(w) => (*w).into_inner().map_err(|e| e.into_error())?,
+            Out::Json(mut f) => {
+                f.write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
+                f
+            }
+        };
+        Ok(file.commit()?)
+    }
 }
 
 /// Counts of one run; skipped rows by line number, never their values.
@@ -95,7 +169,9 @@ pub fn write(path: &Path, format: Format, findings: &[Finding], numbers: bool) -
 pub struct Summary {
     /// Data rows read.
     pub rows: u64,
-    /// Records of a call already seen.
+    /// Records repeating a privileged call already seen (repeats of other
+    /// calls change nothing and are not tracked, so memory follows the
+    /// privileged calls, not the input).
     pub duplicates: u64,
     /// Local start times a daylight-saving change made ambiguous or
     /// nonexistent (judged under both readings).
@@ -104,6 +180,9 @@ pub struct Summary {
     pub recorded_privileged: u64,
     /// Privileged calls correctly not recorded.
     pub not_recorded_privileged: u64,
+    /// Prearranged calls whose recording began after the window ended,
+    /// under `record-with-notice` (allowed: not named).
+    pub recorded_after_window: u64,
     /// Recorded privileged calls by reason, facility, category, month.
     pub by_reason: BTreeMap<&'static str, u64>,
     pub by_facility: BTreeMap<String, u64>,
@@ -127,26 +206,15 @@ impl Summary {
         }
     }
 
-    /// Counts a privileged call.
-    pub fn privileged(
-        &mut self,
-        reason: Reason,
-        facility: &str,
-        start: i64,
-        recorded: bool,
-        category: Option<Category>,
-    ) {
-        if !recorded {
-            self.not_recorded_privileged += 1;
-            return;
-        }
+    /// Counts a recorded privileged call (a report row).
+    pub fn named(&mut self, f: &Finding) {
         self.recorded_privileged += 1;
-        *self.by_reason.entry(reason.name()).or_default() += 1;
-        *self.by_facility.entry(facility.to_string()).or_default() += 1;
-        if let Some(c) = category {
+        *self.by_reason.entry(f.reason.name()).or_default() += 1;
+        *self.by_facility.entry(f.facility.clone()).or_default() += 1;
+        if let Some(c) = f.category {
             *self.by_category.entry(c.name()).or_default() += 1;
         }
-        let month = Rfc3339Text(start)
+        let month = Rfc3339Text(f.start)
             .to_string()
             .get(..7)
             .unwrap_or("")
@@ -171,6 +239,12 @@ impl Summary {
             "  privileged, not recorded: {}",
             self.not_recorded_privileged
         );
+        if self.recorded_after_window > 0 {
+            eprintln!(
+                "  prearranged, recorded only after the window: {}",
+                self.recorded_after_window
+            );
+        }
         for (title, map) in [("reason", &self.by_reason), ("category", &self.by_category)] {
             for (k, v) in map {
                 eprintln!("  {title:<9} {k:<24} {v:>10}");
