@@ -25,6 +25,8 @@ pub use crate::trust::files::{replace_private, write_private_new, write_public_n
 pub use crate::trust::keys::read_verifying_key;
 pub use crate::trust::state::{StateDir, StateError};
 
+pub mod cdr;
+
 /// The process-wide wasmtime engine the guest runs on, for tests that
 /// compile the guest themselves (as a component, say).
 pub fn wasm_engine() -> &'static wasmtime::Engine {

@@ -457,3 +457,127 @@ fn local_times_across_daylight_saving_changes_from_a_gzip_file() {
     assert!(!ok);
     assert!(err.contains("Mars/Olympus"), "{err}");
 }
+
+/// A generated set (every dialed format, windows and their edges,
+/// overruns with and without recording offsets, validity edges, repeats,
+/// malformed rows, the nights the clocks change) replayed against a
+/// signed bundle: the report names exactly the generator's recordings,
+/// and the summary's counts are its counts.
+#[test]
+fn a_generated_set_names_exactly_its_privileged_recordings() {
+    use privcall::fixtures::{cdr, sign_list};
+    let dir = tempfile::tempdir().unwrap();
+    let list = cdr::list(2_000, 300, 11);
+    let bundle = dir.path().join("list.bundle");
+    std::fs::write(&bundle, sign_list(&list.list, 1)).unwrap();
+    let key = dir.path().join("authority.pub");
+    std::fs::write(&key, cdr::throwaway_public_pem()).unwrap();
+    // Two files, the second gzip-compressed: one run spans both.
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    let expected = cdr::write(&list, 30_000, 5, true, &mut first).unwrap();
+    let split = first.len() / 2
+        + first[first.len() / 2..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap()
+        + 1;
+    let header_end = first.iter().position(|&b| b == b'\n').unwrap() + 1;
+    second.extend_from_slice(&first[..header_end]);
+    second.extend_from_slice(&first[split..]);
+    first.truncate(split);
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv.gz"));
+    std::fs::write(&a, &first).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&b).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(&second).unwrap();
+    gz.finish().unwrap();
+    let (report, summary) = (dir.path().join("r.json"), dir.path().join("s.json"));
+    let (ok, _, err) = privcall(
+        &[
+            "audit",
+            "--calls",
+            s(&a),
+            s(&b),
+            "--bundle",
+            s(&bundle),
+            "--trust",
+            s(&key),
+            "--tz",
+            cdr::ZONE,
+            "--format",
+            "json",
+            "--out",
+            s(&report),
+            "--summary",
+            s(&summary),
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let rows: Vec<Value> = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let named: BTreeSet<(String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["recording"].as_str().unwrap().into(),
+                r["reason"].as_str().unwrap().into(),
+                r["action"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String, String)> = expected
+        .named
+        .iter()
+        .map(|(id, reason, action)| (id.clone(), reason.to_string(), action.to_string()))
+        .collect();
+    let missing: Vec<_> = want.difference(&named).take(5).collect();
+    let extra: Vec<_> = named.difference(&want).take(5).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}"
+    );
+    assert_eq!(
+        rows.len() as u64,
+        expected.named_count,
+        "a recording named twice"
+    );
+    // Every kind of outcome is in the set, so each is really checked.
+    for kind in [
+        ("registered", "destroy"),
+        ("prearranged", "destroy"),
+        ("prearranged-overrun", "destroy"),
+        ("prearranged-overrun", "cut-before-window-end"),
+    ] {
+        assert!(
+            expected.named.iter().any(|(_, r, a)| (*r, *a) == kind),
+            "{kind:?}"
+        );
+    }
+    for id in ["fold-in", "gap-in"] {
+        assert!(named.iter().any(|(r, _, _)| r == id), "{id}");
+    }
+    assert!(!named.iter().any(|(r, _, _)| r == "fold-out"));
+    let sum: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(sum["rows"], expected.rows);
+    assert_eq!(sum["duplicates"], expected.repeats);
+    assert_eq!(sum["not_recorded_privileged"], expected.unrecorded);
+    assert_eq!(sum["recorded_after_window"], expected.after_window);
+    assert_eq!(sum["ambiguous_local_times"], expected.ambiguous);
+    let skipped: u64 = sum["skipped"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(skipped, expected.skipped);
+    for n in [
+        expected.repeats,
+        expected.unrecorded,
+        expected.after_window,
+        expected.skipped,
+    ] {
+        assert!(n > 0, "the set lacks a kind of record: {expected:?}");
+    }
+}
