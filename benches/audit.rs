@@ -9,7 +9,8 @@
 //! 1-million-number list (`PRIVCALL_AUDIT_ROWS`, `PRIVCALL_AUDIT_NUMBERS`
 //! and `PRIVCALL_AUDIT_PAIRS` change that). Without `--bench` (as
 //! `cargo test --all-targets` runs it) one small pair runs, and the report
-//! must name exactly the generator's recordings.
+//! must name exactly the generator's recordings. `PRIVCALL_AUDIT_DIR=DIR`
+//! writes the list, key and records into DIR and keeps them.
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -42,13 +43,16 @@ fn main() {
     } else {
         (20_000, 10_000, 1)
     };
-    let dir = tempfile::tempdir().expect("a temporary folder");
+    let temp = tempfile::tempdir().expect("a temporary folder");
+    // PRIVCALL_AUDIT_DIR keeps the files (to profile a run, say).
+    let kept = std::env::var_os("PRIVCALL_AUDIT_DIR").map(std::path::PathBuf::from);
+    let dir = kept.as_deref().unwrap_or(temp.path());
     let list = cdr::list(numbers as usize, (numbers as usize / 100).max(2), 3);
-    let bundle = dir.path().join("list.bundle");
+    let bundle = dir.join("list.bundle");
     std::fs::write(&bundle, sign_list(&list.list, 1)).expect("writing the bundle");
-    let key = dir.path().join("authority.pub");
+    let key = dir.join("authority.pub");
     std::fs::write(&key, cdr::throwaway_public_pem()).expect("writing the key");
-    let calls = dir.path().join("calls.csv");
+    let calls = dir.join("calls.csv");
     let started = Instant::now();
     let mut out = BufWriter::new(std::fs::File::create(&calls).expect("creating the CDR"));
     let expected = cdr::write(&list, rows, 9, false, &mut out).expect("writing the CDR");
@@ -60,7 +64,7 @@ fn main() {
         size as f64 / 1048576.0,
         started.elapsed().as_secs_f64()
     );
-    let report = dir.path().join("report.csv");
+    let report = dir.join("report.csv");
     let audit = |parse_only: bool| -> Run {
         let _ = std::fs::remove_file(&report);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_privcall"));

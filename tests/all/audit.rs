@@ -581,3 +581,74 @@ fn a_generated_set_names_exactly_its_privileged_recordings() {
         assert!(n > 0, "the set lacks a kind of record: {expected:?}");
     }
 }
+
+/// The limits a hostile CDR meets: a row that never ends (an unclosed
+/// quote) stops the file at its line instead of filling memory; past the
+/// number of privileged calls remembered, a repeat is named again rather
+/// than hidden.
+#[test]
+fn a_hostile_cdr_meets_its_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = examples();
+    let (registry, policy) = (ex.join("registry.csv"), ex.join("policy.toml"));
+    let lists = ["--registry", s(&registry), "--policy", s(&policy)];
+    // 3 MiB after an opening quote that never closes, on line 3.
+    let calls = dir.path().join("endless.csv");
+    let mut cdr = String::from(
+        "facility,inmate,dialed,start,duration,recording\n\
+         JCCC,A1,573-555-0142,2026-12-01T09:00:00Z,60,r1\n\
+         JCCC,A1,\"573-555-0142",
+    );
+    cdr.push_str(&"0".repeat(3 << 20));
+    std::fs::write(&calls, &cdr).unwrap();
+    let out = dir.path().join("r.csv");
+    let mut args = vec!["audit", "--calls", s(&calls), "--out", s(&out)];
+    args.extend(lists);
+    let (ok, _, err) = privcall(&args, None);
+    assert!(!ok);
+    assert!(
+        err.contains("endless.csv") && err.contains("line 3"),
+        "{err}"
+    );
+    assert!(err.contains("longer than 1024 KiB"), "{err}");
+    assert!(
+        !out.exists(),
+        "no report from a file that could not be read"
+    );
+    assert!(!err.contains("555"), "{err}");
+
+    // Three privileged calls, each recorded twice, with room to remember
+    // two: the third's repeat is named again, and the summary says why.
+    let calls = dir.path().join("repeats.csv");
+    let mut cdr = String::from("facility,inmate,dialed,start,duration,recording\n");
+    for _ in 0..2 {
+        for r in ["r1", "r2", "r3"] {
+            cdr.push_str(&format!(
+                "JCCC,A1,573-555-0142,2026-12-01T09:00:00Z,60,{r}\n"
+            ));
+        }
+    }
+    std::fs::write(&calls, &cdr).unwrap();
+    let summary = dir.path().join("s.json");
+    let mut args = vec![
+        "audit",
+        "--calls",
+        s(&calls),
+        "--out",
+        s(&out),
+        "--summary",
+        s(&summary),
+        "--max-tracked",
+        "2",
+    ];
+    args.extend(lists);
+    let (ok, _, err) = privcall(&args, None);
+    assert!(ok, "{err}");
+    let report = std::fs::read_to_string(&out).unwrap();
+    let named: Vec<&str> = report.lines().skip(1).map(|l| &l[..2]).collect();
+    assert_eq!(named, ["r1", "r2", "r3", "r3"]);
+    let sum: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(sum["duplicates"], 2);
+    assert_eq!(sum["repeats_checked_up_to"], 2);
+    assert!(err.contains("named twice"), "{err}");
+}

@@ -188,10 +188,46 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// The longest row read, in bytes: an unclosed quote would otherwise make
+/// the rest of a file one row, held in memory whole.
+pub const MAX_ROW_BYTES: u64 = 1 << 20;
+
+/// Refuses to read on once a row has grown past [`MAX_ROW_BYTES`]:
+/// `row_start` is where the current row began (kept by the reader), and
+/// the CSV reader's own buffer is allowed on top.
+struct RowLimit<R> {
+    inner: R,
+    read: u64,
+    row_start: Arc<AtomicU64>,
+}
+
+/// The CSV reader's buffer.
+const CSV_BUFFER: usize = 1 << 16;
+
+impl<R: Read> Read for RowLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let start = self.row_start.load(Ordering::Relaxed);
+        if self.read.saturating_sub(start) > MAX_ROW_BYTES + CSV_BUFFER as u64 {
+            return Err(std::io::Error::other(format!(
+                "a row longer than {} KiB (an unclosed quote?)",
+                MAX_ROW_BYTES / 1024
+            )));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// A CSV reader over `path` (`-`: standard input), decompressing gzip
 /// (known by its magic bytes, not the file's name); its bytes read so far
-/// count into `read`.
-pub fn open(path: &Path, read: Arc<AtomicU64>) -> Result<csv::Reader<Box<dyn Read + Send>>> {
+/// count into `read`, and no row may grow past [`MAX_ROW_BYTES`] from
+/// `row_start`.
+pub fn open(
+    path: &Path,
+    read: Arc<AtomicU64>,
+    row_start: Arc<AtomicU64>,
+) -> Result<csv::Reader<Box<dyn Read + Send>>> {
     let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
@@ -203,22 +239,27 @@ pub fn open(path: &Path, read: Arc<AtomicU64>) -> Result<csv::Reader<Box<dyn Rea
     } else {
         Box::new(raw)
     };
+    let input: Box<dyn Read + Send> = Box::new(RowLimit {
+        inner: input,
+        read: 0,
+        row_start,
+    });
     Ok(csv::ReaderBuilder::new()
         .flexible(true)
-        .buffer_capacity(1 << 16)
+        .buffer_capacity(CSV_BUFFER)
         .from_reader(input))
 }
 
 /// The start: RFC 3339, or a local time in `tz` (UTC without one); two
 /// readings when the local time falls in a daylight-saving fold or gap.
 pub fn parse_time(text: &str, tz: Option<&TimeZone>) -> Option<(i64, Option<i64>)> {
-    let local = match local_time(text) {
-        Some(local) => local,
-        None => {
-            return Rfc3339Text::parse(text, Round::Down)
-                .ok()
-                .map(|t| (t.0, None))
-        }
+    // `T` after the date: RFC 3339, tried alone (a failed local pattern
+    // costs more than the parse).
+    let rfc3339 = matches!(text.as_bytes().get(10), Some(b'T' | b't'));
+    let Some(local) = (!rfc3339).then(|| local_time(text)).flatten() else {
+        return Rfc3339Text::parse(text, Round::Down)
+            .ok()
+            .map(|t| (t.0, None));
     };
     let Some(tz) = tz else {
         return TimeZone::UTC

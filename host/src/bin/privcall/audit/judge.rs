@@ -1,7 +1,8 @@
 //! One record judged as of its setup: privileged or not, and when it was
 //! recorded, what to do with the recording.
 
-use std::hash::{Hash, Hasher};
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use privcall::core::decide::Decider;
 use privcall::core::types::{Call, Decision, Overrun, Reason};
@@ -20,11 +21,75 @@ pub enum Verdict {
     AfterWindow,
 }
 
-/// What makes two records the same call (an export may repeat a call).
-pub fn identity(r: &Record) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (r.facility, r.inmate, r.dialed, r.start, r.recording).hash(&mut h);
-    h.finish()
+/// What makes two records the same call (an export may repeat a call): a
+/// 128-bit hash of its fields, so that two different calls never pass for
+/// one (a false repeat would hide a recording).
+pub fn identity(r: &Record) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for field in [r.facility, r.inmate, r.dialed, r.recording] {
+        // Lengths first: ("ab", "c") and ("a", "bc") differ.
+        h.update(&(field.len() as u64).to_le_bytes());
+        h.update(field.as_bytes());
+    }
+    h.update(&r.start.to_le_bytes());
+    h.digest128()
+}
+
+/// Privileged calls already seen, by [`identity`], up to a number (a
+/// hostile file of endless distinct privileged rows must not take all the
+/// memory): past it a call counts as new, so a repeat may be named twice
+/// but a recording is never hidden.
+pub struct Seen {
+    ids: HashSet<u128, BuildHasherDefault<Prehashed>>,
+    max: usize,
+    /// Whether the cap was reached.
+    pub full: bool,
+}
+
+impl Seen {
+    /// At most `max` calls remembered.
+    pub fn new(max: usize) -> Seen {
+        Seen {
+            ids: HashSet::default(),
+            max,
+            full: false,
+        }
+    }
+
+    /// Whether `id` is seen for the first time (or can no longer be told).
+    pub fn first(&mut self, id: u128) -> bool {
+        if self.ids.len() < self.max {
+            return self.ids.insert(id);
+        }
+        if self.ids.contains(&id) {
+            return false;
+        }
+        self.full = true;
+        true
+    }
+}
+
+/// A hasher for keys that are uniformly random already.
+#[derive(Default)]
+pub struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u128` is expected; anything else still hashes.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0 ^ u64::from_le_bytes(word)).rotate_left(29);
+        }
+    }
+
+    fn write_u128(&mut self, key: u128) {
+        self.0 ^= key as u64;
+    }
 }
 
 /// The verdict on `r` when it was privileged under any reading of its
@@ -83,4 +148,41 @@ fn privileged(decider: &Decider, r: &Record, start: i64) -> Option<(i64, Decisio
         _ => return None,
     };
     Some((start, d, reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record<'a>(facility: &'a str, inmate: &'a str) -> Record<'a> {
+        Record {
+            facility,
+            inmate,
+            dialed: "1",
+            start: 0,
+            start_alt: None,
+            duration: 0,
+            recording: "r",
+            recording_offset: None,
+        }
+    }
+
+    #[test]
+    fn identity_keeps_field_boundaries() {
+        assert_ne!(identity(&record("ab", "c")), identity(&record("a", "bc")));
+        assert_eq!(identity(&record("a", "bc")), identity(&record("a", "bc")));
+    }
+
+    #[test]
+    fn past_the_cap_calls_count_as_new() {
+        let mut seen = Seen::new(2);
+        assert!(seen.first(1) && seen.first(2) && !seen.first(1));
+        assert!(!seen.full);
+        assert!(
+            seen.first(3) && seen.first(3),
+            "3 is past the cap: never a repeat"
+        );
+        assert!(!seen.first(2), "remembered ones still are");
+        assert!(seen.full);
+    }
 }

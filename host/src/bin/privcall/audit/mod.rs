@@ -15,7 +15,6 @@ mod pipeline;
 mod progress;
 mod report;
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -78,6 +77,10 @@ pub struct AuditArgs {
     /// Put the dialed number (E.164) in the report.
     #[arg(long)]
     pub show_numbers: bool,
+    /// Privileged calls remembered to find repeats (16 bytes each, plus
+    /// the set's slack); past it a repeat may be named twice.
+    #[arg(long, hide = true, default_value_t = 50_000_000)]
+    pub max_tracked: usize,
     /// Read and parse the records without judging them (the benchmark's
     /// floor: what reading the CSV alone costs).
     #[arg(long, hide = true)]
@@ -112,13 +115,14 @@ pub fn run(args: &AuditArgs) -> Result<()> {
     let mut report = Report::create(&args.out, args.format, args.show_numbers)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut summary = Summary::default();
-    let mut seen = HashSet::new();
+    let mut seen = judge::Seen::new(args.max_tracked);
     let bytes = Arc::new(AtomicU64::new(0));
     let progress = Progress::new(total_size(&args.calls));
     for path in &args.calls {
         let name = path.display().to_string();
-        let mut reader =
-            cdr::open(path, Arc::clone(&bytes)).with_context(|| format!("reading {name}"))?;
+        let row_start = Arc::new(AtomicU64::new(0));
+        let mut reader = cdr::open(path, Arc::clone(&bytes), Arc::clone(&row_start))
+            .with_context(|| format!("reading {name}"))?;
         let header = reader
             .byte_headers()
             .with_context(|| format!("reading {name}: line 1"))?;
@@ -128,29 +132,38 @@ pub fn run(args: &AuditArgs) -> Result<()> {
             layout: &layout,
             tz: tz.as_ref(),
         };
-        pipeline::run(reader, &context, &mut seen, |outcome, repeats| {
-            summary.rows += outcome.rows;
-            summary.ambiguous_local_times += outcome.ambiguous;
-            summary.duplicates += repeats;
-            for (line, why) in outcome.skips {
-                summary.skip(&name, line, why);
-            }
-            for (_, verdict) in outcome.privileged {
-                match verdict {
-                    Verdict::Named(finding) => {
-                        summary.named(&finding);
-                        report.add(&finding)?;
-                    }
-                    Verdict::Unrecorded => summary.not_recorded_privileged += 1,
-                    Verdict::AfterWindow => summary.recorded_after_window += 1,
+        pipeline::run(
+            reader,
+            &row_start,
+            &context,
+            &mut seen,
+            |outcome, repeats| {
+                summary.rows += outcome.rows;
+                summary.ambiguous_local_times += outcome.ambiguous;
+                summary.duplicates += repeats;
+                for (line, why) in outcome.skips {
+                    summary.skip(&name, line, why);
                 }
-            }
-            progress.update(summary.rows, bytes.load(Ordering::Relaxed));
-            Ok(())
-        })
+                for (_, verdict) in outcome.privileged {
+                    match verdict {
+                        Verdict::Named(finding) => {
+                            summary.named(&finding);
+                            report.add(&finding)?;
+                        }
+                        Verdict::Unrecorded => summary.not_recorded_privileged += 1,
+                        Verdict::AfterWindow => summary.recorded_after_window += 1,
+                    }
+                }
+                progress.update(summary.rows, bytes.load(Ordering::Relaxed));
+                Ok(())
+            },
+        )
         .with_context(|| format!("reading {name}"))?;
     }
     progress.finish();
+    if seen.full {
+        summary.repeats_checked_up_to = Some(args.max_tracked as u64);
+    }
     report
         .finish()
         .with_context(|| format!("writing {}", args.out.display()))?;

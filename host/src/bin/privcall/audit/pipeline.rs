@@ -5,8 +5,9 @@
 //! run writes them. Batches in flight are bounded and their buffers reused:
 //! memory stays flat whatever the file's size.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
@@ -16,7 +17,7 @@ use jiff::tz::TimeZone;
 use privcall::core::decide::Decider;
 
 use super::cdr::{self, Layout};
-use super::judge::{identity, judge, Verdict};
+use super::judge::{identity, judge, Seen, Verdict};
 
 /// Rows per batch: large enough that the hand-offs cost nothing per row,
 /// small enough that a batch stays in cache.
@@ -48,15 +49,18 @@ pub struct Outcome {
     /// Skipped rows: line and why.
     pub skips: Vec<(u64, &'static str)>,
     /// Privileged calls, with their identity (to count repeats once).
-    pub privileged: Vec<(u64, Verdict)>,
+    pub privileged: Vec<(u128, Verdict)>,
 }
 
 /// Runs `reader` through the workers; `each` gets every batch's outcome
 /// in order, with the calls already seen removed (`seen` spans files).
+/// The reader thread keeps `row_start` at the byte where the next row
+/// begins (the limit on a row's size reads it: [`cdr::open`]).
 pub fn run(
     reader: csv::Reader<Box<dyn Read + Send>>,
+    row_start: &AtomicU64,
     context: &Context,
-    seen: &mut HashSet<u64>,
+    seen: &mut Seen,
     mut each: impl FnMut(Outcome, u64) -> Result<()>,
 ) -> Result<()> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -67,7 +71,7 @@ pub fn run(
     // fail and it stops too.
     let work_rx = Arc::new(Mutex::new(work_rx));
     std::thread::scope(|scope| {
-        let reading = scope.spawn(move || read(reader, &work_tx, &spare_rx));
+        let reading = scope.spawn(move || read(reader, row_start, &work_tx, &spare_rx));
         let working: Vec<_> = (0..workers)
             .map(|_| {
                 let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
@@ -85,7 +89,7 @@ pub fn run(
             while let Some(mut outcome) = pending.remove(&next) {
                 next += 1;
                 let before = outcome.privileged.len();
-                outcome.privileged.retain(|(id, _)| seen.insert(*id));
+                outcome.privileged.retain(|(id, _)| seen.first(*id));
                 let repeats = (before - outcome.privileged.len()) as u64;
                 if let Err(e) = each(outcome, repeats) {
                     // Dropping the outcomes' receiver stops the workers.
@@ -110,6 +114,7 @@ pub fn run(
 /// error, which names the line.
 fn read(
     mut reader: csv::Reader<Box<dyn Read + Send>>,
+    row_start: &AtomicU64,
     work: &std::sync::mpsc::SyncSender<Batch>,
     spare: &Receiver<Batch>,
 ) -> Result<()> {
@@ -131,7 +136,9 @@ fn read(
             let Some(row) = batch.rows.get_mut(batch.used) else {
                 break;
             };
-            match reader.read_byte_record(row) {
+            let read = reader.read_byte_record(row);
+            row_start.store(reader.position().byte(), Ordering::Relaxed);
+            match read {
                 Ok(true) => {
                     batch.lines.push(line);
                     batch.used += 1;

@@ -188,11 +188,20 @@ pub struct Summary {
     pub by_facility: BTreeMap<String, u64>,
     pub by_category: BTreeMap<&'static str, u64>,
     pub by_month: BTreeMap<String, u64>,
+    /// Set when more privileged calls came than repeats are checked for:
+    /// after that many, a repeated record is named again (never lost).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeats_checked_up_to: Option<u64>,
     /// Rows skipped, by why.
     pub skipped: BTreeMap<&'static str, u64>,
     /// The first skipped rows: `file:line: why`.
     pub skipped_lines: Vec<String>,
 }
+
+/// Facilities counted one by one, at most.
+pub const MAX_FACILITIES: usize = 10_000;
+/// Where the facilities past [`MAX_FACILITIES`] are counted.
+pub const OTHER_FACILITIES: &str = "(other facilities)";
 
 /// Skipped rows named one by one, at most.
 const SKIPPED_LINES: usize = 100;
@@ -210,7 +219,16 @@ impl Summary {
     pub fn named(&mut self, f: &Finding) {
         self.recorded_privileged += 1;
         *self.by_reason.entry(f.reason.name()).or_default() += 1;
-        *self.by_facility.entry(f.facility.clone()).or_default() += 1;
+        // A hostile file could name millions of facilities: past the cap
+        // the rest count together.
+        let facility = if self.by_facility.len() < MAX_FACILITIES
+            || self.by_facility.contains_key(&f.facility)
+        {
+            f.facility.clone()
+        } else {
+            OTHER_FACILITIES.to_string()
+        };
+        *self.by_facility.entry(facility).or_default() += 1;
         if let Some(c) = f.category {
             *self.by_category.entry(c.name()).or_default() += 1;
         }
@@ -239,6 +257,12 @@ impl Summary {
             "  privileged, not recorded: {}",
             self.not_recorded_privileged
         );
+        if let Some(n) = self.repeats_checked_up_to {
+            eprintln!(
+                "  repeats were checked among the first {n} privileged calls only: \
+                 a later repeat may be named twice"
+            );
+        }
         if self.recorded_after_window > 0 {
             eprintln!(
                 "  prearranged, recorded only after the window: {}",
@@ -268,4 +292,32 @@ pub fn write_summary(path: &Path, summary: &Summary) -> Result<()> {
         path,
         &serde_json::to_vec_pretty(summary)?,
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facilities_past_the_cap_count_together() {
+        let mut summary = Summary::default();
+        let finding = |facility: String| Finding {
+            recording: "r".into(),
+            reason: Reason::Registered,
+            action: Action::Destroy,
+            category: None,
+            window_end: None,
+            facility,
+            start: 0,
+            number: None,
+        };
+        for i in 0..MAX_FACILITIES + 5 {
+            summary.named(&finding(format!("F{i}")));
+        }
+        summary.named(&finding("F0".into()));
+        assert_eq!(summary.by_facility.len(), MAX_FACILITIES + 1);
+        assert_eq!(summary.by_facility[OTHER_FACILITIES], 5);
+        assert_eq!(summary.by_facility["F0"], 2);
+        assert_eq!(summary.recorded_privileged, MAX_FACILITIES as u64 + 6);
+    }
 }
