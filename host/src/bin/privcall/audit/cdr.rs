@@ -111,6 +111,11 @@ impl Layout {
         Ok(Layout(at))
     }
 
+    /// The facility of a row read before (empty if it no longer reads).
+    pub fn facility<'r>(&self, row: &'r ByteRecord) -> &'r str {
+        self.field(row, 0).unwrap_or_default()
+    }
+
     /// Field `i` of `row`, trimmed (empty when the column is absent).
     fn field<'r>(&self, row: &'r ByteRecord, i: usize) -> Result<&'r str, &'static str> {
         let Some(bytes) = self.0.get(i).copied().flatten().and_then(|c| row.get(c)) else {

@@ -11,9 +11,9 @@ use super::cdr::Record;
 use super::report::{Action, Finding};
 
 /// A privileged call, by what became of it.
-pub enum Verdict {
+pub enum Verdict<'r> {
     /// Recorded: the report names it.
-    Named(Finding),
+    Named(Finding<'r>),
     /// Not recorded, as it should be.
     Unrecorded,
     /// A prearranged call whose recording began after its window ended,
@@ -94,7 +94,7 @@ impl Hasher for Prehashed {
 
 /// The verdict on `r` when it was privileged under any reading of its
 /// start (the first privileged reading decides: privacy wins).
-pub fn judge(decider: &Decider, r: &Record) -> Option<Verdict> {
+pub fn judge<'r>(decider: &Decider, r: &Record<'r>) -> Option<Verdict<'r>> {
     let (start, d, reason) = std::iter::once(r.start)
         .chain(r.start_alt)
         .find_map(|start| privileged(decider, r, start))?;
@@ -117,12 +117,12 @@ pub fn judge(decider: &Decider, r: &Record) -> Option<Verdict> {
         _ => Action::Destroy,
     };
     Some(Verdict::Named(Finding {
-        recording: r.recording.to_string(),
+        recording: r.recording,
         reason,
         action,
         category: d.category,
         window_end: d.private_until,
-        facility: r.facility.to_string(),
+        facility: r.facility,
         start,
         number: d.normalized,
     }))

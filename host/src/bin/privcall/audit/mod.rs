@@ -26,7 +26,7 @@ use privcall::core::list::CompiledList;
 use privcall::{compile, Sources, TrustStore, VerifiedList};
 
 use cdr::{Columns, Layout};
-use judge::Verdict;
+use pipeline::Kind;
 use progress::Progress;
 use report::{Report, Summary};
 
@@ -131,27 +131,29 @@ pub fn run(args: &AuditArgs) -> Result<()> {
             decider: list.as_ref(),
             layout: &layout,
             tz: tz.as_ref(),
+            format: args.format,
+            numbers: args.show_numbers,
         };
         pipeline::run(
             reader,
             &row_start,
             &context,
             &mut seen,
-            |outcome, repeats| {
+            |outcome, repeats, facilities| {
                 summary.rows += outcome.rows;
                 summary.ambiguous_local_times += outcome.ambiguous;
                 summary.duplicates += repeats;
                 for (line, why) in outcome.skips {
                     summary.skip(&name, line, why);
                 }
-                for (_, verdict) in outcome.privileged {
-                    match verdict {
-                        Verdict::Named(finding) => {
-                            summary.named(&finding);
-                            report.add(&finding)?;
+                for p in &outcome.privileged {
+                    match &p.kind {
+                        Kind::Named(counted) => {
+                            summary.named(counted, facilities.of(p));
+                            report.add(outcome.rendered.get(p.row.clone()))?;
                         }
-                        Verdict::Unrecorded => summary.not_recorded_privileged += 1,
-                        Verdict::AfterWindow => summary.recorded_after_window += 1,
+                        Kind::Unrecorded => summary.not_recorded_privileged += 1,
+                        Kind::AfterWindow => summary.recorded_after_window += 1,
                     }
                 }
                 progress.update(summary.rows, bytes.load(Ordering::Relaxed));

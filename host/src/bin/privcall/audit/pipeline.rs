@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,8 @@ use privcall::core::decide::Decider;
 
 use super::cdr::{self, Layout};
 use super::judge::{identity, judge, Seen, Verdict};
+use super::report::{Counted, Rendered};
+use super::Format;
 
 /// Rows per batch: large enough that the hand-offs cost nothing per row,
 /// small enough that a batch stays in cache.
@@ -29,6 +32,10 @@ pub struct Context<'a> {
     pub decider: Option<&'a Decider>,
     pub layout: &'a Layout,
     pub tz: Option<&'a TimeZone>,
+    /// The report's format and whether it shows numbers: workers render
+    /// the rows, the writer only copies them.
+    pub format: Format,
+    pub numbers: bool,
 }
 
 /// Rows read, with the line each starts on.
@@ -48,8 +55,44 @@ pub struct Outcome {
     pub ambiguous: u64,
     /// Skipped rows: line and why.
     pub skips: Vec<(u64, &'static str)>,
-    /// Privileged calls, with their identity (to count repeats once).
-    pub privileged: Vec<(u128, Verdict)>,
+    /// Privileged calls.
+    pub privileged: Vec<Privileged>,
+    /// The report rows of the named calls.
+    pub rendered: Rendered,
+}
+
+/// A privileged call of a batch.
+pub struct Privileged {
+    /// Its identity, to count repeats once.
+    id: u128,
+    /// Its row in the batch (where its facility is read).
+    index: usize,
+    pub kind: Kind,
+    /// For a named one, its report row in the outcome's `rendered`.
+    pub row: Range<usize>,
+}
+
+/// A batch's rows, to read a privileged call's facility without copying
+/// it.
+pub struct Facilities<'b> {
+    rows: &'b [ByteRecord],
+    layout: &'b Layout,
+}
+
+impl<'b> Facilities<'b> {
+    /// The facility of `p`.
+    pub fn of(&self, p: &Privileged) -> &'b str {
+        self.rows
+            .get(p.index)
+            .map_or("", |row| self.layout.facility(row))
+    }
+}
+
+/// What became of a privileged call.
+pub enum Kind {
+    Named(Counted),
+    Unrecorded,
+    AfterWindow,
 }
 
 /// Runs `reader` through the workers; `each` gets every batch's outcome
@@ -61,11 +104,11 @@ pub fn run(
     row_start: &AtomicU64,
     context: &Context,
     seen: &mut Seen,
-    mut each: impl FnMut(Outcome, u64) -> Result<()>,
+    mut each: impl FnMut(Outcome, u64, Facilities<'_>) -> Result<()>,
 ) -> Result<()> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (work_tx, work_rx) = sync_channel::<Batch>(workers * 2);
-    let (done_tx, done_rx) = sync_channel::<(Outcome, Batch)>(workers * 2);
+    let (done_tx, done_rx) = sync_channel::<Result<(Outcome, Batch)>>(workers * 2);
     let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Batch>();
     // Shared by the workers: when the last one stops, the reader's sends
     // fail and it stops too.
@@ -83,15 +126,27 @@ pub fn run(
         let mut pending = BTreeMap::new();
         let mut next = 0;
         let mut failed = None;
-        'outcomes: for (outcome, batch) in done_rx {
-            let _ = spare_tx.send(batch);
-            pending.insert(outcome.seq, outcome);
-            while let Some(mut outcome) = pending.remove(&next) {
+        'outcomes: for done in done_rx {
+            let (outcome, batch) = match done {
+                Ok(done) => done,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
+            pending.insert(outcome.seq, (outcome, batch));
+            while let Some((mut outcome, batch)) = pending.remove(&next) {
                 next += 1;
                 let before = outcome.privileged.len();
-                outcome.privileged.retain(|(id, _)| seen.first(*id));
+                outcome.privileged.retain(|p| seen.first(p.id));
                 let repeats = (before - outcome.privileged.len()) as u64;
-                if let Err(e) = each(outcome, repeats) {
+                let facilities = Facilities {
+                    rows: &batch.rows,
+                    layout: context.layout,
+                };
+                let done = each(outcome, repeats, facilities);
+                let _ = spare_tx.send(batch);
+                if let Err(e) = done {
                     // Dropping the outcomes' receiver stops the workers.
                     failed = Some(e);
                     break 'outcomes;
@@ -170,7 +225,7 @@ fn csv_error(e: &csv::Error) -> String {
 /// A worker thread: judges batches until there are no more.
 fn work(
     work: &Mutex<Receiver<Batch>>,
-    done: &std::sync::mpsc::SyncSender<(Outcome, Batch)>,
+    done: &std::sync::mpsc::SyncSender<Result<(Outcome, Batch)>>,
     context: &Context,
 ) {
     loop {
@@ -179,23 +234,30 @@ fn work(
             Err(_) => return,
         };
         let Ok(batch) = next else { return };
-        let outcome = judge_batch(&batch, context);
-        if done.send((outcome, batch)).is_err() {
+        let outcome = judge_batch(&batch, context).map(|o| (o, batch));
+        if done.send(outcome).is_err() {
             return;
         }
     }
 }
 
 /// Parses and judges one batch.
-fn judge_batch(batch: &Batch, context: &Context) -> Outcome {
+fn judge_batch(batch: &Batch, context: &Context) -> Result<Outcome> {
     let mut outcome = Outcome {
         seq: batch.seq,
         rows: batch.used as u64,
         ambiguous: 0,
         skips: Vec::new(),
         privileged: Vec::new(),
+        rendered: Rendered::new(context.format, context.numbers),
     };
-    for (row, &line) in batch.rows.iter().zip(&batch.lines).take(batch.used) {
+    for (index, (row, &line)) in batch
+        .rows
+        .iter()
+        .zip(&batch.lines)
+        .take(batch.used)
+        .enumerate()
+    {
         let record = match cdr::parse(row, context.layout, context.tz) {
             Ok(r) => r,
             Err(why) => {
@@ -207,8 +269,21 @@ fn judge_batch(batch: &Batch, context: &Context) -> Outcome {
             outcome.ambiguous += 1;
         }
         if let Some(verdict) = context.decider.and_then(|d| judge(d, &record)) {
-            outcome.privileged.push((identity(&record), verdict));
+            let (kind, row) = match &verdict {
+                Verdict::Named(finding) => (
+                    Kind::Named(finding.counted()),
+                    outcome.rendered.add(finding)?,
+                ),
+                Verdict::Unrecorded => (Kind::Unrecorded, 0..0),
+                Verdict::AfterWindow => (Kind::AfterWindow, 0..0),
+            };
+            outcome.privileged.push(Privileged {
+                id: identity(&record),
+                index,
+                kind,
+                row,
+            });
         }
     }
-    outcome
+    Ok(outcome)
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::ops::Range;
 use std::path::Path;
 
 use anyhow::Result;
@@ -36,16 +37,35 @@ impl Action {
 }
 
 /// One privileged call that was recorded.
-pub struct Finding {
-    pub recording: String,
+pub struct Finding<'r> {
+    pub recording: &'r str,
     pub reason: Reason,
     pub action: Action,
     pub category: Option<Category>,
     /// For a prearranged call: when its window ended.
     pub window_end: Option<i64>,
-    pub facility: String,
+    pub facility: &'r str,
     pub start: i64,
     pub number: Option<E164>,
+}
+
+impl Finding<'_> {
+    /// What the summary counts of it.
+    pub fn counted(&self) -> Counted {
+        Counted {
+            reason: self.reason,
+            category: self.category,
+            start: self.start,
+        }
+    }
+}
+
+/// What the summary counts of a named call (its facility aside).
+#[derive(Clone, Copy)]
+pub struct Counted {
+    pub reason: Reason,
+    pub category: Option<Category>,
+    pub start: i64,
 }
 
 /// A report row as written.
@@ -63,9 +83,9 @@ struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    fn new(f: &'a Finding, numbers: bool) -> Row<'a> {
+    fn new(f: &'a Finding<'a>, numbers: bool) -> Row<'a> {
         Row {
-            recording: &f.recording,
+            recording: f.recording,
             reason: f.reason.name(),
             action: f.action.name(),
             category: f.category.map_or("", Category::name),
@@ -73,7 +93,7 @@ impl<'a> Row<'a> {
                 .window_end
                 .map(|t| Rfc3339Text(t).to_string())
                 .unwrap_or_default(),
-            facility: &f.facility,
+            facility: f.facility,
             start: Rfc3339Text(f.start).to_string(),
             number: numbers.then(|| {
                 f.number
@@ -84,83 +104,107 @@ impl<'a> Row<'a> {
     }
 }
 
+/// Report rows rendered by a worker, for the report to write in order.
+pub struct Rendered {
+    format: Format,
+    numbers: bool,
+    /// One CSV writer for the batch: a writer per row costs an allocation.
+    csv: csv::Writer<Vec<u8>>,
+    json: Vec<u8>,
+}
+
+impl Rendered {
+    /// Rows of `format`, with numbers or not.
+    pub fn new(format: Format, numbers: bool) -> Rendered {
+        Rendered {
+            format,
+            numbers,
+            csv: csv::WriterBuilder::new()
+                .has_headers(false)
+                .buffer_capacity(4096)
+                .from_writer(Vec::new()),
+            json: Vec::new(),
+        }
+    }
+
+    /// Renders `finding` as one row; its bytes' range.
+    pub fn add(&mut self, finding: &Finding<'_>) -> Result<Range<usize>> {
+        let row = Row::new(finding, self.numbers);
+        match self.format {
+            Format::Csv => {
+                let start = self.csv.get_ref().len();
+                self.csv.serialize(row)?;
+                self.csv.flush()?;
+                Ok(start..self.csv.get_ref().len())
+            }
+            Format::Json => {
+                let start = self.json.len();
+                serde_json::to_writer(&mut self.json, &row)?;
+                Ok(start..self.json.len())
+            }
+        }
+    }
+
+    /// The bytes of one row.
+    pub fn get(&self, range: Range<usize>) -> &[u8] {
+        let bytes = match self.format {
+            Format::Csv => self.csv.get_ref(),
+            Format::Json => &self.json,
+        };
+        bytes.get(range).unwrap_or_default()
+    }
+}
+
 /// The report, written row by row as findings come (memory stays flat),
 /// owner-only, appearing at its path whole when [`Report::finish`]es or not
 /// at all.
 pub struct Report {
-    numbers: bool,
+    format: Format,
     rows: u64,
-    out: Out,
-}
-
-enum Out {
-    Csv(Box<csv::Writer<PrivateFile>>),
-    Json(PrivateFile),
+    file: PrivateFile,
 }
 
 impl Report {
     /// Starts the report at `path`.
     pub fn create(path: &Path, format: Format, numbers: bool) -> Result<Report> {
-        let file = PrivateFile::create(path)?;
-        let out = match format {
+        let mut file = PrivateFile::create(path)?;
+        match format {
             Format::Csv => {
-                // The header is written here: serialize's own would lack
-                // `number` when it is not asked for, and name it otherwise.
-                let mut w = csv::WriterBuilder::new()
-                    .has_headers(false)
-                    .from_writer(file);
-                let mut header = vec![
-                    "recording",
-                    "reason",
-                    "action",
-                    "category",
-                    "window_end",
-                    "facility",
-                    "start",
-                ];
+                let mut header =
+                    String::from("recording,reason,action,category,window_end,facility,start");
                 if numbers {
-                    header.push("number");
+                    header.push_str(",number");
                 }
-                w.write_record(&header)?;
-                Out::Csv(Box::new(w))
+                header.push('\n');
+                file.write_all(header.as_bytes())?;
             }
-            Format::Json => {
-                let mut f = file;
-                f.write_all(b"[")?;
-                Out::Json(f)
-            }
-        };
+            Format::Json => file.write_all(b"[")?,
+        }
         Ok(Report {
-            numbers,
+            format,
             rows: 0,
-            out,
+            file,
         })
     }
 
-    /// Adds one row.
-    pub fn add(&mut self, finding: &Finding) -> Result<()> {
-        let row = Row::new(finding, self.numbers);
-        match &mut self.out {
-            Out::Csv(w) => w.serialize(row)?,
-            Out::Json(f) => {
-                f.write_all(if self.rows == 0 { b"\n  " } else { b",\n  " })?;
-                serde_json::to_writer(&mut *f, &row)?;
-            }
+    /// Adds one row rendered by [`Rendered::add`].
+    pub fn add(&mut self, row: &[u8]) -> Result<()> {
+        if self.format == Format::Json {
+            self.file
+                .write_all(if self.rows == 0 { b"\n  " } else { b",\n  " })?;
         }
+        self.file.write_all(row)?;
         self.rows += 1;
         Ok(())
     }
 
     /// Completes the file and puts it in place.
-    pub fn finish(self) -> Result<()> {
-        let file = match self.out {
-            Out::Csv(w) => (*w).into_inner().map_err(|e| e.into_error())?,
-            Out::Json(mut f) => {
-                f.write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
-                f
-            }
-        };
-        Ok(file.commit()?)
+    pub fn finish(mut self) -> Result<()> {
+        if self.format == Format::Json {
+            self.file
+                .write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
+        }
+        Ok(self.file.commit()?)
     }
 }
 
@@ -187,7 +231,7 @@ pub struct Summary {
     pub by_reason: BTreeMap<&'static str, u64>,
     pub by_facility: BTreeMap<String, u64>,
     pub by_category: BTreeMap<&'static str, u64>,
-    pub by_month: BTreeMap<String, u64>,
+    pub by_month: BTreeMap<Month, u64>,
     /// Set when more privileged calls came than repeats are checked for:
     /// after that many, a repeated record is named again (never lost).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -196,6 +240,30 @@ pub struct Summary {
     pub skipped: BTreeMap<&'static str, u64>,
     /// The first skipped rows: `file:line: why`.
     pub skipped_lines: Vec<String>,
+}
+
+/// A calendar month (UTC), written `YYYY-MM`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month(i32, u8);
+
+impl Month {
+    /// The month of an instant.
+    fn of(t: i64) -> Month {
+        time::OffsetDateTime::from_unix_timestamp(t)
+            .map_or(Month(0, 0), |d| Month(d.year(), d.month() as u8))
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.0, self.1)
+    }
+}
+
+impl Serialize for Month {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// Facilities counted one by one, at most.
@@ -216,28 +284,25 @@ impl Summary {
     }
 
     /// Counts a recorded privileged call (a report row).
-    pub fn named(&mut self, f: &Finding) {
+    pub fn named(&mut self, f: &Counted, facility: &str) {
         self.recorded_privileged += 1;
         *self.by_reason.entry(f.reason.name()).or_default() += 1;
         // A hostile file could name millions of facilities: past the cap
         // the rest count together.
-        let facility = if self.by_facility.len() < MAX_FACILITIES
-            || self.by_facility.contains_key(&f.facility)
-        {
-            f.facility.clone()
+        if let Some(n) = self.by_facility.get_mut(facility) {
+            *n += 1;
+        } else if self.by_facility.len() < MAX_FACILITIES {
+            self.by_facility.insert(facility.to_string(), 1);
         } else {
-            OTHER_FACILITIES.to_string()
-        };
-        *self.by_facility.entry(facility).or_default() += 1;
+            *self
+                .by_facility
+                .entry(OTHER_FACILITIES.to_string())
+                .or_default() += 1;
+        }
         if let Some(c) = f.category {
             *self.by_category.entry(c.name()).or_default() += 1;
         }
-        let month = Rfc3339Text(f.start)
-            .to_string()
-            .get(..7)
-            .unwrap_or("")
-            .to_string();
-        *self.by_month.entry(month).or_default() += 1;
+        *self.by_month.entry(Month::of(f.start)).or_default() += 1;
     }
 
     /// The summary as a table on stderr.
@@ -301,20 +366,15 @@ mod tests {
     #[test]
     fn facilities_past_the_cap_count_together() {
         let mut summary = Summary::default();
-        let finding = |facility: String| Finding {
-            recording: "r".into(),
+        let counted = Counted {
             reason: Reason::Registered,
-            action: Action::Destroy,
             category: None,
-            window_end: None,
-            facility,
             start: 0,
-            number: None,
         };
         for i in 0..MAX_FACILITIES + 5 {
-            summary.named(&finding(format!("F{i}")));
+            summary.named(&counted, &format!("F{i}"));
         }
-        summary.named(&finding("F0".into()));
+        summary.named(&counted, "F0");
         assert_eq!(summary.by_facility.len(), MAX_FACILITIES + 1);
         assert_eq!(summary.by_facility[OTHER_FACILITIES], 5);
         assert_eq!(summary.by_facility["F0"], 2);
