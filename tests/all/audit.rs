@@ -516,6 +516,9 @@ fn a_generated_set_names_exactly_its_privileged_recordings() {
         None,
     );
     assert!(ok, "{err}");
+    // stderr is a pipe here: the summary, and no progress bar.
+    assert!(err.contains("privileged and recorded"), "{err}");
+    assert!(!err.contains("rows/s") && !err.contains('\r'), "{err}");
     let rows: Vec<Value> = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let named: BTreeSet<(String, String, String)> = rows
         .iter()
