@@ -175,6 +175,98 @@ mod tests {
         }
     }
 
+    /// The forms PBXs and SIP headers hand over: Kamailio's `$ru`, `$rU`
+    /// and `$tU`, Asterisk's `${EXTEN}`, FreeSWITCH's `destination_number`,
+    /// name-addrs of To and From headers, URI escapes and parameters,
+    /// service codes, the keys that end dialing, a C string's NUL, and
+    /// invisible characters a copy and paste leaves.
+    #[test]
+    fn what_pbxs_hand_over() {
+        for s in [
+            "<sip:+15735550142@pbx>",
+            "\"Law Office <Main>\" <sip:+15735550142@pbx.invalid;user=phone>;tag=1",
+            "Smith <tel:+1-573-555-0142>",
+            "sip:15735550142@10.0.0.1:5060;transport=udp",
+            "sip:+15735550142;user=phone@pbx",
+            "15735550142",
+            "915735550142",
+            "5735550142*",
+            "5735550142#",
+            "5735550142**",
+            "#31#15735550142",
+            "*31#15735550142",
+            "*82 573 555 0142",
+            "573\u{200b}555\u{200b}0142",
+            "\u{feff}5735550142",
+            "\u{202a}+1 573 555 0142\u{202c}",
+            "\u{200e}573\u{ad}555\u{ad}0142",
+            "5735550142\0",
+            "5735550142\0\0garbage",
+            "sip:%2B15735550142@pbx",
+            "sip:1573%2D555%2d0142@pbx",
+            "sip:%2b1%20573%20555%200142@pbx",
+            "tel:555-0142;phone-context=+1-573",
+            "tel:555-0142;PHONE-CONTEXT=+1-573;ext=9",
+            "sip:555-0142;phone-context=+1-573@pbx;user=phone",
+            "tel:5550142;phone-context=example.com",
+            "tel:+1.573.555.0142",
+        ] {
+            assert_eq!(n(s).as_deref(), Ok("+15735550142"), "{s:?}");
+        }
+        // The context decides the area code, not the facility's home.
+        assert_eq!(
+            n("tel:555-0142;phone-context=+1-314").as_deref(),
+            Ok("+13145550142")
+        );
+        for s in [
+            "<sip:@pbx>",
+            "sip:%2@pbx",
+            "sip:%41573@pbx",
+            "573\0 555 0142",
+            "#3#5735550142",
+        ] {
+            assert!(n(s).is_err(), "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Every decoration of the grammar around the same number reads
+        /// as that number, and as nothing else.
+        #[test]
+        fn every_decoration_reads_the_same(
+            npa in 200u64..1000,
+            nxx in 200u64..1000,
+            line in 0u64..10_000,
+            wrap in 0usize..12,
+            noise in 0usize..6,
+        ) {
+            let national = format!("{npa}{nxx}{line:04}");
+            let (a, b, c) = (&national[..3], &national[3..6], &national[6..]);
+            // Separators and invisible marks between the groups.
+            let sep = [" ", "-", ".", "\u{200b}", "\u{ad}", "%20"][noise];
+            let body = format!("{a}{sep}{b}{sep}{c}");
+            let escaped = sep.starts_with('%');
+            let dialed = match wrap {
+                0 => format!("sip:1{body}@pbx"),
+                1 => format!("<sip:+1{body}@pbx;user=phone>"),
+                2 => format!("\"Office\" <sip:%2B1{body}@pbx>"),
+                3 => format!("tel:{b}{sep}{c};phone-context=+1-{a}"),
+                4 => format!("#31#1{body}"),
+                5 => format!("*67{body}"),
+                6 => format!("{body}#"),
+                7 => format!("{body}*"),
+                8 => format!("{body}\0"),
+                9 => format!("9{body}"),
+                10 => format!("\u{feff}+1{body}"),
+                _ => format!("sip:{body};phone-context=+1@pbx"),
+            };
+            // `%`-escapes belong in URIs only.
+            proptest::prop_assume!(!escaped || matches!(wrap, 0..=3 | 11));
+            let want = E164::from_nanp_national(national.parse().unwrap());
+            proptest::prop_assert_eq!(normalize(&dialed, &plan()), Ok(want), "{:?}", dialed);
+        }
+    }
+
     #[test]
     fn vanity_and_international() {
         assert_eq!(n("1-800-LAW-HELP").as_deref(), Ok("+18005294357"));

@@ -41,7 +41,33 @@ impl Dialed {
 /// spill and reload its state around every byte.
 #[inline(never)]
 pub(super) fn scan(s: &str) -> Result<Dialed, NormalizeError> {
-    let s = strip_uri(trim(s));
+    let s = trim(s);
+    // Only a string that starts with a quote, an angle bracket or a letter
+    // can be a name-addr or a URI: nearly every dialed string starts with
+    // a digit, `+` or `(`, and skips both, out of line, after one byte.
+    if s.as_bytes()
+        .first()
+        .is_some_and(|b| matches!(b, b'"' | b'<') || b.is_ascii_alphabetic())
+    {
+        return scan_decorated(s);
+    }
+    scan_plain(s)
+}
+
+/// [`scan`] of a string that may be a name-addr or a URI.
+#[inline(never)]
+fn scan_decorated(s: &str) -> Result<Dialed, NormalizeError> {
+    let (s, context) = strip_uri(name_addr(s));
+    match context {
+        Some(context) => with_context(context, s),
+        None => scan_plain(s),
+    }
+}
+
+/// [`scan`] of a string with no URI or name-addr around it (inlined in
+/// both callers: the common path pays no call).
+#[inline(always)]
+fn scan_plain(s: &str) -> Result<Dialed, NormalizeError> {
     let bytes = s.as_bytes();
     // The digits live in locals until the end, and the count of digits
     // and letters so far is `len` itself: in wasm every field of a struct
@@ -241,23 +267,38 @@ fn other(s: &str, at: usize, len: usize, plus: bool) -> Result<Other, NormalizeE
         '\u{ff10}'..='\u{ff19}' => (b'0' + (c as u32 - 0xff10) as u8, false),
         '+' if len == 0 && !plus => return Ok(Other::Plus { next }),
         '+' => return Err(NormalizeError::MisplacedPlus),
-        // Star codes such as *67 (block caller id) before the number.
-        '*' if len == 0 && !plus => {
-            let mut n = 0;
-            while n < 2 && bytes.get(next).is_some_and(u8::is_ascii_digit) {
+        // Service codes before the number: star codes such as *67 and *82
+        // (block or show caller id), and the GSM forms #31# and *31#.
+        '*' | '#' if len == 0 && !plus => {
+            let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+            // Two digits, or three closed by `#`: `*67` may run straight
+            // into the number (`*675735550142`).
+            let n = match (digit(next), digit(next + 1), digit(next + 2)) {
+                (true, true, true) if bytes.get(next + 3) == Some(&b'#') => 3,
+                (true, true, _) => 2,
+                (true, _, _) => 1,
+                _ => 0,
+            };
+            next += n;
+            let closed = n >= 2 && bytes.get(next) == Some(&b'#');
+            if closed {
                 next += 1;
-                n += 1;
             }
-            if n != 2 {
+            // `*NN`, `*NN#`, `#NN#`, `*NNN#`, `#NNN#`.
+            if !(n == 2 && (b == b'*' || closed) || n == 3) {
                 return Err(NormalizeError::BadCharacter {
                     position: position(next),
                 });
             }
             return Ok(Other::Skip { next });
         }
-        // Only after something that could be a whole number.
-        ',' | ';' | '#' if len >= 7 => return Ok(Other::End),
-        _ if is_separator(c) => return Ok(Other::Skip { next }),
+        // Only after something that could be a whole number: a pause, an
+        // extension, the key that ends dialing, or a C string's end.
+        ',' | ';' | '#' | '*' | '\0' if len >= 7 => return Ok(Other::End),
+        // A `%`-escaped character of a URI's user part (`%2B1573...`).
+        '%' => return percent(s, at, len, plus),
+        // Letters before separators: a vanity number has many, and no
+        // letter is a separator.
         _ if c.is_ascii_alphabetic() => {
             // Every marker word starts with an e or an x.
             if len >= 7 && matches!(b, b'e' | b'E' | b'x' | b'X') && is_extension(&s[at..]) {
@@ -265,6 +306,7 @@ fn other(s: &str, at: usize, len: usize, plus: bool) -> Result<Other, NormalizeE
             }
             (keypad(c), true)
         }
+        _ if is_separator(c) => return Ok(Other::Skip { next }),
         _ => {
             return Err(NormalizeError::BadCharacter {
                 position: position(next),
@@ -276,6 +318,58 @@ fn other(s: &str, at: usize, len: usize, plus: bool) -> Result<Other, NormalizeE
         letter,
         next,
     })
+}
+
+/// A `%`-escape at byte `at` (`%2B`, `%20`, `%2D`, `%3B`, ...), read as the
+/// character it stands for when that is one a number may hold.
+fn percent(s: &str, at: usize, len: usize, plus: bool) -> Result<Other, NormalizeError> {
+    let hex = |i: usize| {
+        s.as_bytes()
+            .get(i)
+            .and_then(|&h| char::from(h).to_digit(16))
+    };
+    let bad = || NormalizeError::BadCharacter {
+        position: s.get(..at + 1).map_or(0, |p| p.chars().count()),
+    };
+    let (Some(hi), Some(lo)) = (hex(at + 1), hex(at + 2)) else {
+        return Err(bad());
+    };
+    let next = at + 3;
+    match char::from((hi * 16 + lo) as u8) {
+        '+' if len == 0 && !plus => Ok(Other::Plus { next }),
+        '+' => Err(NormalizeError::MisplacedPlus),
+        d @ '0'..='9' => Ok(Other::Digit {
+            digit: d as u8,
+            letter: false,
+            next,
+        }),
+        ';' | ',' | '#' | '\0' if len >= 7 => Ok(Other::End),
+        c if is_separator(c) => Ok(Other::Skip { next }),
+        _ => Err(bad()),
+    }
+}
+
+/// The URI of a SIP name-addr (`"Display Name" <sip:...>`, as a To or
+/// From header carries it); other strings as they are.
+fn name_addr(s: &str) -> &str {
+    // After a quoted display name (which may hold `<`), or from the start.
+    let from = match s.strip_prefix('"').and_then(|rest| rest.find('"')) {
+        Some(close) => close + 2,
+        None => 0,
+    };
+    let Some(tail) = s.get(from..) else {
+        return s;
+    };
+    match tail.find('<') {
+        Some(open) => {
+            let inner = &tail[open + 1..];
+            inner
+                .find('>')
+                .map_or(inner, |close| &inner[..close])
+                .trim()
+        }
+        None => s,
+    }
 }
 
 /// `s` without leading and trailing whitespace, as [`str::trim`] has it.
@@ -290,19 +384,19 @@ fn trim(s: &str) -> &str {
 }
 
 /// Takes the number out of a `tel:` or `sip:` URI (user part, without
-/// parameters); other strings are returned as they are.
-fn strip_uri(s: &str) -> &str {
-    // Every scheme starts with an s or a t: nearly every dialed string is
-    // out after one byte.
+/// parameters), with the global number digits of its `phone-context`
+/// when it has one (RFC 3966: `tel:555-0142;phone-context=+1-573`); other
+/// strings are returned as they are.
+fn strip_uri(s: &str) -> (&str, Option<&str>) {
+    // Every scheme starts with an s or a t.
     if !s
         .as_bytes()
         .first()
         .is_some_and(|b| matches!(b.to_ascii_lowercase(), b's' | b't'))
     {
-        return s;
+        return (s, None);
     }
-    // Compared as bytes, without allocating: this runs on every call. The
-    // schemes are ASCII, so a match ends on a character boundary.
+    // Compared as bytes, without allocating. The schemes are ASCII, so a match ends on a character boundary.
     let starts = |scheme: &[u8]| {
         s.as_bytes()
             .get(..scheme.len())
@@ -313,10 +407,46 @@ fn strip_uri(s: &str) -> &str {
     } else if starts(b"sips:") {
         &s[5..]
     } else {
-        return s;
+        return (s, None);
     };
-    let end = rest.find([';', '@', '?']).unwrap_or(rest.len());
-    &rest[..end]
+    let user = &rest[..rest.find(['@', '?']).unwrap_or(rest.len())];
+    let Some(semi) = user.find(';') else {
+        return (user, None);
+    };
+    (&user[..semi], phone_context(&user[semi..]))
+}
+
+/// The value of a `;phone-context=` parameter among `params`, when it is a
+/// global number (starts with `+`); a domain name gives no digits.
+fn phone_context(params: &str) -> Option<&str> {
+    const NAME: &[u8] = b";phone-context=";
+    let at = params
+        .as_bytes()
+        .windows(NAME.len())
+        .position(|w| w.eq_ignore_ascii_case(NAME))?;
+    let value = &params[at + NAME.len()..];
+    let value = &value[..value.find(';').unwrap_or(value.len())];
+    value.starts_with('+').then_some(value)
+}
+
+/// A local number read within its context's global digits: the two
+/// joined (`+1-573` and `555-0142`), then scanned as one.
+fn with_context(context: &str, local: &str) -> Result<Dialed, NormalizeError> {
+    let mut joined = [0u8; 2 * MAX_DIGITS];
+    let mut len = 0;
+    for b in context.bytes().chain(local.bytes()) {
+        let slot = joined.get_mut(len).ok_or(NormalizeError::TooLong)?;
+        *slot = b;
+        len += 1;
+    }
+    let text = joined
+        .get(..len)
+        .and_then(|j| core::str::from_utf8(j).ok())
+        .ok_or(NormalizeError::BadCharacter { position: 1 })?;
+    // The joined text has no URI left: read it straight.
+    let (s, context) = strip_uri(text);
+    debug_assert!(context.is_none());
+    scan_plain(s)
 }
 
 /// Whether `rest` (starting at a letter) is an extension: a marker word,
@@ -352,6 +482,16 @@ fn is_separator(c: char) -> bool {
             | '\u{2009}'
             | '\u{202f}'
             | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30fc}' | '\u{ff0d}'
+            // Invisible format characters a copy and paste or a softphone
+            // leaves in: soft hyphen, zero-width spaces and joiners,
+            // direction marks and embeddings, word joiner, byte order mark.
+            | '\u{ad}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
     )
 }
 
