@@ -170,7 +170,7 @@ const EMPTY_GUEST: &str = r#"
         (param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i32) (result i32)
     (i32.const 256))
   ;; The packed answer: "not privileged, record", no private-until.
-  (data (i32.const 256) "\33\00\00\00\00\00\00\00\00\00\00\00\00\00\00\80"))
+  (data (i32.const 256) "\19\00\00\00\00\00\00\00\00\00\00\00\00\00\00\80"))
 "#;
 
 fn empty_guest_component() -> Vec<u8> {

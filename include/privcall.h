@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 // The C ABI's version; grows when a type or a function changes.
-#define PRIVCALL_ABI_VERSION 2
+#define PRIVCALL_ABI_VERSION 3
 
 // Success.
 #define PRIVCALL_OK 0
@@ -70,6 +70,10 @@
 
 // `reason`: no list, or the guest failed: the facility's fail mode.
 #define PRIVCALL_REASON_FAIL_SAFE 4
+
+// `reason`: the dialed string is no number, even by its digits alone: the
+// policy's `unreadable` choice (record by default).
+#define PRIVCALL_REASON_UNREADABLE 5
 
 // An engine and the feeds that update it. Opaque to C.
 typedef struct privcall_engine privcall_engine;

@@ -41,7 +41,7 @@ import KSR
 # declaration is here, in one place, so that it can follow the header.
 # ---------------------------------------------------------------------------------------------
 
-PRIVCALL_ABI_VERSION = 2
+PRIVCALL_ABI_VERSION = 3
 PRIVCALL_OK = 0
 PRIVCALL_NORMALIZED_BYTES = 24
 PRIVCALL_MAX_FIELD_BYTES = 1024
@@ -50,6 +50,7 @@ PRIVCALL_REASON_PREARRANGED = 1
 PRIVCALL_REASON_PREARRANGED_OVERRUN = 2
 PRIVCALL_REASON_NOT_PRIVILEGED = 3
 PRIVCALL_REASON_FAIL_SAFE = 4
+PRIVCALL_REASON_UNREADABLE = 5
 
 
 class PrivcallConfig(ctypes.Structure):

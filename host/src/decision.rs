@@ -149,16 +149,19 @@ pub enum Reason {
     NotPrivileged,
     /// No valid list, or the guest failed: the facility's fail mode.
     FailSafe,
+    /// The dialed string is no number: the policy's `unreadable` choice.
+    Unreadable,
 }
 
 impl Reason {
     /// Every reason, in the order metrics list them.
-    pub const ALL: [Reason; 5] = [
+    pub const ALL: [Reason; 6] = [
         Reason::Registered,
         Reason::Prearranged,
         Reason::PrearrangedOverrun,
         Reason::NotPrivileged,
         Reason::FailSafe,
+        Reason::Unreadable,
     ];
 
     /// The contract name (`registered`, `fail-safe`, ...): JSON, metrics.
@@ -179,6 +182,7 @@ impl Reason {
             Reason::Prearranged => Some(core::Reason::Prearranged),
             Reason::PrearrangedOverrun => Some(core::Reason::PrearrangedOverrun),
             Reason::NotPrivileged => Some(core::Reason::NotPrivileged),
+            Reason::Unreadable => Some(core::Reason::Unreadable),
             Reason::FailSafe => None,
         }
     }
@@ -196,6 +200,7 @@ impl From<core::Reason> for Reason {
             core::Reason::Prearranged => Reason::Prearranged,
             core::Reason::PrearrangedOverrun => Reason::PrearrangedOverrun,
             core::Reason::NotPrivileged => Reason::NotPrivileged,
+            core::Reason::Unreadable => Reason::Unreadable,
         }
     }
 }

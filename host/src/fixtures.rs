@@ -6,7 +6,7 @@
 use ed25519_dalek::SigningKey;
 use privcall_core::list::{build, CompiledList, RegistryRow, Target, WindowRow};
 use privcall_core::normalize::{DialPlan, E164};
-use privcall_core::types::{Call, Category, CategorySet, FailMode, Overrun, Policy};
+use privcall_core::types::{Call, Category, CategorySet, FailMode, Overrun, Policy, Unreadable};
 
 use crate::trust::bundle::{seal, BundleInfo};
 use crate::trust::TrustStore;
@@ -110,6 +110,7 @@ pub fn policy() -> Policy {
         overrun: Overrun::StayPrivate,
         early_grace_secs: 300,
         fail_mode: FailMode::DoNotRecord,
+        unreadable: Unreadable::Record,
         dial_plan: dial_plan(),
     }
 }

@@ -266,6 +266,13 @@ fn daemon_decides_takes_pushes_and_restarts_from_its_state() {
     assert!(v["error"].as_str().unwrap().contains("dialed"), "{v}");
     let (code, _) = d.get("/v1/nothing");
     assert_eq!(code, 404);
+    // A string that is no number: its own reason, counted, recorded.
+    let v = d.decide("call my lawyer!");
+    assert_eq!(
+        (&v["reason"], &v["record"]),
+        (&"unreadable".into(), &true.into())
+    );
+    assert!(v["normalized"].is_null());
 
     let (code, metrics) = d.get("/metrics");
     assert_eq!(code, 200);
@@ -278,6 +285,10 @@ fn daemon_decides_takes_pushes_and_restarts_from_its_state() {
         "{metrics}"
     );
     assert!(metrics.contains("privcall_list_sequence 2"), "{metrics}");
+    assert!(
+        metrics.contains("privcall_decisions_total{reason=\"unreadable\"} 1"),
+        "{metrics}"
+    );
     assert!(
         metrics.contains("privcall_decision_seconds_count"),
         "{metrics}"

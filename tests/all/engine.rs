@@ -175,7 +175,7 @@ fn every_bad_update_is_refused_by_name_and_the_old_list_decides() {
             "wrong format version",
             tamper(&|v| v[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes())),
             RefusalKind::FormatVersion,
-            "format version 2",
+            "format version 3 is not supported",
         ),
         (
             "oversized",

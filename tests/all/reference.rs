@@ -103,6 +103,7 @@ fn from_wit(d: &wit::Decision) -> core::Decision {
             wit::Reason::Prearranged => core::Reason::Prearranged,
             wit::Reason::PrearrangedOverrun => core::Reason::PrearrangedOverrun,
             wit::Reason::NotPrivileged => core::Reason::NotPrivileged,
+            wit::Reason::Unreadable => core::Reason::Unreadable,
         },
         category: d.category.map(|c| match c {
             wit::Category::Attorney => core::Category::Attorney,

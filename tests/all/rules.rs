@@ -348,12 +348,22 @@ fn back_to_back_windows_chain() {
     );
 }
 
+/// A string that is no number says so (`unreadable`), and is recorded
+/// under the default policy; its digits alone are still read, so one
+/// around a registered number is private.
 #[test]
-fn unparseable_dialed_string_is_not_privileged_and_says_so() {
+fn an_unreadable_string_says_so_and_its_digits_still_count() {
     let d = decide(&call("JCCC", "A1", "hello?", "2026-12-01T09:00:00Z"));
-    assert!(d.record);
+    assert!(d.record && d.monitor);
     assert_eq!(d.normalized, None);
-    assert_eq!(d.reason, Reason::NotPrivileged);
+    assert_eq!(d.reason, Reason::Unreadable);
+    let d = decide(&call(
+        "JCCC",
+        "A1",
+        "573-555-0142 ?!",
+        "2026-12-01T09:00:00Z",
+    ));
+    assert_eq!((d.reason, d.record), (Reason::Registered, false));
 }
 
 #[test]

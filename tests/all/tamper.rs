@@ -108,10 +108,10 @@ fn named_refusals() {
         BundleError::BadMagic
     );
     let mut version = signed.clone();
-    version[8] = 2;
+    version[8] = 9;
     assert_eq!(
         bundle::verify(&version, &trust).unwrap_err(),
-        BundleError::UnsupportedVersion { found: 2 }
+        BundleError::UnsupportedVersion { found: 9 }
     );
 
     // A body the signer signed but that is not a valid list is refused by

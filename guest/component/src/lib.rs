@@ -160,6 +160,7 @@ fn to_wit(d: core::Decision) -> Decision {
             core::Reason::Prearranged => Reason::Prearranged,
             core::Reason::PrearrangedOverrun => Reason::PrearrangedOverrun,
             core::Reason::NotPrivileged => Reason::NotPrivileged,
+            core::Reason::Unreadable => Reason::Unreadable,
         },
         category: d.category.map(|c| match c {
             core::Category::Attorney => Category::Attorney,

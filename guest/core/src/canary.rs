@@ -43,13 +43,14 @@ pub struct CanaryCall {
 /// use privcall_core::canary::canary_calls;
 /// use privcall_core::list::build;
 /// use privcall_core::normalize::DialPlan;
-/// use privcall_core::types::{CategorySet, FailMode, Overrun, Policy};
+/// use privcall_core::types::{CategorySet, FailMode, Overrun, Policy, Unreadable};
 ///
 /// let policy = Policy {
 ///     exempt: CategorySet::all(),
 ///     overrun: Overrun::RecordWithNotice,
 ///     early_grace_secs: 0,
 ///     fail_mode: FailMode::DoNotRecord,
+///     unreadable: Unreadable::Record,
 ///     dial_plan: DialPlan::nanp(),
 /// };
 /// let list = build(policy, vec![], &[], &[]).unwrap();

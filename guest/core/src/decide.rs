@@ -2,10 +2,35 @@
 //! (exact or prefix block), prearranged window, otherwise record.
 
 use crate::list::{CompiledList, FacilityIndex, Grant};
-use crate::normalize::{readings, E164};
+use crate::normalize::{readings, Readings, E164};
 use crate::set::{PackedInts, RadixSet, Run};
-use crate::types::{Call, Category, Decision, Notice, Overrun, Policy, Reason};
+use crate::types::{
+    Call, Category, Decision, FailMode, Notice, Overrun, Policy, Reason, Unreadable,
+};
 use crate::windows::{chain_end, window_key, WindowIndex, WindowSlot};
+
+/// The ASCII digits of a string (after a `+` when one comes before them),
+/// without anything else: an unreadable string's last reading.
+#[derive(Default)]
+struct DigitsOnly {
+    buf: [u8; 32],
+}
+
+impl DigitsOnly {
+    /// The digits of `s`, or `None` when there are none or too many.
+    fn of(&mut self, s: &str) -> Option<&str> {
+        let mut len = 0;
+        for b in s.bytes() {
+            let keep = b.is_ascii_digit() || (b == b'+' && len == 0);
+            if keep {
+                *self.buf.get_mut(len)? = b;
+                len += 1;
+            }
+        }
+        let text = core::str::from_utf8(self.buf.get(..len)?).ok()?;
+        text.bytes().any(|b| b.is_ascii_digit()).then_some(text)
+    }
+}
 
 /// A validated list, ready to decide. Build it with [`Decider::new`].
 #[derive(Clone, Debug)]
@@ -58,7 +83,64 @@ impl Decider {
     /// Decides one call.
     pub fn decide(&self, call: &Call<'_>) -> Decision {
         let (facility, policy, default_policy) = self.facility(call.facility);
-        let readings = readings(call.dialed, &policy.dial_plan).ok();
+        match readings(call.dialed, &policy.dial_plan) {
+            Ok(readings) => self.decide_readings(readings, facility, policy, default_policy, call),
+            Err(_) => self.unreadable(facility, policy, default_policy, call),
+        }
+    }
+
+    /// A dialed string that is no number. Its digits alone are read next
+    /// (a PBX may route a string privcall cannot read): when they are a
+    /// privileged number the call is private, so an unreadable form never
+    /// records a registered number. Otherwise the reason is `unreadable`
+    /// and the policy's `unreadable` choice decides.
+    #[cold]
+    #[inline(never)]
+    fn unreadable(
+        &self,
+        facility: Option<FacilityIndex>,
+        policy: &Policy,
+        default_policy: bool,
+        call: &Call<'_>,
+    ) -> Decision {
+        let mut digits = DigitsOnly::default();
+        let salvaged = digits
+            .of(call.dialed)
+            .and_then(|d| readings(d, &policy.dial_plan).ok())
+            .map(|r| self.decide_readings(r, facility, policy, default_policy, call));
+        if let Some(d) = salvaged.filter(|d| d.reason != Reason::NotPrivileged) {
+            return d;
+        }
+        let record = match policy.unreadable {
+            Unreadable::Record => true,
+            Unreadable::DoNotRecord => false,
+            Unreadable::FailMode => policy.fail_mode == FailMode::Record,
+        };
+        Decision {
+            record,
+            monitor: record,
+            reason: Reason::Unreadable,
+            category: None,
+            private_until: None,
+            on_expiry: None,
+            redact_metadata: false,
+            notice: None,
+            normalized: None,
+            default_policy,
+        }
+    }
+
+    /// The rules after normalization: registered, then prearranged, for
+    /// every reading of the dialed string.
+    #[inline(always)]
+    fn decide_readings(
+        &self,
+        readings: Readings,
+        facility: Option<FacilityIndex>,
+        policy: &Policy,
+        default_policy: bool,
+        call: &Call<'_>,
+    ) -> Decision {
         let mut decision = Decision {
             record: true,
             monitor: true,
@@ -68,11 +150,8 @@ impl Decider {
             on_expiry: None,
             redact_metadata: false,
             notice: None,
-            normalized: readings.map(|r| r.primary),
+            normalized: Some(readings.primary),
             default_policy,
-        };
-        let Some(readings) = readings else {
-            return decision;
         };
         // An ambiguous string is private when any of its readings is.
         let numbers = [Some(readings.primary), readings.alternate];
@@ -354,5 +433,67 @@ mod tests {
         ] {
             assert_eq!(d.facility(other).0, None, "{other:?}");
         }
+    }
+
+    /// A string that is no number: its digits alone still find a registered
+    /// number (privacy wins), and otherwise the policy's `unreadable`
+    /// choice decides, under each choice and fail mode.
+    #[test]
+    fn unreadable_strings() {
+        use crate::list::{RegistryRow, Target};
+        let row = RegistryRow {
+            target: Target::Number(E164(15735550142)),
+            category: Category::Attorney,
+            facilities: None,
+            valid_from: None,
+            valid_until: None,
+        };
+        let decide = |p: Policy, dialed: &str| {
+            let d = Decider::new(build(p, vec![], std::slice::from_ref(&row), &[]).unwrap());
+            d.decide(&Call {
+                facility: "X",
+                inmate: "A1",
+                dialed,
+                at: 0,
+                started: None,
+            })
+        };
+        for salvaged in [
+            "573-555-0142 !!",
+            "+1 573 555 0142?",
+            "573+555 0142",
+            "\u{1f4de}5735550142",
+        ] {
+            let d = decide(policy(), salvaged);
+            assert_eq!(
+                (d.reason, d.record),
+                (Reason::Registered, false),
+                "{salvaged:?}"
+            );
+            assert_eq!(d.normalized, Some(E164(15735550142)));
+        }
+        for (unreadable, fail_mode, record) in [
+            (Unreadable::Record, FailMode::DoNotRecord, true),
+            (Unreadable::DoNotRecord, FailMode::Record, false),
+            (Unreadable::FailMode, FailMode::Record, true),
+            (Unreadable::FailMode, FailMode::DoNotRecord, false),
+        ] {
+            let p = Policy {
+                unreadable,
+                fail_mode,
+                ..policy()
+            };
+            for dialed in ["hello?", "573-555-0199 !!", ""] {
+                let d = decide(p.clone(), dialed);
+                assert_eq!(d.reason, Reason::Unreadable, "{dialed:?}");
+                assert_eq!((d.record, d.monitor), (record, record), "{unreadable:?}");
+                assert_eq!(d.normalized, None);
+            }
+        }
+        // A readable number that is not registered is not "unreadable".
+        assert_eq!(
+            decide(policy(), "573-555-0199").reason,
+            Reason::NotPrivileged
+        );
     }
 }

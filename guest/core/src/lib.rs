@@ -11,7 +11,9 @@
 //! ```
 //! use privcall_core::list::{build, RegistryRow, Target};
 //! use privcall_core::normalize::{normalize, DialPlan};
-//! use privcall_core::types::{Call, Category, CategorySet, FailMode, Overrun, Policy, Reason};
+//! use privcall_core::types::{
+//!     Call, Category, CategorySet, FailMode, Overrun, Policy, Reason, Unreadable,
+//! };
 //! use privcall_core::decide::Decider;
 //!
 //! let policy = Policy {
@@ -19,6 +21,7 @@
 //!     overrun: Overrun::RecordWithNotice,
 //!     early_grace_secs: 300,
 //!     fail_mode: FailMode::DoNotRecord,
+//!     unreadable: Unreadable::Record,
 //!     dial_plan: DialPlan { outside_line_prefix: "9".into(), ..DialPlan::nanp() },
 //! };
 //! let lawyer = normalize("+1 573 555 0142", &policy.dial_plan).unwrap();

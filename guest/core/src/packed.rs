@@ -126,11 +126,12 @@ impl core::fmt::Display for MalformedDecision {
 
 impl std::error::Error for MalformedDecision {}
 
-const REASONS: [Reason; 4] = [
+const REASONS: [Reason; 5] = [
     Reason::Registered,
     Reason::Prearranged,
     Reason::PrearrangedOverrun,
     Reason::NotPrivileged,
+    Reason::Unreadable,
 ];
 
 const NOTICES: [Notice; 3] = [
@@ -140,15 +141,16 @@ const NOTICES: [Notice; 3] = [
 ];
 
 /// Packs a decision, all but `private_until`, into one word: bit 0
-/// `record`, 1 `monitor`, 2 `redact_metadata`, 3 `default_policy`, 4–5
-/// reason, 6–9 category, 10–11 `on_expiry`, 12–13 notice (0 = none, else
-/// 1 + contract index), 14–63 the E.164 number (0 = none).
+/// `record` (and `monitor`: the rules never set them apart), 1
+/// `redact_metadata`, 2 `default_policy`, 3–5 reason, 6–9 category, 10–11
+/// `on_expiry`, 12–13 notice (0 = none, else 1 + contract index), 14–63
+/// the E.164 number (0 = none).
 pub fn pack_decision(d: &Decision) -> u64 {
+    debug_assert_eq!(d.record, d.monitor, "the rules monitor what they record");
     u64::from(d.record)
-        | u64::from(d.monitor) << 1
-        | u64::from(d.redact_metadata) << 2
-        | u64::from(d.default_policy) << 3
-        | (index(&REASONS, Some(d.reason)) - 1) << 4
+        | u64::from(d.redact_metadata) << 1
+        | u64::from(d.default_policy) << 2
+        | (index(&REASONS, Some(d.reason)) - 1) << 3
         | index(&Category::ALL, d.category) << 6
         | index(&Overrun::ALL, d.on_expiry) << 10
         | index(&NOTICES, d.notice) << 12
@@ -160,7 +162,7 @@ pub fn pack_decision(d: &Decision) -> u64 {
 /// guest could have packed.
 #[expect(
     clippy::indexing_slicing,
-    reason = "a 2-bit field indexes the 4 reasons"
+    reason = "the reason's index is checked against the reasons' count first"
 )]
 pub fn unpack_decision(
     word: u64,
@@ -171,12 +173,16 @@ pub fn unpack_decision(
     if number > 999_999_999_999_999 {
         return Err(MalformedDecision);
     }
+    let reason = bits(3, 3) as usize;
+    if reason >= REASONS.len() {
+        return Err(MalformedDecision);
+    }
     Ok(Decision {
         record: bits(0, 1) == 1,
-        monitor: bits(1, 1) == 1,
-        redact_metadata: bits(2, 1) == 1,
-        default_policy: bits(3, 1) == 1,
-        reason: REASONS[bits(4, 2) as usize],
+        monitor: bits(0, 1) == 1,
+        redact_metadata: bits(1, 1) == 1,
+        default_policy: bits(2, 1) == 1,
+        reason: REASONS[reason],
         category: from_index(&Category::ALL, bits(6, 4))?,
         on_expiry: from_index(&Overrun::ALL, bits(10, 2))?,
         notice: from_index(&NOTICES, bits(12, 2))?,
@@ -203,7 +209,7 @@ mod tests {
     proptest! {
         #[test]
         fn every_decision_round_trips(
-            record in any::<bool>(), monitor in any::<bool>(), redact in any::<bool>(), default_policy in any::<bool>(),
+            record in any::<bool>(), redact in any::<bool>(), default_policy in any::<bool>(),
             reason in prop::sample::select(&REASONS[..]),
             category in option(&Category::ALL),
             on_expiry in option(&Overrun::ALL),
@@ -212,7 +218,7 @@ mod tests {
             until in any::<i64>(),
         ) {
             let d = Decision {
-                record, monitor, reason, category, on_expiry, notice,
+                record, monitor: record, reason, category, on_expiry, notice,
                 redact_metadata: redact,
                 normalized: normalized.map(E164),
                 default_policy,

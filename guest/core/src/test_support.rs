@@ -1,7 +1,7 @@
 //! Fixtures the unit tests of several modules share.
 
 use crate::normalize::DialPlan;
-use crate::types::{CategorySet, FailMode, Overrun, Policy};
+use crate::types::{CategorySet, FailMode, Overrun, Policy, Unreadable};
 
 /// A North American policy that exempts every category, keeps an overrun
 /// private, has no early grace and fails closed.
@@ -11,6 +11,7 @@ pub(crate) fn policy() -> Policy {
         overrun: Overrun::StayPrivate,
         early_grace_secs: 0,
         fail_mode: FailMode::DoNotRecord,
+        unreadable: Unreadable::Record,
         dial_plan: DialPlan::nanp(),
     }
 }

@@ -180,6 +180,43 @@ impl FailMode {
     }
 }
 
+/// What a facility does with a call whose dialed string cannot be read as
+/// a number, even by its digits alone (policy key `unreadable`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub enum Unreadable {
+    /// Record it (the default): its digits are no privileged number under
+    /// any reading, so recording cannot breach privilege, and an inmate
+    /// cannot dodge recording with a string the PBX still routes.
+    Record,
+    /// Do not record it.
+    DoNotRecord,
+    /// The facility's fail mode.
+    FailMode,
+}
+
+impl Unreadable {
+    /// Every choice, in contract order.
+    pub const ALL: [Unreadable; 3] = [
+        Unreadable::Record,
+        Unreadable::DoNotRecord,
+        Unreadable::FailMode,
+    ];
+
+    /// The contract name (`record`, `do-not-record`, `fail-mode`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Unreadable::Record => "record",
+            Unreadable::DoNotRecord => "do-not-record",
+            Unreadable::FailMode => "fail-mode",
+        }
+    }
+
+    /// Parses a contract name.
+    pub fn from_name(name: &str) -> Option<Unreadable> {
+        Unreadable::ALL.into_iter().find(|u| u.name() == name)
+    }
+}
+
 /// One facility's policy, fully resolved (the `[default]` table merged in).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Policy {
@@ -191,6 +228,8 @@ pub struct Policy {
     pub early_grace_secs: i64,
     /// What the host answers when it cannot decide.
     pub fail_mode: FailMode,
+    /// What happens to a call whose dialed string is no number.
+    pub unreadable: Unreadable,
     /// How inmates dial here.
     pub dial_plan: DialPlan,
 }
@@ -212,6 +251,9 @@ pub enum Reason {
     PrearrangedOverrun,
     /// Nothing makes this call privileged.
     NotPrivileged,
+    /// The dialed string is no number, even by its digits alone: the
+    /// policy's `unreadable` choice applies.
+    Unreadable,
 }
 
 impl Reason {
@@ -222,6 +264,7 @@ impl Reason {
             Reason::Prearranged => "prearranged",
             Reason::PrearrangedOverrun => "prearranged-overrun",
             Reason::NotPrivileged => "not-privileged",
+            Reason::Unreadable => "unreadable",
         }
     }
 }

@@ -366,6 +366,7 @@ mod tests {
             (PRIVCALL_REASON_PREARRANGED_OVERRUN, "prearranged-overrun"),
             (PRIVCALL_REASON_NOT_PRIVILEGED, "not-privileged"),
             (PRIVCALL_REASON_FAIL_SAFE, "fail-safe"),
+            (PRIVCALL_REASON_UNREADABLE, "unreadable"),
         ];
         assert_eq!(codes.len(), Reason::ALL.len());
         for (code, name) in codes {

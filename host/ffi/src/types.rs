@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 /// The C ABI's version; grows when a type or a function changes.
-pub const PRIVCALL_ABI_VERSION: u32 = 2;
+pub const PRIVCALL_ABI_VERSION: u32 = 3;
 
 /// Success.
 pub const PRIVCALL_OK: i32 = 0;
@@ -47,6 +47,9 @@ pub const PRIVCALL_REASON_PREARRANGED_OVERRUN: i32 = 2;
 pub const PRIVCALL_REASON_NOT_PRIVILEGED: i32 = 3;
 /// `reason`: no list, or the guest failed: the facility's fail mode.
 pub const PRIVCALL_REASON_FAIL_SAFE: i32 = 4;
+/// `reason`: the dialed string is no number, even by its digits alone: the
+/// policy's `unreadable` choice (record by default).
+pub const PRIVCALL_REASON_UNREADABLE: i32 = 5;
 
 /// How an engine is set up. Strings are NUL-terminated UTF-8 paths; NULL
 /// means "none". The engine copies what it needs: the struct and its

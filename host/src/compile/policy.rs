@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use privcall_core::normalize::DialPlan;
-use privcall_core::types::{Category, CategorySet, FailMode, Overrun, Policy};
+use privcall_core::types::{Category, CategorySet, FailMode, Overrun, Policy, Unreadable};
 
 use super::SourceError;
 
@@ -34,19 +34,22 @@ pub fn default_policy() -> Policy {
         overrun: Overrun::StayPrivate,
         early_grace_secs: 5 * 60,
         fail_mode: FailMode::DoNotRecord,
+        unreadable: Unreadable::Record,
         dial_plan: DialPlan::nanp(),
     }
 }
 
-const POLICY_KEYS: [&str; 8] = [
+const POLICY_KEYS: [&str; 10] = [
     "exempt",
     "overrun",
     "early_grace_minutes",
     "fail_mode",
+    "unreadable",
     "outside_line_prefix",
     "country_code",
     "trunk_prefix",
     "home_area_code",
+    "international_prefix",
 ];
 
 /// Parses `policy.toml`.
@@ -199,7 +202,11 @@ fn apply_policy(
                 Some(m) => p.fail_mode = m,
                 None => err(key, "must be \"record\" or \"do-not-record\"".into()),
             },
-            "outside_line_prefix" | "country_code" | "trunk_prefix" | "home_area_code" => match value.as_str() {
+            "unreadable" => match value.as_str().and_then(Unreadable::from_name) {
+                Some(u) => p.unreadable = u,
+                None => err(key, "must be \"record\", \"do-not-record\" or \"fail-mode\"".into()),
+            },
+            "outside_line_prefix" | "country_code" | "trunk_prefix" | "home_area_code" | "international_prefix" => match value.as_str() {
                 Some(s) => {
                     let s = s.trim().to_string();
                     match key.as_str() {
@@ -210,9 +217,15 @@ fn apply_policy(
                             if !t.contains_key("trunk_prefix") {
                                 p.dial_plan.trunk_prefix = if s == "1" { "1" } else { "0" }.into();
                             }
+                            // And its international prefix (the ITU's).
+                            if !t.contains_key("international_prefix") {
+                                p.dial_plan.international_prefix =
+                                    DialPlan::itu_international_prefix(&s).into();
+                            }
                             p.dial_plan.country_code = s;
                         }
                         "trunk_prefix" => p.dial_plan.trunk_prefix = s,
+                        "international_prefix" => p.dial_plan.international_prefix = s,
                         _ => p.dial_plan.home_area_code = s,
                     }
                 }

@@ -22,8 +22,10 @@ use crate::trust::keys::{KeyId, TrustStore};
 
 /// First bytes of every bundle.
 pub const MAGIC: [u8; 8] = *b"PRIVCALL";
-/// The bundle format this build reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// The bundle format this build reads and writes, the list body's
+/// encoding included (2: policies carry `unreadable`, dial plans their
+/// `international_prefix`).
+pub const FORMAT_VERSION: u16 = 2;
 /// The largest bundle accepted: the largest body plus framing.
 pub const MAX_BUNDLE_BYTES: usize = privcall_core::list::MAX_BODY_BYTES + (1 << 16);
 /// Headers are small; a large one is an attack or a bug.

@@ -19,6 +19,10 @@ pub struct DialPlan {
     /// Area code assumed for 7-digit local dialing (North America); may be
     /// empty, and then 7-digit numbers do not normalize.
     pub home_area_code: String,
+    /// The international access prefix (`"011"` in North America, `"00"`
+    /// in most countries, `"0011"` in Australia, `"010"` in Japan): see
+    /// [`DialPlan::itu_international_prefix`].
+    pub international_prefix: String,
 }
 
 impl DialPlan {
@@ -30,6 +34,27 @@ impl DialPlan {
             country_code: "1".into(),
             trunk_prefix: "1".into(),
             home_area_code: String::new(),
+            international_prefix: "011".into(),
+        }
+    }
+
+    /// The international access prefix the ITU lists for a country code
+    /// (ITU-T E.164 Annex to Operational Bulletin 994), where it is not
+    /// `00`; `00` for every other code. A country with several prefixes
+    /// (carrier selection) gets its most common one; a facility can set
+    /// `international_prefix` itself.
+    pub fn itu_international_prefix(country_code: &str) -> &'static str {
+        match country_code {
+            "1" => "011",
+            "61" => "0011",
+            "81" => "010",
+            "7" => "810",
+            "82" | "852" | "62" | "66" | "976" | "855" | "856" => "001",
+            "886" => "002",
+            "65" => "000",
+            "254" | "255" | "256" => "000",
+            "234" | "57" => "009",
+            _ => "00",
         }
     }
 
@@ -57,6 +82,12 @@ impl DialPlan {
         if !digits(&self.trunk_prefix) || self.trunk_prefix.len() > 2 {
             return Err(NormalizeError::BadPlan(
                 "trunk_prefix must be at most 2 digits",
+            ));
+        }
+        let intl = &self.international_prefix;
+        if !digits(intl) || !(2..=4).contains(&intl.len()) || !intl.starts_with('0') {
+            return Err(NormalizeError::BadPlan(
+                "international_prefix must be 2 to 4 digits starting with 0",
             ));
         }
         let home = self.home_area_code.as_bytes();

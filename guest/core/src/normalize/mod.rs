@@ -96,9 +96,7 @@ pub fn normalize_prefix(text: &str, plan: &DialPlan) -> Result<Prefix, Normalize
     let mut buf = [0u8; MAX_DIGITS + 3];
     let full: &[u8] = if d.plus {
         digits
-    } else if let Some(rest) = strip(digits, b"011").filter(|_| plan.is_nanp()) {
-        rest
-    } else if let Some(rest) = strip(digits, b"00").filter(|_| !plan.is_nanp()) {
+    } else if let Some(rest) = strip(digits, plan.international_prefix.as_bytes()) {
         rest
     } else {
         let cc = plan.country_code.as_bytes();
@@ -265,6 +263,48 @@ mod tests {
             let want = E164::from_nanp_national(national.parse().unwrap());
             proptest::prop_assert_eq!(normalize(&dialed, &plan()), Ok(want), "{:?}", dialed);
         }
+    }
+
+    /// The international prefix follows the country (the ITU's), or the
+    /// plan's own `international_prefix`.
+    #[test]
+    fn international_prefixes() {
+        let plan = |cc: &str, trunk: &str| DialPlan {
+            country_code: cc.into(),
+            trunk_prefix: trunk.into(),
+            international_prefix: DialPlan::itu_international_prefix(cc).into(),
+            ..DialPlan::nanp()
+        };
+        for (cc, dialed) in [
+            ("61", "0011 44 20 7946 0000"),
+            ("81", "010-44-20-7946-0000"),
+            ("44", "00 44 20 7946 0000"),
+            ("49", "0044 20 7946 0000"),
+            ("65", "000 44 20 7946 0000"),
+            ("82", "001 44 20 7946 0000"),
+            ("1", "011 44 20 7946 0000"),
+        ] {
+            let p = plan(cc, if cc == "1" { "1" } else { "0" });
+            assert!(p.validate().is_ok(), "{cc}");
+            assert_eq!(
+                normalize(dialed, &p).map(|e| e.0),
+                Ok(442079460000),
+                "{cc}: {dialed}"
+            );
+        }
+        // Australia's own numbers still read with the trunk 0.
+        assert_eq!(
+            normalize("02 9876 5432", &plan("61", "0")).map(|e| e.0),
+            Ok(61298765432)
+        );
+        let bad = DialPlan {
+            international_prefix: "11".into(),
+            ..DialPlan::nanp()
+        };
+        assert_eq!(
+            bad.validate().unwrap_err().plan_field(),
+            Some("international_prefix")
+        );
     }
 
     #[test]

@@ -35,16 +35,17 @@ pub(super) fn national(
     plan: &DialPlan,
     letters: bool,
 ) -> Result<E164, NormalizeError> {
-    // North America dials 011 for international calls (a leading 0 reaches
-    // the operator); elsewhere 00 is the ITU prefix.
-    if plan.is_nanp() {
-        if let Some(rest) = strip(digits, b"011") {
+    // The plan's international prefix: 011 in North America (a leading 0
+    // reaches the operator), 00 in most countries, 0011 in Australia, ...
+    // Every one starts with 0 (the plan is validated), which nearly no
+    // North American number does: one compare skips the loop.
+    if digits.first() == Some(&b'0') {
+        if let Some(rest) = strip(digits, plan.international_prefix.as_bytes()) {
             return international(rest, letters);
         }
-        return nanp(digits, plan, letters);
     }
-    if let Some(rest) = strip(digits, b"00") {
-        return international(rest, letters);
+    if plan.is_nanp() {
+        return nanp(digits, plan, letters);
     }
     let trunk = plan.trunk_prefix.as_bytes();
     let national = match strip(digits, trunk) {

@@ -18,6 +18,9 @@ pub fn why(d: &Decision, time: impl Fn(Rfc3339Text) -> String) -> String {
             format!("private window ended at {}: {on_expiry}", until())
         }
         Reason::NotPrivileged => "not privileged".to_string(),
+        Reason::Unreadable => {
+            "the dialed string is no number: the policy's `unreadable` choice".to_string()
+        }
         Reason::FailSafe => "FAIL-SAFE: privcall could not decide; facility fail mode".to_string(),
     }
 }
