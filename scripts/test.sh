@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# --all-targets runs the criterion benches once each (test mode); --doc runs
-# the documentation examples, which --all-targets leaves out.
-cargo test --workspace --all-targets --locked
+# Unit, property and integration tests under cargo nextest: each test in
+# its own process with a time limit (.config/nextest.toml), so a hang fails
+# by name. The benches run once each in test mode (they must build and
+# run; no timing is asserted); --doc runs the documentation examples.
+cargo nextest run --workspace --lib --bins --tests --locked
+cargo test --workspace --benches --locked
 cargo test --workspace --doc --locked
 # The API documentation builds without a broken link or a name clash.
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet

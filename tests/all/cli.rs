@@ -434,10 +434,15 @@ fn bench_reports_the_contract_fields() {
     );
     let calls: u64 = kinds.iter().map(|k| k["calls"].as_u64().unwrap()).sum();
     assert_eq!(calls, v["samples"].as_u64().unwrap(), "{v}");
+    // Each kind was measured on both paths (a missing field fails).
     for k in kinds {
+        assert!(k["calls"].as_u64().unwrap() > 0, "{k}");
         for path in ["wasm", "native"] {
-            let l = &k[path];
-            assert!(l["p50_ns"].as_u64() <= l["p99_ns"].as_u64(), "{k}");
+            let (p50, p99) = (
+                k[path]["p50_ns"].as_u64().unwrap(),
+                k[path]["p99_ns"].as_u64().unwrap(),
+            );
+            assert!(0 < p50 && p50 <= p99, "{k}");
         }
     }
     let table = ok(&["bench", "--numbers", "3000", "--samples", "500"]);

@@ -217,6 +217,7 @@ fn daemon_decides_takes_pushes_and_restarts_from_its_state() {
     };
     let (one, two) = (b(1), b(2));
     let state = work.path().join("state");
+    // Every level logged: the privacy scan below reads all of it.
     let d = Daemon::start(&[
         "--trust",
         s(&auth.public()),
@@ -224,6 +225,8 @@ fn daemon_decides_takes_pushes_and_restarts_from_its_state() {
         s(&state),
         "--bundle",
         s(&one),
+        "--log-level",
+        "trace",
     ]);
     let v = d.decide("9-1-573-555-0142");
     assert_eq!(v["record"], false);
@@ -299,6 +302,12 @@ fn daemon_decides_takes_pushes_and_restarts_from_its_state() {
     assert!(d.stop().success());
     std::thread::sleep(Duration::from_millis(100));
     let logs = logs.lock().unwrap().clone();
+    // The scan reads a real log: the swaps and refusals are in it.
+    assert!(
+        logs.contains("list swapped in source=Push sequence=2"),
+        "{logs}"
+    );
+    assert!(logs.contains("kind=bad-signature"), "{logs}");
     for secret in ["5735550142", "573-555-0142", "A1001"] {
         assert!(!logs.contains(secret), "logs name {secret}: {logs}");
     }

@@ -162,7 +162,7 @@ const CASES: &[Case] = &[
     (
         "window with bad number",
         "",
-        "JCCC,I1,555,2026-12-01T10:00:00Z,2026-12-01T10:30:00Z,r\n",
+        "JCCC,INM-7741,555,2026-12-01T10:00:00Z,2026-12-01T10:30:00Z,r\n",
         POLICY,
         "prearranged.csv",
         Some(2),
@@ -172,7 +172,7 @@ const CASES: &[Case] = &[
     (
         "window with bad start",
         "",
-        "JCCC,I1,573 555 0142,2026-12-01 10:00,2026-12-01T10:30:00Z,r\n",
+        "JCCC,INM-7741,573 555 0142,2026-12-01 10:00,2026-12-01T10:30:00Z,r\n",
         POLICY,
         "prearranged.csv",
         Some(2),
@@ -182,7 +182,7 @@ const CASES: &[Case] = &[
     (
         "window ends before start",
         "",
-        "JCCC,I1,573 555 0142,2026-12-01T10:30:00Z,2026-12-01T10:00:00Z,r\n",
+        "JCCC,INM-7741,573 555 0142,2026-12-01T10:30:00Z,2026-12-01T10:00:00Z,r\n",
         POLICY,
         "prearranged.csv",
         Some(2),
@@ -289,7 +289,7 @@ fn every_bad_source_is_named_by_file_line_and_field() {
         assert!(e.message.contains(message), "{name}: {e}");
         // Privacy: the error never repeats a number or an inmate id.
         let text = errs.to_string();
-        for secret in ["555 0142", "555 01?2", "5550142", "I1,"] {
+        for secret in ["555 0142", "555 01?2", "5550142", "INM-7741"] {
             assert!(
                 !text.contains(secret),
                 "{name}: message leaks {secret:?}: {text}"
