@@ -20,6 +20,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 # The C ABI from C, under valgrind (include/privcall.h's drift is checked
 # by `cargo test` above).
 tests/c/run.sh
+# Every fuzz target (fuzz/: bundles, list bodies, sources, dialed strings, daemon requests, wasm vs native) for 30 s each.
+scripts/fuzz.sh 30
 # A real SBC in the loop: Kamailio (KEMI Python + the C ABI), rtpengine
 # recording, SIPp calls with RTP, all on 127.0.0.1 (installs the Debian
 # packages it needs through scripts/install-sip.sh).

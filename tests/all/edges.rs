@@ -58,3 +58,56 @@ fn a_list_is_expired_from_its_expires_at_second_on() {
         .unwrap_err();
     assert_eq!(err.kind(), RefusalKind::Expired, "{err}");
 }
+
+/// The sources of `compile`, written to a temporary folder: its errors.
+fn compile_errors(registry: &str, prearranged: &str, policy: &str) -> privcall::CompileErrors {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    privcall::compile(&privcall::Sources {
+        registry: path("registry.csv", registry),
+        prearranged: Some(path("prearranged.csv", prearranged)),
+        policy: path("policy.toml", policy),
+    })
+    .expect_err("the sources are refused")
+}
+
+/// Fuzz finding (`normalize`): the plan the fuzzer made (country code 17,
+/// outside line 1136, no trunk prefix) passed validation, and under it
+/// `"\tHELPHELP"` read as +1743574357, a "+1" number of 10 digits that no
+/// `+` form reads back as. ITU-T E.164 assigns no country code but 1 that
+/// starts with 1, so such a plan is refused, in the core and in
+/// `policy.toml`.
+#[test]
+fn a_country_code_that_starts_with_1_but_is_not_1_is_refused() {
+    use privcall_core::normalize::DialPlan;
+    let mut plan = DialPlan::nanp();
+    plan.country_code = "17".into();
+    plan.trunk_prefix = String::new();
+    plan.outside_line_prefix = "1136".into();
+    plan.international_prefix = DialPlan::itu_international_prefix("17").into();
+    assert_eq!(
+        plan.validate().unwrap_err().plan_field(),
+        Some("country_code")
+    );
+    for cc in ["12", "17", "199"] {
+        let registry = "number,category,facilities,valid_from,valid_until,label\n";
+        let prearranged = "facility,inmate,number,start,end,ref\n";
+        let policy = format!("[default]\ncountry_code = \"{cc}\"\n");
+        let errs = compile_errors(registry, prearranged, &policy);
+        assert!(
+            errs.0.iter().any(|e| e
+                .field
+                .as_deref()
+                .is_some_and(|f| f.contains("country_code"))),
+            "{cc}: {errs}"
+        );
+    }
+    plan.country_code = "1".into();
+    plan.outside_line_prefix = String::new();
+    plan.international_prefix = "011".into();
+    assert!(plan.validate().is_ok());
+}

@@ -79,6 +79,15 @@ impl DialPlan {
                 "country_code must be 1 to 3 digits, not starting with 0",
             ));
         }
+        // Every number whose country code starts with 1 is North
+        // American (ITU-T E.164 assigns no other): under a plan of `17`
+        // a national number would normalize to a "+17..." that no `+`
+        // form of it reads as, and that breaks the rules of a +1 number.
+        if cc.len() > 1 && cc.first() == Some(&b'1') {
+            return Err(NormalizeError::BadPlan(
+                "country_code starting with 1 must be 1 (North America)",
+            ));
+        }
         if !digits(&self.trunk_prefix) || self.trunk_prefix.len() > 2 {
             return Err(NormalizeError::BadPlan(
                 "trunk_prefix must be at most 2 digits",
