@@ -12,6 +12,7 @@ mod faults;
 mod feeds;
 mod formats;
 mod guest;
+mod oracle;
 mod poll;
 mod reference;
 mod rules;

@@ -215,7 +215,7 @@ fn apply_policy(
                             // A facility that changes country gets that
                             // country's trunk prefix unless it sets one.
                             if !t.contains_key("trunk_prefix") {
-                                p.dial_plan.trunk_prefix = if s == "1" { "1" } else { "0" }.into();
+                                p.dial_plan.trunk_prefix = DialPlan::itu_trunk_prefix(&s).into();
                             }
                             // And its international prefix (the ITU's).
                             if !t.contains_key("international_prefix") {

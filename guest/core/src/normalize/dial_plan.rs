@@ -38,20 +38,62 @@ impl DialPlan {
         }
     }
 
-    /// The international access prefix the ITU lists for a country code
-    /// (ITU-T E.164 Annex to Operational Bulletin 994), where it is not
-    /// `00`; `00` for every other code. A country with several prefixes
-    /// (carrier selection) gets its most common one; a facility can set
-    /// `international_prefix` itself.
+    /// The plan of a facility in the country with calling code
+    /// `country_code`: its usual trunk and international prefixes
+    /// ([`DialPlan::itu_trunk_prefix`], [`DialPlan::itu_international_prefix`]),
+    /// no outside line, no home area code.
+    pub fn for_country(country_code: &str) -> DialPlan {
+        DialPlan {
+            outside_line_prefix: String::new(),
+            country_code: country_code.into(),
+            trunk_prefix: Self::itu_trunk_prefix(country_code).into(),
+            home_area_code: String::new(),
+            international_prefix: Self::itu_international_prefix(country_code).into(),
+        }
+    }
+
+    /// The national (trunk) prefix dialed before an area code in the
+    /// country with this calling code: `1` in North America, `8` in Russia,
+    /// Kazakhstan, Belarus and Turkmenistan, `06` in Hungary, none where
+    /// the leading digit is part of the number (Italy, Spain, Denmark,
+    /// Norway, Poland, Mexico, ...), `0` elsewhere. As the ITU's national
+    /// numbering plans (and libphonenumber, the test oracle) list them.
+    pub fn itu_trunk_prefix(country_code: &str) -> &'static str {
+        match country_code {
+            "1" | "692" => "1",
+            "7" | "375" | "993" => "8",
+            "36" => "06",
+            "30" | "34" | "39" | "45" | "47" | "48" | "52" | "56" | "65" | "216" | "220"
+            | "247" | "506" | "680" | "221" | "222" | "223" | "224" | "225" | "226" | "227"
+            | "228" | "229" | "230" | "235" | "236" | "237" | "238" | "239" | "240" | "241"
+            | "242" | "244" | "245" | "246" | "248" | "253" | "257" | "258" | "266" | "267"
+            | "268" | "269" | "290" | "297" | "298" | "299" | "350" | "351" | "352" | "354"
+            | "356" | "357" | "371" | "372" | "376" | "378" | "420" | "500" | "501" | "502"
+            | "503" | "504" | "505" | "507" | "509" | "592" | "597" | "599" | "670" | "672"
+            | "673" | "674" | "675" | "676" | "677" | "678" | "679" | "681" | "682" | "683"
+            | "685" | "687" | "688" | "689" | "690" | "691" | "852" | "853" | "960" | "965"
+            | "968" | "973" | "974" | "975" | "992" | "998" => "",
+            _ => "0",
+        }
+    }
+
+    /// The international access prefix dialed before a country code in the
+    /// country with this calling code, where it is not `00`; `00` for every
+    /// other code. A country with several (one per carrier) gets a common
+    /// one; a facility can set `international_prefix` itself.
     pub fn itu_international_prefix(country_code: &str) -> &'static str {
         match country_code {
-            "1" => "011",
+            "1" | "680" | "692" => "011",
             "61" => "0011",
             "81" => "010",
-            "7" => "810",
-            "82" | "852" | "62" | "66" | "976" | "855" | "856" => "001",
+            "7" | "375" | "992" | "993" => "810",
+            "53" => "119",
+            "82" | "65" | "66" | "855" | "976" | "592" => "001",
             "886" => "002",
-            "65" => "000",
+            "62" => "008",
+            "230" => "020",
+            "55" => "0021",
+            "238" | "685" => "0",
             "254" | "255" | "256" => "000",
             "234" | "57" => "009",
             _ => "00",
@@ -94,9 +136,9 @@ impl DialPlan {
             ));
         }
         let intl = &self.international_prefix;
-        if !digits(intl) || !(2..=4).contains(&intl.len()) || !intl.starts_with('0') {
+        if !digits(intl) || !(1..=4).contains(&intl.len()) {
             return Err(NormalizeError::BadPlan(
-                "international_prefix must be 2 to 4 digits starting with 0",
+                "international_prefix must be 1 to 4 digits",
             ));
         }
         let home = self.home_area_code.as_bytes();

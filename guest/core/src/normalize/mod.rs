@@ -269,22 +269,18 @@ mod tests {
     /// plan's own `international_prefix`.
     #[test]
     fn international_prefixes() {
-        let plan = |cc: &str, trunk: &str| DialPlan {
-            country_code: cc.into(),
-            trunk_prefix: trunk.into(),
-            international_prefix: DialPlan::itu_international_prefix(cc).into(),
-            ..DialPlan::nanp()
-        };
         for (cc, dialed) in [
             ("61", "0011 44 20 7946 0000"),
             ("81", "010-44-20-7946-0000"),
             ("44", "00 44 20 7946 0000"),
             ("49", "0044 20 7946 0000"),
-            ("65", "000 44 20 7946 0000"),
+            ("65", "001 44 20 7946 0000"),
+            ("7", "8 10 44 20 7946 0000"),
+            ("55", "0021 44 20 7946 0000"),
             ("82", "001 44 20 7946 0000"),
             ("1", "011 44 20 7946 0000"),
         ] {
-            let p = plan(cc, if cc == "1" { "1" } else { "0" });
+            let p = DialPlan::for_country(cc);
             assert!(p.validate().is_ok(), "{cc}");
             assert_eq!(
                 normalize(dialed, &p).map(|e| e.0),
@@ -294,11 +290,11 @@ mod tests {
         }
         // Australia's own numbers still read with the trunk 0.
         assert_eq!(
-            normalize("02 9876 5432", &plan("61", "0")).map(|e| e.0),
+            normalize("02 9876 5432", &DialPlan::for_country("61")).map(|e| e.0),
             Ok(61298765432)
         );
         let bad = DialPlan {
-            international_prefix: "11".into(),
+            international_prefix: "00000".into(),
             ..DialPlan::nanp()
         };
         assert_eq!(

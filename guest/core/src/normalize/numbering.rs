@@ -37,14 +37,15 @@ pub(super) fn national(
 ) -> Result<E164, NormalizeError> {
     // The plan's international prefix: 011 in North America (a leading 0
     // reaches the operator), 00 in most countries, 0011 in Australia, ...
-    // Every one starts with 0 (the plan is validated), which nearly no
-    // North American number does: one compare skips the loop.
-    if digits.first() == Some(&b'0') {
+    // North America's is 011, and no North American number starts with 0:
+    // there one compare skips the loop.
+    let nanp_plan = plan.is_nanp();
+    if digits.first() == Some(&b'0') || !nanp_plan {
         if let Some(rest) = strip(digits, plan.international_prefix.as_bytes()) {
             return international(rest, letters);
         }
     }
-    if plan.is_nanp() {
+    if nanp_plan {
         return nanp(digits, plan, letters);
     }
     let trunk = plan.trunk_prefix.as_bytes();
