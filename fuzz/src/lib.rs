@@ -308,3 +308,25 @@ pub fn signed_seeds() -> Vec<Vec<u8>> {
         .map(|&(n, w, seed)| sign_list(&privcall::fixtures::synthetic_list(n, w, seed).list, seed))
         .collect()
 }
+
+/// The policies the source targets read rows under, by the input's
+/// first byte: the compiler's fallback (no `policy.toml`), the examples'
+/// policy (outside line 9, two facilities), and a British one.
+pub fn source_policies(pick: u8) -> privcall::fixtures::sources::Policies {
+    use privcall::fixtures::sources::{policy_toml, Policies};
+    let text = match pick % 3 {
+        0 => return Policies::fallback(),
+        1 => include_str!("../../examples/policy.toml"),
+        _ => "[default]\ncountry_code = \"44\"\noutside_line_prefix = \"9\"\n[facility.LON]\noutside_line_prefix = \"\"\n",
+    };
+    let (policies, errors) = policy_toml(text);
+    assert!(errors.is_empty(), "a fixed policy is refused: {errors:?}");
+    policies.expect("a policy without errors parses")
+}
+
+/// Panics when a source error names a number (see [`assert_no_number`]).
+pub fn assert_private_errors(errors: &[privcall::SourceError]) {
+    for e in errors {
+        assert_no_number(&e.to_string(), "a source error");
+    }
+}

@@ -26,6 +26,7 @@ pub use crate::trust::keys::read_verifying_key;
 pub use crate::trust::state::{StateDir, StateError};
 
 pub mod cdr;
+pub mod sources;
 
 /// The process-wide wasmtime engine the guest runs on, for tests that
 /// compile the guest themselves (as a component, say).

@@ -67,6 +67,11 @@ pub mod text;
 #[doc(hidden)]
 pub mod fixtures;
 
+// The daemon's request parsing: in the library so that the fuzz target
+// `daemon_request` runs the daemon's own code; not an API of its own.
+#[doc(hidden)]
+pub mod requests;
+
 // Deciding: the engine, its input and its answer.
 pub use crate::decision::{Decision, ListId, Reason};
 pub use crate::runtime::{Engine, EngineConfig, EngineError, Status};

@@ -111,3 +111,47 @@ fn a_country_code_that_starts_with_1_but_is_not_1_is_refused() {
     plan.international_prefix = "011".into();
     assert!(plan.validate().is_ok());
 }
+
+/// Fuzz finding (`registry_csv`, `prearranged_csv`): an unknown column was
+/// named by its text, so a file without its header line printed its first
+/// row, numbers and inmate ids included, in the compile errors. Unknown
+/// columns that are not lowercase words are named by position now; a
+/// misspelt column name is still named.
+#[test]
+fn a_source_without_its_header_line_never_prints_its_first_row() {
+    let registry = "+1 573 555 0142,attorney,,,,Sample Law Office\n";
+    let prearranged =
+        "JCCC,A1001,573-555-0163,2026-12-01T14:00:00Z,2026-12-01T14:30:00Z,REQ-0001\n";
+    let errs = compile_errors(registry, prearranged, "[default]\n");
+    let text = errs.to_string();
+    for secret in ["555", "A1001", "REQ-0001", "Sample Law"] {
+        assert!(!text.contains(secret), "{secret} printed: {text}");
+    }
+    assert!(
+        errs.0
+            .iter()
+            .any(|e| e.field.as_deref() == Some("column 1")),
+        "{text}"
+    );
+    // The headers the fuzzer found, with runs of digits in them.
+    let registry =
+        "numbe8888888888888888r\u{1}co,category,facilities,valid_from,valid_until,label\n";
+    let prearranged = "facility,inm2021061-2-T14:,number,start,end,ref\n";
+    let errs = compile_errors(registry, prearranged, "[default]\n");
+    let text = errs.to_string();
+    assert!(
+        !text.contains("8888") && !text.contains("2021061"),
+        "{text}"
+    );
+    // A misspelt column is named as it is spelt.
+    let registry = "numbr,category,facilities,valid_from,valid_until,label\n";
+    let errs = compile_errors(
+        registry,
+        "facility,inmate,number,start,end,ref\n",
+        "[default]\n",
+    );
+    assert!(
+        errs.0.iter().any(|e| e.field.as_deref() == Some("numbr")),
+        "{errs}"
+    );
+}

@@ -51,12 +51,12 @@ impl<'a> CsvFile<'a> {
                 });
             }
         }
-        for c in &columns {
+        for (i, c) in columns.iter().enumerate() {
             if !expected.contains(&c.as_str()) && !optional.contains(&c.as_str()) {
                 errors.push(SourceError {
                     file: path.to_path_buf(),
                     line: Some(1),
-                    field: Some(c.clone()),
+                    field: Some(column_name(i, c)),
                     message: format!("unknown column; the header must be {}", expected.join(",")),
                 });
             }
@@ -107,5 +107,21 @@ impl<'a> CsvFile<'a> {
                 _ => "row is not valid CSV".into(),
             },
         }
+    }
+}
+
+/// The name an error gives an unknown column `text` at index `i`: the
+/// text when it is a lowercase word as column names are (a misspelt one),
+/// else `column N`. A file that lacks its header line has a data row
+/// there, and an error must never print a number, an inmate id or a
+/// reference from it.
+fn column_name(i: usize, text: &str) -> String {
+    let word = !text.is_empty()
+        && text.len() <= 32
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if word {
+        text.to_string()
+    } else {
+        format!("column {}", i + 1)
     }
 }

@@ -15,8 +15,9 @@ mod csv_file;
 mod policy;
 mod rows;
 
-use policy::{default_policy, parse_policy, PolicySet};
-use rows::{parse_prearranged, parse_registry};
+// Crate-visible for `fixtures::sources`, the fuzz targets' way in.
+pub(crate) use policy::{default_policy, parse_policy, PolicySet};
+pub(crate) use rows::{parse_prearranged, parse_registry};
 
 /// Where the list sources are.
 #[derive(Clone, Debug)]

@@ -131,8 +131,6 @@ pub struct Limits {
     pub max_bundle_bytes: usize,
 }
 
-/// The largest decision request body: a call is a few short strings.
-pub const MAX_DECIDE_BODY: usize = 4 << 10;
 /// Descriptors kept free of connections, for the state folder, the
 /// watched folder, the poll and the runtime itself.
 const RESERVED_DESCRIPTORS: u64 = 64;

@@ -9,28 +9,13 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
-use privcall::bundle::check_prefix;
-use privcall::text::{Rfc3339Text, Round};
-use privcall::{BundleError, Call, RefusalKind, UpdateSource};
-use serde::Deserialize;
+use privcall::requests::{parse_decide, UploadReader, MAX_DECIDE_BODY};
+use privcall::{BundleError, RefusalKind, UpdateSource};
 
-use super::args::MAX_DECIDE_BODY;
 use super::{now, refusal_text, Daemon, Role};
 
 /// A response, or the error response a handler returns early with.
 type Reply<T> = Result<T, Box<Response<Full<Bytes>>>>;
-
-/// The `/v1/decide` request body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DecideRequest {
-    facility: String,
-    inmate: String,
-    dialed: String,
-    at: String,
-    #[serde(default)]
-    started: Option<String>,
-}
 
 impl Daemon {
     /// Routes a request to its handler.
@@ -84,22 +69,13 @@ impl Daemon {
             Ok(b) => b,
             Err(resp) => return *resp,
         };
-        let request: DecideRequest = match serde_json::from_slice(&body) {
+        // The parsing is the library's (`privcall::requests`), where the
+        // fuzz target `daemon_request` reaches it.
+        let request = match parse_decide(&body) {
             Ok(r) => r,
-            Err(e) => return error(StatusCode::BAD_REQUEST, &json_error(&e), "bad-request"),
+            Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string(), "bad-request"),
         };
-        let (at, started) = match call_times(&request) {
-            Ok(times) => times,
-            Err(resp) => return *resp,
-        };
-        let call = Call {
-            facility: &request.facility,
-            inmate: &request.inmate,
-            dialed: &request.dialed,
-            at,
-            started,
-        };
-        json(StatusCode::OK, &self.engine.decide(&call, now()))
+        json(StatusCode::OK, &self.engine.decide(&request.call(), now()))
     }
 
     /// `POST /v1/bundles`: applies the pushed bundle. One upload at a
@@ -133,60 +109,6 @@ impl Daemon {
             }
         }
     }
-}
-
-/// The request's `at` and `started` as seconds since the epoch, or a
-/// 400 naming the field that is not an RFC 3339 time.
-fn call_times(request: &DecideRequest) -> Reply<(i64, Option<i64>)> {
-    let bad_time = |field: &str| {
-        Box::new(error(
-            StatusCode::BAD_REQUEST,
-            &format!("field `{field}`: not an RFC 3339 time"),
-            "bad-request",
-        ))
-    };
-    let Ok(Rfc3339Text(at)) = Rfc3339Text::parse(&request.at, Round::Down) else {
-        return Err(bad_time("at"));
-    };
-    let started = match request
-        .started
-        .as_deref()
-        .map(|s| Rfc3339Text::parse(s, Round::Down))
-    {
-        None => None,
-        Some(Ok(s)) => Some(s.0),
-        Some(Err(_)) => return Err(bad_time("started")),
-    };
-    Ok((at, started))
-}
-
-/// A JSON error that never echoes the request's values (they may be a
-/// privileged number or an inmate id).
-fn json_error(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    if text.starts_with("missing field") {
-        // Names one of our fields, never a value.
-        return format!(
-            "request body: {}",
-            text.split(" at line").next().unwrap_or(&text)
-        );
-    }
-    if text.starts_with("unknown field") {
-        // The client's key is not echoed: it may be a number used as a key.
-        return "request body: an unknown field; expected facility, inmate, dialed, at, started"
-            .into();
-    }
-    let what = match e.classify() {
-        serde_json::error::Category::Syntax => "is not valid JSON",
-        serde_json::error::Category::Eof => "ends early",
-        serde_json::error::Category::Data => "has a field of the wrong type",
-        serde_json::error::Category::Io => "could not be read",
-    };
-    format!(
-        "request body {what} (line {}, column {})",
-        e.line(),
-        e.column()
-    )
 }
 
 /// The request's `Content-Length`, when it has a valid one.
@@ -242,40 +164,21 @@ async fn read_body(req: Request<Incoming>, max: usize, limit: Duration) -> Reply
 }
 
 /// An uploaded bundle, refused as soon as its size or first bytes show it
-/// cannot be one: a `Content-Length` over `max` before reading, a wrong
-/// magic, format version or section length on the first bytes.
+/// cannot be one ([`UploadReader`]): a `Content-Length` over `max` before
+/// reading, a wrong magic, format version or section length on the first
+/// bytes.
 async fn read_upload(req: Request<Incoming>, max: usize) -> Reply<Bytes> {
-    let declared = content_length(&req);
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large(max));
-    }
-    let capacity = declared.map_or(0, |n| n as usize).min(max);
-    let mut bytes = Vec::with_capacity(capacity);
-    let mut framing_known = false;
+    let mut upload =
+        UploadReader::new(content_length(&req), max).map_err(|e| not_a_bundle(e, max))?;
     let mut body = req.into_body();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| unreadable())?;
         let Ok(data) = frame.into_data() else {
             continue; // trailers
         };
-        if bytes.len() + data.len() > max {
-            return Err(too_large(max));
-        }
-        bytes.extend_from_slice(&data);
-        if !framing_known {
-            match check_prefix(&bytes) {
-                Ok(None) => {}
-                Ok(Some(least)) => {
-                    framing_known = true;
-                    if least > max || declared.is_some_and(|n| (least as u64) > n) {
-                        return Err(not_a_bundle(BundleError::TooLarge { bytes: least }, max));
-                    }
-                }
-                Err(e) => return Err(not_a_bundle(e, max)),
-            }
-        }
+        upload.push(&data).map_err(|e| not_a_bundle(e, max))?;
     }
-    Ok(Bytes::from(bytes))
+    Ok(Bytes::from(upload.finish()))
 }
 
 /// The refusal of an upload whose first bytes are not a bundle's.
