@@ -388,10 +388,8 @@ class PrivcallKamailio:
             KSR.err("privcall: privcall_decide: %d: %s\n" % (rc, _last_error(self.lib)))
             return fail_safe("error")
         reason = (out.reason_name or b"?").decode()
-        # A dialed string that is not a number is decided by privcall as not privileged;
-        # nothing can be checked against the lists, so the script applies the fail mode.
-        if out.reason == PRIVCALL_REASON_NOT_PRIVILEGED and not out.normalized:
-            return self.facility_fail_mode(facility, "not-a-number")
+        # A dialed string that is not a number comes back with reason `unreadable`,
+        # decided by the policy's `unreadable` key (the test's policy: the fail mode).
         number = out.normalized.decode() or dialed
         return Answer(
             bool(out.record), reason, out.list_sequence,
