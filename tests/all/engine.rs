@@ -237,10 +237,14 @@ fn swaps_under_load_never_fail_a_decision_nor_go_back() {
         .unwrap();
     let bundles: Vec<Vec<u8>> = (2..=31).map(|seq| bundle_of(seq, &[&a])).collect();
     let stop = Arc::new(AtomicBool::new(false));
+    // Swaps start once every worker has decided on list 1, and workers go
+    // on after the last: each sees the first list and the last one.
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let workers: Vec<_> = (0..4)
         .map(|i| {
             let engine = Arc::clone(&engine);
             let stop = Arc::clone(&stop);
+            let started = Arc::clone(&started);
             std::thread::spawn(move || {
                 let mut last = 0;
                 let mut count = 0u64;
@@ -261,7 +265,9 @@ fn swaps_under_load_never_fail_a_decision_nor_go_back() {
                     let seq = d.list.as_ref().unwrap().sequence;
                     assert!(seq >= last, "list went back from {last} to {seq}");
                     last = seq;
-                    seen.insert(seq);
+                    if seen.insert(seq) && seen.len() == 1 {
+                        started.fetch_add(1, Ordering::SeqCst);
+                    }
                     if call.dialed.contains("0142") {
                         assert!(!d.record, "the attorney was recorded during a swap");
                     } else {
@@ -269,10 +275,16 @@ fn swaps_under_load_never_fail_a_decision_nor_go_back() {
                     }
                     count += 1;
                 }
+                // One more after the last swap.
+                let after = engine.decide(&attorney(t(NOW)), t(NOW));
+                seen.insert(after.list.as_ref().unwrap().sequence);
                 (count, seen)
             })
         })
         .collect();
+    while started.load(Ordering::SeqCst) < 4 {
+        std::thread::yield_now();
+    }
     for b in &bundles {
         engine.apply(b, t(NOW), UpdateSource::Poll).unwrap();
     }
@@ -281,9 +293,10 @@ fn swaps_under_load_never_fail_a_decision_nor_go_back() {
     for w in workers {
         let (count, seen) = w.join().unwrap();
         assert!(count >= 100);
+        assert!(seen.contains(&1) && seen.contains(&31), "{seen:?}");
         lists.extend(seen);
     }
-    // Decisions really ran while lists were swapped in: they met several.
+    // Every worker decided before and after the swaps: it met both ends.
     assert!(
         lists.len() >= 2,
         "every decision saw the same list: {lists:?}"
