@@ -443,10 +443,8 @@ fn with_context(context: &str, local: &str) -> Result<Dialed, NormalizeError> {
         .get(..len)
         .and_then(|j| core::str::from_utf8(j).ok())
         .ok_or(NormalizeError::BadCharacter { position: 1 })?;
-    // The joined text has no URI left: read it straight.
-    let (s, context) = strip_uri(text);
-    debug_assert!(context.is_none());
-    scan_plain(s)
+    // The joined text starts with the context's `+`: no URI is left.
+    scan_plain(text)
 }
 
 /// Whether `rest` (starting at a letter) is an extension: a marker word,
