@@ -33,6 +33,7 @@ fn header() -> Header {
         expires_at: NOW + 86_400,
         scope: "all".into(),
         issuer: [0; 8],
+        recipients: Vec::new(),
         canaries: Vec::new(),
     }
 }

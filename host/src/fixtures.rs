@@ -21,6 +21,7 @@ pub use crate::time::{format as format_time, now, parse_date_or_instant, parse_i
 pub use crate::trust::bundle::{
     decode_header, frame, sign, verify, Canary, Framing, Verified, MAGIC, MAX_CANARIES,
 };
+pub use crate::trust::edge::{decrypt, encrypt};
 pub use crate::trust::files::{replace_private, write_private_new, write_public_new};
 pub use crate::trust::keys::read_verifying_key;
 pub use crate::trust::state::{StateDir, StateError};

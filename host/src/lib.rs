@@ -95,11 +95,21 @@ pub mod files {
     };
 }
 
+/// Lists encrypted to their edges: each edge's key pair (an age X25519
+/// identity and its recipient) and the files they live in.
+pub mod edge {
+    pub use crate::trust::edge::{
+        keygen_recipient, read_identity, read_recipient, read_recipients, EdgeIdentity,
+        EdgeKeyError, Recipient, RecipientId,
+    };
+}
+
 /// The signed bundle's format, for tools that read one without trusting
 /// it (`privcall inspect`) or check one in transit (`privcall serve`).
 pub mod bundle {
     pub use crate::trust::{
         check_prefix, Header, UnverifiedBundle, FORMAT_VERSION, MAGIC, MAX_BUNDLE_BYTES,
+        MAX_RECIPIENTS, OLDEST_READABLE_VERSION,
     };
 }
 

@@ -1,10 +1,11 @@
 //! The long-running engine: hot swaps, the trust model, restarts, faults.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ed25519_dalek::SigningKey;
 use privcall::bundle::{Header, FORMAT_VERSION};
+use privcall::edge::EdgeIdentity;
 use privcall::fixtures::{self as bundle, Canary};
 use privcall::guest::GuestRuntime;
 use privcall::Reason;
@@ -30,13 +31,22 @@ impl Authority {
         }
     }
 
+    /// A store of `keys` on the test edge (it holds [`edge`]'s identity).
     pub(crate) fn trust(keys: &[&Authority], threshold: usize) -> TrustStore {
         TrustStore::new(
             keys.iter().map(|a| a.key.verifying_key()).collect(),
             threshold,
         )
         .unwrap()
+        .with_identity(edge().clone())
     }
+}
+
+/// The test edge: every bundle these tests make is encrypted to it, so the
+/// trust, swap, restart and fault tests run on encrypted bundles.
+pub(crate) fn edge() -> &'static EdgeIdentity {
+    static EDGE: OnceLock<EdgeIdentity> = OnceLock::new();
+    EDGE.get_or_init(EdgeIdentity::generate)
 }
 
 pub(crate) fn header(sequence: u64, expires_at: i64) -> Header {
@@ -46,6 +56,7 @@ pub(crate) fn header(sequence: u64, expires_at: i64) -> Header {
         expires_at,
         scope: "all".into(),
         issuer: [0; 8],
+        recipients: Vec::new(),
         canaries: Vec::new(),
     }
 }
@@ -55,11 +66,26 @@ pub(crate) fn bundle_of(sequence: u64, signers: &[&Authority]) -> Vec<u8> {
     with_header(header(sequence, t("2027-06-01T00:00:00Z")), signers)
 }
 
-pub(crate) fn with_header(mut h: Header, signers: &[&Authority]) -> Vec<u8> {
+/// The sample list under header `h`, encrypted to [`edge`] and signed by
+/// `signers`.
+pub(crate) fn with_header(h: Header, signers: &[&Authority]) -> Vec<u8> {
+    sealed_to(h, signers, edge(), edge())
+}
+
+/// The sample list under header `h` naming `named` as its recipient, its
+/// body encrypted to `sealed_for`, signed by `signers`.
+pub(crate) fn sealed_to(
+    mut h: Header,
+    signers: &[&Authority],
+    named: &EdgeIdentity,
+    sealed_for: &EdgeIdentity,
+) -> Vec<u8> {
     let s = samples();
     h.issuer = KeyId::of(&signers[0].key.verifying_key()).0;
+    h.recipients = vec![named.id().0];
     let keys: Vec<SigningKey> = signers.iter().map(|a| a.key.clone()).collect();
-    bundle::sign(&h, &s.list.to_bytes(), &keys).unwrap()
+    let sealed = bundle::encrypt(&s.list.to_bytes(), &[sealed_for.recipient()]).unwrap();
+    bundle::sign(&h, &sealed, &keys).unwrap()
 }
 
 pub(crate) fn attorney(at: i64) -> Call<'static> {
@@ -97,6 +123,7 @@ fn every_bad_update_is_refused_by_name_and_the_old_list_decides() {
     let a = Authority::new(1);
     let b = Authority::new(2);
     let stranger = Authority::new(9);
+    let other = EdgeIdentity::generate();
     let good = bundle_of(5, &[&a, &b]);
     let tamper = |f: &dyn Fn(&mut Vec<u8>)| {
         let mut v = bundle_of(6, &[&a, &b]);
@@ -175,7 +202,7 @@ fn every_bad_update_is_refused_by_name_and_the_old_list_decides() {
             "wrong format version",
             tamper(&|v| v[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes())),
             RefusalKind::FormatVersion,
-            "format version 3 is not supported",
+            "format version 4 is not supported",
         ),
         (
             "oversized",
@@ -195,6 +222,28 @@ fn every_bad_update_is_refused_by_name_and_the_old_list_decides() {
             with_header(wrong_canary, &[&a, &b]),
             RefusalKind::CanaryMismatch,
             "canary call 0",
+        ),
+        (
+            "for another edge",
+            sealed_to(
+                header(6, t("2027-06-01T00:00:00Z")),
+                &[&a, &b],
+                &other,
+                &other,
+            ),
+            RefusalKind::NotForThisEdge,
+            "not for this edge",
+        ),
+        (
+            "names this edge, sealed for another",
+            sealed_to(
+                header(6, t("2027-06-01T00:00:00Z")),
+                &[&a, &b],
+                edge(),
+                &other,
+            ),
+            RefusalKind::Malformed,
+            "does not decrypt with its identity",
         ),
     ];
     let engine = engine_with(Authority::trust(&[&a, &b], 2), None);

@@ -52,6 +52,7 @@ fn header() -> Header {
         expires_at: t("2099-01-01T00:00:00Z"),
         scope: "all".into(),
         issuer: [0; 8],
+        recipients: Vec::new(),
         canaries: Vec::new(),
     }
 }

@@ -34,12 +34,18 @@ pub struct TrustFiles {
     pub keys: Vec<PathBuf>,
     /// Signatures required.
     pub threshold: usize,
+    /// The edge identity that opens bundles encrypted to this host.
+    pub identity: Option<PathBuf>,
 }
 
 impl TrustFiles {
     /// Reads the files into a store.
     pub fn load(&self) -> Result<TrustStore, KeyError> {
-        TrustStore::from_files(&self.keys, self.threshold)
+        let store = TrustStore::from_files(&self.keys, self.threshold)?;
+        Ok(match &self.identity {
+            Some(path) => store.with_identity(crate::trust::edge::read_identity(path)?),
+            None => store,
+        })
     }
 
     /// Re-reads the files into `engine`'s store before an update, so a

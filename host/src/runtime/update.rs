@@ -111,6 +111,9 @@ impl UpdateError {
                 BundleError::UnknownKeys { .. } => K::UnknownKey,
                 BundleError::BelowThreshold { .. } => K::BelowThreshold,
                 BundleError::Expired { .. } => K::Expired,
+                BundleError::NoIdentity { .. } | BundleError::NotForThisEdge { .. } => {
+                    K::NotForThisEdge
+                }
                 _ => K::Malformed,
             },
             UpdateError::Body(_) => K::Malformed,
@@ -157,6 +160,9 @@ pub enum RefusalKind {
     UnknownKey,
     /// Fewer valid trusted signatures than the threshold.
     BelowThreshold,
+    /// Encrypted for other edges, or encrypted and this host has no
+    /// identity.
+    NotForThisEdge,
     /// Not above the high-water mark.
     Replayed,
     /// Further above the high-water mark than one update may go.
@@ -173,7 +179,7 @@ pub enum RefusalKind {
 
 impl RefusalKind {
     /// Every kind, in the order metrics list them.
-    pub const ALL: [RefusalKind; 15] = [
+    pub const ALL: [RefusalKind; 16] = [
         RefusalKind::Oversized,
         RefusalKind::Malformed,
         RefusalKind::Truncated,
@@ -183,6 +189,7 @@ impl RefusalKind {
         RefusalKind::BadSignature,
         RefusalKind::UnknownKey,
         RefusalKind::BelowThreshold,
+        RefusalKind::NotForThisEdge,
         RefusalKind::Replayed,
         RefusalKind::SequenceJump,
         RefusalKind::Expired,
@@ -203,6 +210,7 @@ impl RefusalKind {
             RefusalKind::BadSignature => "bad-signature",
             RefusalKind::UnknownKey => "unknown-key",
             RefusalKind::BelowThreshold => "below-threshold",
+            RefusalKind::NotForThisEdge => "not-for-this-edge",
             RefusalKind::Replayed => "replayed",
             RefusalKind::SequenceJump => "sequence-jump",
             RefusalKind::Expired => "expired",
@@ -220,6 +228,7 @@ impl RefusalKind {
             RefusalKind::BadSignature
             | RefusalKind::UnknownKey
             | RefusalKind::BelowThreshold
+            | RefusalKind::NotForThisEdge
             | RefusalKind::Unsigned => 403,
             RefusalKind::PersistFailed => 500,
             _ => 422,

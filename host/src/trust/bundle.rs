@@ -18,20 +18,27 @@ use bincode::{Decode, Encode};
 use sha2::{Digest, Sha256};
 
 pub use super::seal::{seal, sign, BundleInfo};
+use crate::trust::edge::RecipientId;
 use crate::trust::keys::{KeyId, TrustStore};
 
 /// First bytes of every bundle.
 pub const MAGIC: [u8; 8] = *b"PRIVCALL";
-/// The bundle format this build reads and writes, the list body's
-/// encoding included (2: policies carry `unreadable`, dial plans their
-/// `international_prefix`).
-pub const FORMAT_VERSION: u16 = 2;
+/// The bundle format this build writes, the list body's encoding included
+/// (3: the header names the recipients an encrypted body is for).
+pub const FORMAT_VERSION: u16 = 3;
+/// The oldest format this build still reads: version 2 is version 3
+/// without recipients (a clear body), so a host upgraded over a saved
+/// list keeps deciding with it.
+pub const OLDEST_READABLE_VERSION: u16 = 2;
 /// The largest bundle accepted: the largest body plus framing.
 pub const MAX_BUNDLE_BYTES: usize = privcall_core::list::MAX_BODY_BYTES + (1 << 16);
 /// Headers are small; a large one is an attack or a bug.
 pub const MAX_HEADER_BYTES: usize = 4096;
 /// More signatures than this is not a threshold scheme, it's padding.
 pub const MAX_SIGNATURES: usize = 16;
+/// Most edges one bundle is encrypted to (a fleet's shared part goes to
+/// every edge of a region; a header stays under [`MAX_HEADER_BYTES`]).
+pub const MAX_RECIPIENTS: usize = 256;
 
 /// The signed header of a bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -47,6 +54,9 @@ pub struct Header {
     pub scope: String,
     /// The key that compiled it: the first signer ([`sign`] sets it).
     pub issuer: [u8; 8],
+    /// The edges the body is encrypted to, by [`RecipientId`]; empty when
+    /// the body is in clear.
+    pub recipients: Vec<[u8; 8]>,
     /// Calls with the decisions the compiler's native core gave them. A
     /// host replays them on the freshly loaded guest before swapping it in,
     /// so a list the guest reads differently never goes live.
@@ -142,9 +152,34 @@ pub enum BundleError {
     /// The signed header does not decode.
     #[error("bundle header is malformed: {0}")]
     MalformedHeader(String),
+    /// [`seal`] could not encrypt the body.
+    #[error("cannot encrypt the list body: {0}")]
+    Encrypt(String),
     /// [`seal`] was given no key to sign with.
     #[error("a bundle needs at least one signing key")]
     NoSigningKey,
+    /// Encrypted, and this host has no edge identity.
+    #[error("bundle is encrypted (for recipient(s) {recipients}) and this host has no edge identity (--identity)")]
+    NoIdentity {
+        /// The recipients' ids, comma-separated.
+        recipients: String,
+    },
+    /// Encrypted for other edges.
+    #[error("bundle is encrypted for recipient(s) {recipients}, not for this edge ({ours})")]
+    NotForThisEdge {
+        /// This host's recipient id.
+        ours: RecipientId,
+        /// The recipients' ids, comma-separated.
+        recipients: String,
+    },
+    /// Names this edge but does not decrypt with its identity.
+    #[error("bundle names this edge ({ours}) but does not decrypt with its identity: {detail}")]
+    Undecryptable {
+        /// This host's recipient id.
+        ours: RecipientId,
+        /// age's reason (never key material).
+        detail: String,
+    },
     /// Past `expires_at`.
     #[error("bundle expired at {expires_at} (now {now})")]
     Expired {
@@ -165,6 +200,8 @@ pub(super) fn header_config() -> impl bincode::config::Config {
 /// The sections of a bundle, located but not yet trusted.
 #[derive(Debug)]
 pub struct Framing<'a> {
+    /// The format version.
+    pub version: u16,
     /// The signed part (everything before the signatures).
     pub signed: &'a [u8],
     /// The encoded header.
@@ -206,6 +243,11 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Whether this build reads bundles of format `version`.
+fn readable(version: u16) -> bool {
+    (OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version)
+}
+
 /// Locates the sections of a bundle, checking sizes and that nothing
 /// follows the last signature. Trusts nothing.
 pub fn frame(bytes: &[u8]) -> Result<Framing<'_>, BundleError> {
@@ -218,7 +260,7 @@ pub fn frame(bytes: &[u8]) -> Result<Framing<'_>, BundleError> {
         return Err(BundleError::BadMagic);
     }
     let version = u16::from_le_bytes(r.array("format version")?);
-    if version != FORMAT_VERSION {
+    if !readable(version) {
         return Err(BundleError::UnsupportedVersion { found: version });
     }
     let header_len = u32::from_le_bytes(r.array("header length")?) as usize;
@@ -252,6 +294,7 @@ pub fn frame(bytes: &[u8]) -> Result<Framing<'_>, BundleError> {
         });
     }
     Ok(Framing {
+        version,
         signed,
         header,
         body,
@@ -280,7 +323,7 @@ pub fn check_prefix(prefix: &[u8]) -> Result<Option<usize>, BundleError> {
     let Ok(version) = r.array("format version").map(u16::from_le_bytes) else {
         return Ok(None);
     };
-    if version != FORMAT_VERSION {
+    if !readable(version) {
         return Err(BundleError::UnsupportedVersion { found: version });
     }
     let Ok(header_len) = r.array("header length").map(u32::from_le_bytes) else {
@@ -352,7 +395,7 @@ pub fn verify<'a>(bytes: &'a [u8], trust: &TrustStore) -> Result<Verified<'a>, B
             required: trust.threshold(),
         });
     }
-    let header = decode_header(framing.header)?;
+    let header = decode_header(framing.header, framing.version)?;
     Ok(Verified {
         header,
         body: framing.body,
@@ -366,9 +409,12 @@ pub fn verify<'a>(bytes: &'a [u8], trust: &TrustStore) -> Result<Verified<'a>, B
 /// to use a list.
 #[derive(Debug)]
 pub struct UnverifiedBundle<'a> {
+    /// The format version.
+    pub version: u16,
     /// The header, decoded but not authenticated.
     pub header: Header,
-    /// The compiled list body.
+    /// The compiled list body as signed (encrypted when the header names
+    /// recipients).
     pub body: &'a [u8],
     /// SHA-256 of the signed part (the list's digest once verified), hex.
     pub digest: String,
@@ -381,7 +427,8 @@ impl UnverifiedBundle<'_> {
     pub fn read(bytes: &[u8]) -> Result<UnverifiedBundle<'_>, BundleError> {
         let framing = frame(bytes)?;
         Ok(UnverifiedBundle {
-            header: decode_header(framing.header)?,
+            version: framing.version,
+            header: decode_header(framing.header, framing.version)?,
             body: framing.body,
             digest: hex::encode(framing.digest()),
             signers: framing.signatures.iter().map(|(id, _)| *id).collect(),
@@ -389,10 +436,16 @@ impl UnverifiedBundle<'_> {
     }
 }
 
-/// Decodes a header, requiring that it uses every byte.
-pub fn decode_header(bytes: &[u8]) -> Result<Header, BundleError> {
-    let (header, used): (Header, usize) = bincode::decode_from_slice(bytes, header_config())
-        .map_err(|e| BundleError::MalformedHeader(e.to_string()))?;
+/// Decodes a header of format `version`, requiring that it uses every byte.
+pub fn decode_header(bytes: &[u8], version: u16) -> Result<Header, BundleError> {
+    let (header, used): (Header, usize) = if version == OLDEST_READABLE_VERSION {
+        let (h, used): (HeaderV2, usize) = bincode::decode_from_slice(bytes, header_config())
+            .map_err(|e| BundleError::MalformedHeader(e.to_string()))?;
+        (h.into(), used)
+    } else {
+        bincode::decode_from_slice(bytes, header_config())
+            .map_err(|e| BundleError::MalformedHeader(e.to_string()))?
+    };
     if used != bytes.len() {
         return Err(BundleError::MalformedHeader(format!(
             "{} unused bytes",
@@ -404,5 +457,56 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, BundleError> {
             "expires_at is not after issued_at".into(),
         ));
     }
+    if header.recipients.len() > MAX_RECIPIENTS {
+        return Err(BundleError::MalformedHeader(format!(
+            "{} recipients, more than {MAX_RECIPIENTS}",
+            header.recipients.len()
+        )));
+    }
+    let mut ids = header.recipients.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() != header.recipients.len() {
+        return Err(BundleError::MalformedHeader(
+            "a recipient is named twice".into(),
+        ));
+    }
     Ok(header)
+}
+
+/// The header of format 2: no recipients.
+#[derive(Decode)]
+struct HeaderV2 {
+    sequence: u64,
+    issued_at: i64,
+    expires_at: i64,
+    scope: String,
+    issuer: [u8; 8],
+    canaries: Vec<Canary>,
+}
+
+impl From<HeaderV2> for Header {
+    fn from(h: HeaderV2) -> Header {
+        Header {
+            sequence: h.sequence,
+            issued_at: h.issued_at,
+            expires_at: h.expires_at,
+            scope: h.scope,
+            issuer: h.issuer,
+            recipients: Vec::new(),
+            canaries: h.canaries,
+        }
+    }
+}
+
+impl Header {
+    /// The recipients' ids, comma-separated, for messages.
+    pub fn recipient_list(&self) -> String {
+        let ids: Vec<String> = self
+            .recipients
+            .iter()
+            .map(|&r| RecipientId(r).to_string())
+            .collect();
+        ids.join(", ")
+    }
 }

@@ -12,6 +12,7 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::trust::edge::EdgeIdentity;
 use crate::trust::files::{exposed_mode, write_private_new, write_public_new};
 
 /// Short identifier of a public key: the first 8 bytes of its SHA-256.
@@ -79,6 +80,9 @@ pub enum KeyError {
         /// The file.
         path: PathBuf,
     },
+    /// The edge identity could not be read.
+    #[error(transparent)]
+    Identity(#[from] crate::trust::edge::EdgeKeyError),
     /// No trusted key was given.
     #[error("the trust store is empty: pass at least one --trust KEY.pub")]
     EmptyTrustStore,
@@ -135,7 +139,7 @@ pub fn keygen(name: &Path) -> Result<(PathBuf, PathBuf, KeyId), KeyError> {
     Ok((secret_path, public_path, KeyId::of(&verifying)))
 }
 
-fn with_suffix(name: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn with_suffix(name: &Path, suffix: &str) -> PathBuf {
     let mut s = name.as_os_str().to_owned();
     s.push(".");
     s.push(suffix);
@@ -207,12 +211,14 @@ pub fn read_verifying_key(path: &Path) -> Result<VerifyingKey, KeyError> {
     })
 }
 
-/// The public keys a host accepts bundles from, and how many distinct
-/// trusted signatures a bundle needs.
+/// The public keys a host accepts bundles from, how many distinct trusted
+/// signatures a bundle needs, and the edge identity that opens bundles
+/// encrypted to this host.
 #[derive(Clone, Debug)]
 pub struct TrustStore {
     keys: Vec<(KeyId, VerifyingKey)>,
     threshold: usize,
+    identity: Option<EdgeIdentity>,
 }
 
 impl TrustStore {
@@ -239,7 +245,22 @@ impl TrustStore {
         Ok(TrustStore {
             keys: entries,
             threshold,
+            identity: None,
         })
+    }
+
+    /// The same store, opening bundles encrypted to `identity`.
+    #[must_use]
+    pub fn with_identity(self, identity: EdgeIdentity) -> TrustStore {
+        TrustStore {
+            identity: Some(identity),
+            ..self
+        }
+    }
+
+    /// The edge identity, when this host has one.
+    pub fn identity(&self) -> Option<&EdgeIdentity> {
+        self.identity.as_ref()
     }
 
     /// Reads the public key files and builds a store.

@@ -10,6 +10,7 @@
 )]
 
 pub mod bundle;
+pub mod edge;
 pub mod fail_modes;
 pub mod files;
 pub mod keys;
@@ -19,7 +20,7 @@ pub mod verified;
 
 pub use bundle::{
     check_prefix, seal, BundleError, BundleInfo, Header, UnverifiedBundle, FORMAT_VERSION, MAGIC,
-    MAX_BUNDLE_BYTES,
+    MAX_BUNDLE_BYTES, MAX_RECIPIENTS, OLDEST_READABLE_VERSION,
 };
 pub use files::{exposed_mode, replace_private as write_private, PrivateFile};
 pub use keys::{keygen, read_signing_key, read_signing_keys, KeyError, KeyId, TrustStore};

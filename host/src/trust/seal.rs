@@ -6,8 +6,9 @@ use privcall_core::canary::canary_calls;
 use privcall_core::list::CompiledList;
 
 use super::bundle::{
-    header_config, BundleError, Canary, Header, FORMAT_VERSION, MAGIC, MAX_CANARIES,
+    header_config, BundleError, Canary, Header, FORMAT_VERSION, MAGIC, MAX_CANARIES, MAX_RECIPIENTS,
 };
+use crate::trust::edge::{encrypt, Recipient};
 use crate::trust::keys::KeyId;
 
 /// What the list authority says about a list it seals: the header fields
@@ -23,6 +24,9 @@ pub struct BundleInfo {
     pub expires_at: i64,
     /// Which facilities it is for (`all`, or a code list).
     pub scope: String,
+    /// The edges that may read the list: the body is encrypted to them.
+    /// Empty: the body is in clear.
+    pub recipients: Vec<Recipient>,
 }
 
 impl BundleInfo {
@@ -33,6 +37,7 @@ impl BundleInfo {
             issued_at,
             expires_at,
             scope: "all".into(),
+            recipients: Vec::new(),
         }
     }
 }
@@ -40,6 +45,9 @@ impl BundleInfo {
 /// Seals a compiled list into a bundle: the header of `info` with canary
 /// calls decided by the native core as of `info.issued_at`, the encoded
 /// list, and a signature by each key (the first is the issuer).
+///
+/// With recipients, the body is encrypted to them first and the
+/// signatures cover the ciphertext: a host verifies before it decrypts.
 ///
 /// A host replays the canaries on its guest before the list goes live.
 pub fn seal(
@@ -53,6 +61,7 @@ pub fn seal(
         expires_at: info.expires_at,
         scope: info.scope.clone(),
         issuer: [0; 8],
+        recipients: info.recipients.iter().map(|r| r.id().0).collect(),
         canaries: canary_calls(list, info.issued_at, MAX_CANARIES)
             .into_iter()
             .map(|c| Canary {
@@ -65,7 +74,19 @@ pub fn seal(
             })
             .collect(),
     };
-    sign(&header, &list.to_bytes(), keys)
+    if info.recipients.len() > MAX_RECIPIENTS {
+        return Err(BundleError::Encrypt(format!(
+            "{} recipients, more than the {MAX_RECIPIENTS} a bundle names",
+            info.recipients.len()
+        )));
+    }
+    let body = list.to_bytes();
+    if info.recipients.is_empty() {
+        return sign(&header, &body, keys);
+    }
+    let sealed =
+        encrypt(&body, &info.recipients).map_err(|e| BundleError::Encrypt(e.to_string()))?;
+    sign(&header, &sealed, keys)
 }
 
 /// Frames and signs `body` under `header`; the first key is the issuer

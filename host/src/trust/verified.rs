@@ -8,6 +8,7 @@ use privcall_core::types::{self as core, FailMode, Policy};
 use crate::decision::{Decision, Digest, ListId};
 use crate::runtime::GuestError;
 use crate::trust::bundle::{self, BundleError, Header};
+use crate::trust::edge;
 use crate::trust::keys::{KeyId, TrustStore};
 
 /// Why a bundle could not be opened.
@@ -40,18 +41,49 @@ pub struct VerifiedList {
     facilities: Vec<Facility>,
 }
 
+/// The list body in clear: as signed, or decrypted with this edge's
+/// identity when the header names recipients. Called only on a verified
+/// bundle, so the age decoder reads nothing the authority did not sign.
+fn readable_body(
+    header: &Header,
+    signed_body: &[u8],
+    trust: &TrustStore,
+) -> Result<Vec<u8>, BundleError> {
+    if header.recipients.is_empty() {
+        return Ok(signed_body.to_vec());
+    }
+    let Some(identity) = trust.identity() else {
+        return Err(BundleError::NoIdentity {
+            recipients: header.recipient_list(),
+        });
+    };
+    let ours = identity.id();
+    if !header.recipients.contains(&ours.0) {
+        return Err(BundleError::NotForThisEdge {
+            ours,
+            recipients: header.recipient_list(),
+        });
+    }
+    edge::decrypt(signed_body, identity).map_err(|e| BundleError::Undecryptable {
+        ours,
+        detail: e.to_string(),
+    })
+}
+
 impl VerifiedList {
-    /// Verifies `bytes` against `trust` and reads the policies. Expiry is
+    /// Verifies `bytes` against `trust`, decrypts an encrypted body with
+    /// the trust store's edge identity, and reads the policies. Expiry is
     /// not checked here: a stale list still decides (see [`Self::is_stale`]).
     pub fn open(bytes: &[u8], trust: &TrustStore) -> Result<VerifiedList, OpenError> {
         let verified = bundle::verify(bytes, trust)?;
+        let body = readable_body(&verified.header, verified.body, trust)?;
         let (default_policy, facilities) =
-            CompiledList::policies_from_bytes(verified.body).map_err(OpenError::Body)?;
+            CompiledList::policies_from_bytes(&body).map_err(OpenError::Body)?;
         Ok(VerifiedList {
             digest: Digest::hex(&verified.digest),
             header: verified.header,
             signers: verified.signers,
-            body: verified.body.to_vec(),
+            body,
             default_policy,
             facilities,
         })

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use privcall::bundle::{UnverifiedBundle, FORMAT_VERSION};
+use privcall::bundle::UnverifiedBundle;
 use privcall::core::list::CompiledList;
+use privcall::edge::RecipientId;
 use privcall::text::Rfc3339Text;
-use privcall::{TrustStore, VerifiedList};
+use privcall::VerifiedList;
 use serde::Serialize;
 
 /// What `inspect` reports.
@@ -25,6 +26,18 @@ struct Report {
     verified: Option<String>,
     digest: String,
     bytes: usize,
+    /// `clear`, `encrypted` (not opened) or `decrypted` (with --identity).
+    body: &'static str,
+    /// The edges an encrypted body is for, by recipient id.
+    recipients: Vec<String>,
+    /// Absent when the body is encrypted and was not opened.
+    #[serde(flatten)]
+    contents: Option<Contents>,
+}
+
+/// What the list holds: counts and policies, never a number or inmate.
+#[derive(Serialize)]
+struct Contents {
     numbers: usize,
     prefix_blocks: usize,
     windows: usize,
@@ -43,21 +56,59 @@ struct FacilityReport {
     fail_mode: &'static str,
 }
 
+impl Contents {
+    fn of(list: &CompiledList) -> Contents {
+        Contents {
+            numbers: list.number_count(),
+            prefix_blocks: list.prefix_count(),
+            windows: list.window_count(),
+            classes: list.class_count(),
+            set_bytes: list.set_bytes(),
+            facilities: list
+                .facilities()
+                .iter()
+                .map(|f| FacilityReport {
+                    code: f.code.clone(),
+                    own_policy: f.own_policy,
+                    exempt: f.policy.exempt.iter().map(|c| c.name()).collect(),
+                    overrun: f.policy.overrun.name(),
+                    fail_mode: f.policy.fail_mode.name(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Runs `inspect`; fails (after printing) when `--trust` keys were given
-/// and the signatures do not verify.
-pub fn run(path: &Path, trust: &[PathBuf], json: bool) -> Result<()> {
+/// and the signatures do not verify. An encrypted body is opened only with
+/// `--identity` and only once the signatures verified; without them the
+/// report shows what is public: the header, sizes and recipients.
+pub fn run(path: &Path, trust: &[PathBuf], identity: Option<&Path>, json: bool) -> Result<()> {
     let bytes = super::read_bundle(path)?;
     let bundle = UnverifiedBundle::read(&bytes).with_context(|| format!("{}", path.display()))?;
     let verified = if trust.is_empty() {
         None
     } else {
-        let store = TrustStore::from_files(trust, 1)?;
-        Some(VerifiedList::open(&bytes, &store).map(|v| v.signers.len()))
+        let store = super::trust_store(trust, 1, identity)?;
+        Some(VerifiedList::open(&bytes, &store))
     };
-    let list =
-        CompiledList::from_bytes(bundle.body).with_context(|| format!("{}", path.display()))?;
+    let encrypted = !bundle.header.recipients.is_empty();
+    let (body, contents) = match (&verified, encrypted) {
+        (_, false) => (
+            "clear",
+            Some(
+                CompiledList::from_bytes(bundle.body)
+                    .with_context(|| format!("{}", path.display()))?,
+            ),
+        ),
+        (Some(Ok(v)), true) if identity.is_some() => (
+            "decrypted",
+            Some(CompiledList::from_bytes(&v.body).with_context(|| format!("{}", path.display()))?),
+        ),
+        _ => ("encrypted", None),
+    };
     let report = Report {
-        format_version: FORMAT_VERSION,
+        format_version: bundle.version,
         sequence: bundle.header.sequence,
         issued_at: Rfc3339Text(bundle.header.issued_at),
         expires_at: Rfc3339Text(bundle.header.expires_at),
@@ -65,27 +116,19 @@ pub fn run(path: &Path, trust: &[PathBuf], json: bool) -> Result<()> {
         issuer: hex::encode(bundle.header.issuer),
         signatures: bundle.signers.iter().map(|id| id.to_string()).collect(),
         verified: verified.as_ref().map(|v| match v {
-            Ok(n) => format!("{n} trusted signature(s) valid"),
+            Ok(v) => format!("{} trusted signature(s) valid", v.signers.len()),
             Err(e) => format!("FAILED: {e}"),
         }),
         digest: bundle.digest.clone(),
         bytes: bytes.len(),
-        numbers: list.number_count(),
-        prefix_blocks: list.prefix_count(),
-        windows: list.window_count(),
-        classes: list.class_count(),
-        set_bytes: list.set_bytes(),
-        facilities: list
-            .facilities()
+        body,
+        recipients: bundle
+            .header
+            .recipients
             .iter()
-            .map(|f| FacilityReport {
-                code: f.code.clone(),
-                own_policy: f.own_policy,
-                exempt: f.policy.exempt.iter().map(|c| c.name()).collect(),
-                overrun: f.policy.overrun.name(),
-                fail_mode: f.policy.fail_mode.name(),
-            })
+            .map(|&r| RecipientId(r).to_string())
             .collect(),
+        contents: contents.as_ref().map(Contents::of),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -119,23 +162,37 @@ fn table(path: &Path, r: &Report) -> String {
         ("verified", verified),
         ("digest", r.digest.clone()),
         ("size", format!("{} bytes", r.bytes)),
-        (
-            "contents",
-            format!(
-                "{} number(s), {} prefix block(s), {} window(s), {} class(es)",
-                r.numbers, r.prefix_blocks, r.windows, r.classes
-            ),
-        ),
-        (
-            "set",
-            format!(
-                "{} bytes ({})",
-                r.set_bytes,
-                super::per_number(r.set_bytes, r.numbers)
-            ),
-        ),
     ];
-    for f in &r.facilities {
+    match r.body {
+        "clear" => {}
+        kind => lines.push((
+            "body",
+            format!("{kind}, for recipient(s) {}", r.recipients.join(", ")),
+        )),
+    }
+    let Some(c) = &r.contents else {
+        lines.push((
+            "contents",
+            "not shown: give --trust KEY.pub and --identity NAME.identity to open".into(),
+        ));
+        return render(lines);
+    };
+    lines.push((
+        "contents",
+        format!(
+            "{} number(s), {} prefix block(s), {} window(s), {} class(es)",
+            c.numbers, c.prefix_blocks, c.windows, c.classes
+        ),
+    ));
+    lines.push((
+        "set",
+        format!(
+            "{} bytes ({})",
+            c.set_bytes,
+            super::per_number(c.set_bytes, c.numbers)
+        ),
+    ));
+    for f in &c.facilities {
         lines.push((
             "facility",
             format!(
@@ -152,6 +209,10 @@ fn table(path: &Path, r: &Report) -> String {
             ),
         ));
     }
+    render(lines)
+}
+
+fn render(lines: Vec<(&str, String)>) -> String {
     lines
         .into_iter()
         .map(|(name, value)| format!("{name:<10} {value}\n"))

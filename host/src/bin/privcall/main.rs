@@ -32,11 +32,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate an Ed25519 key pair: NAME.key (secret, mode 0600) and NAME.pub.
+    /// Generate a list authority's Ed25519 key pair: NAME.key (secret,
+    /// mode 0600) and NAME.pub; with --recipient, an edge's key pair:
+    /// NAME.identity (secret, mode 0600) and NAME.recipient.
     Keygen {
         /// Path prefix of the key files.
         #[arg(long, value_name = "NAME")]
         out: PathBuf,
+        /// An edge's key pair, for lists encrypted to the edge.
+        #[arg(long)]
+        recipient: bool,
     },
     /// Compile and sign list sources into a bundle.
     Compile(CompileArgs),
@@ -56,6 +61,10 @@ enum Command {
         /// Verify the signatures against these keys too.
         #[arg(long, value_name = "KEY.pub")]
         trust: Vec<PathBuf>,
+        /// Open an encrypted body with this edge identity (with --trust:
+        /// only a verified body is decrypted).
+        #[arg(long, value_name = "NAME.identity", requires = "trust")]
+        identity: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -102,12 +111,25 @@ struct TrustArgs {
     /// How many distinct trusted signatures a bundle needs.
     #[arg(long, default_value_t = 1)]
     threshold: usize,
+    /// This edge's identity (`keygen --recipient`): opens bundles
+    /// encrypted to it.
+    #[arg(long, value_name = "NAME.identity")]
+    identity: Option<PathBuf>,
 }
 
 impl TrustArgs {
     fn store(&self) -> Result<TrustStore> {
-        Ok(TrustStore::from_files(&self.keys, self.threshold)?)
+        trust_store(&self.keys, self.threshold, self.identity.as_deref())
     }
+}
+
+/// The trust store of key files, a threshold and an optional identity.
+fn trust_store(keys: &[PathBuf], threshold: usize, identity: Option<&Path>) -> Result<TrustStore> {
+    let store = TrustStore::from_files(keys, threshold)?;
+    Ok(match identity {
+        Some(path) => store.with_identity(privcall::edge::read_identity(path)?),
+        None => store,
+    })
 }
 
 #[derive(Args)]
@@ -124,6 +146,10 @@ struct CompileArgs {
     /// Secret key to sign with (repeatable, for threshold signing).
     #[arg(long = "key", value_name = "NAME.key", required = true)]
     keys: Vec<PathBuf>,
+    /// An edge that may read the list (repeatable): the body is encrypted
+    /// to these recipients, then signed.
+    #[arg(long = "recipient", value_name = "NAME.recipient")]
+    recipients: Vec<PathBuf>,
     /// Sequence number; must be higher than the last one hosts accepted.
     #[arg(long)]
     sequence: u64,
@@ -178,7 +204,22 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Keygen { out } => {
+        Command::Keygen {
+            out,
+            recipient: true,
+        } => {
+            let (secret, public, id) = privcall::edge::keygen_recipient(&out)?;
+            println!(
+                "wrote {} (secret, owner-only) and {} (recipient id {id})",
+                secret.display(),
+                public.display()
+            );
+            Ok(())
+        }
+        Command::Keygen {
+            out,
+            recipient: false,
+        } => {
             let (secret, public, id) = keygen(&out)?;
             println!(
                 "wrote {} (secret, owner-only) and {} (key id {id})",
@@ -192,8 +233,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inspect {
             bundle,
             trust,
+            identity,
             json,
-        } => inspect::run(&bundle, &trust, json),
+        } => inspect::run(&bundle, &trust, identity.as_deref(), json),
         Command::Decide(args) => cmd_decide(&args),
         Command::Demo { dir } => demo::run(dir.as_deref()),
         Command::Audit(args) => audit::run(&args),
@@ -254,6 +296,7 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
     })?;
     let info = BundleInfo {
         scope: args.scope.clone(),
+        recipients: privcall::edge::read_recipients(&args.recipients)?,
         ..BundleInfo::new(args.sequence, issued_at, expires_at)
     };
     let bytes = seal(&compiled.list, &info, &signing)?;
@@ -283,6 +326,10 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
         Rfc3339Text(expires_at),
         UnverifiedBundle::read(&bytes)?.digest
     );
+    if !info.recipients.is_empty() {
+        let ids: Vec<String> = info.recipients.iter().map(|r| r.id().to_string()).collect();
+        println!("  encrypted to recipient(s) {}", ids.join(", "));
+    }
     Ok(())
 }
 

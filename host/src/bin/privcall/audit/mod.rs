@@ -23,7 +23,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use privcall::core::decide::Decider;
 use privcall::core::list::CompiledList;
-use privcall::{compile, Sources, TrustStore, VerifiedList};
+use privcall::{compile, Sources, VerifiedList};
 
 use cdr::{Columns, Layout};
 use pipeline::Kind;
@@ -45,6 +45,9 @@ pub struct AuditArgs {
     /// Signatures the bundle needs.
     #[arg(long, default_value_t = 1)]
     pub threshold: usize,
+    /// The edge identity that opens an encrypted --bundle.
+    #[arg(long, value_name = "NAME.identity", requires = "bundle")]
+    pub identity: Option<PathBuf>,
     /// A registry CSV, compiled in memory (nothing is signed or written).
     #[arg(long, requires = "policy")]
     pub registry: Option<PathBuf>,
@@ -197,7 +200,7 @@ fn load_list(args: &AuditArgs) -> Result<CompiledList> {
             if args.trust.is_empty() {
                 bail!("--bundle needs --trust KEY.pub (the list authority's key)");
             }
-            let store = TrustStore::from_files(&args.trust, args.threshold)?;
+            let store = crate::trust_store(&args.trust, args.threshold, args.identity.as_deref())?;
             let bytes = crate::read_bundle(bundle)?;
             let list = VerifiedList::open(&bytes, &store)
                 .with_context(|| format!("{}", bundle.display()))?;

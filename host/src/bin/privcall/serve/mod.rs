@@ -230,6 +230,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let trust = TrustFiles {
         keys: args.trust.keys.clone(),
         threshold: args.trust.threshold,
+        identity: args.trust.identity.clone(),
     };
     let store = trust.load().context("reading the trust keys")?;
     let mut config = EngineConfig::new(store).state_dir(&args.state_dir);
