@@ -34,6 +34,7 @@ fn header() -> Header {
         scope: "all".into(),
         issuer: [0; 8],
         recipients: Vec::new(),
+        inmate_key: None,
         canaries: Vec::new(),
     }
 }

@@ -84,7 +84,7 @@ pub use crate::runtime::{RefusalKind, UpdateError, UpdateSource};
 pub use crate::trust::{KeyError, KeyId, OpenError, TrustStore, VerifiedList};
 
 // Publishing: list sources compiled, then sealed into a signed bundle.
-pub use crate::compile::{compile, CompileErrors, Compiled, SourceError, Sources};
+pub use crate::compile::{compile, compile_keyed, CompileErrors, Compiled, SourceError, Sources};
 pub use crate::trust::{seal, BundleError, BundleInfo};
 
 /// The list authority's files: key pairs, and any file written private
@@ -96,11 +96,15 @@ pub mod files {
 }
 
 /// Lists encrypted to their edges: each edge's key pair (an age X25519
-/// identity and its recipient) and the files they live in.
+/// identity and its recipient), the inmate key that hashes the inmate ids
+/// of windows, and the files they live in.
 pub mod edge {
     pub use crate::trust::edge::{
         keygen_recipient, read_identity, read_recipient, read_recipients, EdgeIdentity,
         EdgeKeyError, Recipient, RecipientId,
+    };
+    pub use crate::trust::inmate_key::{
+        keygen_inmate, read_inmate_key, InmateKey, InmateKeyError, InmateKeyId,
     };
 }
 

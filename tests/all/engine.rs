@@ -57,6 +57,7 @@ pub(crate) fn header(sequence: u64, expires_at: i64) -> Header {
         scope: "all".into(),
         issuer: [0; 8],
         recipients: Vec::new(),
+        inmate_key: None,
         canaries: Vec::new(),
     }
 }

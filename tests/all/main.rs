@@ -7,6 +7,7 @@ mod daemon;
 mod daemon_limits;
 mod differential;
 mod edges;
+mod encrypted;
 mod engine;
 mod faults;
 mod feeds;

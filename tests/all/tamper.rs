@@ -53,6 +53,7 @@ fn header() -> Header {
         scope: "all".into(),
         issuer: [0; 8],
         recipients: Vec::new(),
+        inmate_key: None,
         canaries: Vec::new(),
     }
 }

@@ -1,24 +1,116 @@
-//! Canary calls: a few calls picked from a compiled list, with what the
-//! native decision core answers for each.
+//! Canary calls: synthetic entries every compiled list holds, and calls to
+//! them with what the native decision core answers.
 //!
-//! A bundle carries them beside its list, and the host replays them on the
-//! guest before the list goes live: a guest that answers any of them
-//! differently is not given the list. Picking them here, next to the list's
-//! layout, keeps the host from reading the list's storage.
+//! A bundle carries the calls beside its list, and the host replays them
+//! on the guest before the list goes live: a guest that answers any of
+//! them differently is not given the list. The entries are synthetic:
+//! numbers from the ranges kept for fiction, inmate ids and a facility no
+//! source can name. So the calls, which a bundle's header carries in clear
+//! even when its body is encrypted, show nothing of the real lists.
+//! [`crate::list::build`] adds the entries to every list.
 
 use crate::decide::Decider;
-use crate::list::{CompiledList, FacilityIndex, Grant};
-use crate::normalize::E164;
-use crate::types::{Call, Reason};
+use crate::list::{CompiledList, RegistryRow, Target, WindowRow};
+use crate::normalize::{DialPlan, E164};
+use crate::types::{Call, Category, CategorySet, FailMode, Overrun, Policy, Reason, Unreadable};
+
+/// The facility of the canary entries. A facility code from the sources
+/// cannot start with `~`, so none is ever this one.
+pub const CANARY_FACILITY: &str = "~canary";
+
+/// Registered North American numbers: 555-0100 to 555-0199 is the block
+/// NANPA keeps for fiction, here in six area codes.
+const NANP: [u64; 6] = [
+    2_085_550_147,
+    4_065_550_158,
+    5_055_550_136,
+    7_015_550_115,
+    8_025_550_174,
+    9_075_550_162,
+];
+
+/// Registered numbers elsewhere: Ofcom's drama range (+44 20 7946 0xxx)
+/// and ACMA's fictional mobile range (+61 491 570 1xx).
+const INTL: [u64; 2] = [442_079_460_042, 61_491_570_156];
+
+/// The windows: two made-up inmates, each with a fictional number that is
+/// not registered, open from 2001-09-09 to 2100-01-01.
+const WINDOWS: [(&str, u64); 2] = [
+    ("~canary-1", 13_035_550_111),
+    ("~canary-2", 442_079_460_777),
+];
+const WINDOW_START: i64 = 1_000_000_000;
+const WINDOW_END: i64 = 4_102_444_800;
+
+/// How many numbers and windows the canary entries add to every list.
+pub const CANARY_NUMBERS: usize = NANP.len() + INTL.len();
+/// See [`CANARY_NUMBERS`].
+pub const CANARY_WINDOWS: usize = WINDOWS.len();
+
+/// The canary entries [`crate::list::build`] adds to every list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntheticRows {
+    /// Registered numbers, each scoped to [`CANARY_FACILITY`].
+    pub registry: Vec<RegistryRow>,
+    /// Windows at [`CANARY_FACILITY`].
+    pub windows: Vec<WindowRow>,
+}
+
+/// The canary entries.
+pub fn synthetic_rows() -> SyntheticRows {
+    let scoped = || Some(vec![CANARY_FACILITY.to_string()]);
+    let mut registry: Vec<RegistryRow> = NANP
+        .iter()
+        .map(|&n| E164::from_nanp_national(n))
+        .chain(INTL.iter().map(|&n| E164(n)))
+        .map(|number| RegistryRow {
+            target: Target::Number(number),
+            category: Category::Attorney,
+            facilities: scoped(),
+            valid_from: None,
+            valid_until: None,
+        })
+        .collect();
+    // One registration with a validity, so a canary checks it too.
+    if let Some(row) = registry.get_mut(1) {
+        row.category = Category::PublicDefender;
+        row.valid_from = Some(WINDOW_START);
+        row.valid_until = Some(WINDOW_END);
+    }
+    let windows = WINDOWS
+        .iter()
+        .map(|&(inmate, number)| WindowRow {
+            facility: CANARY_FACILITY.to_string(),
+            inmate: inmate.to_string(),
+            number: E164(number),
+            start: WINDOW_START,
+            end: WINDOW_END,
+        })
+        .collect();
+    SyntheticRows { registry, windows }
+}
+
+/// The canary facility's policy: North American dialing, every category
+/// exempt, so that its calls take the decision's private paths.
+pub fn policy() -> Policy {
+    Policy {
+        exempt: CategorySet::all(),
+        overrun: Overrun::RecordWithNotice,
+        early_grace_secs: 0,
+        fail_mode: FailMode::DoNotRecord,
+        unreadable: Unreadable::Record,
+        dial_plan: DialPlan::nanp(),
+    }
+}
 
 /// One canary: a call and the decision it must get.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CanaryCall {
-    /// Facility code.
+    /// Facility code ([`CANARY_FACILITY`]).
     pub facility: String,
     /// Inmate account id (empty for calls to registered numbers).
     pub inmate: String,
-    /// The number as dialed, in E.164 form (`+15735550142`).
+    /// The number as dialed.
     pub dialed: String,
     /// Decision time (seconds since the epoch).
     pub at: i64,
@@ -28,22 +120,18 @@ pub struct CanaryCall {
     pub reason: Reason,
 }
 
-/// Picks up to `max` calls spread over `list` and decides each with the
-/// native [`Decider`] at `at` (or, for a registration not valid then, at
-/// the nearest second it is).
-///
-/// In order: up to 6 registered North American numbers and up to 2 others,
-/// evenly spaced over the sets, each at a facility its registration covers;
-/// after each, while fewer than `max - 4` calls are picked, the next number
-/// up when it is not registered (it must come out "record"); then up to 4
-/// windows, each at its start. The same list, `at` and `max` always give
-/// the same calls.
+/// Up to `max` calls to the canary entries of `list`, each decided with
+/// the native [`Decider`]: the registered numbers in the forms a PBX hands
+/// over, at `at`; two unregistered neighbours; the windows at their first
+/// and last second, a second before, and with another inmate. A list
+/// without the canary facility (built by hand) has none. The same list,
+/// `at` and `max` always give the same calls.
 ///
 /// ```
 /// use privcall_core::canary::canary_calls;
 /// use privcall_core::list::build;
 /// use privcall_core::normalize::DialPlan;
-/// use privcall_core::types::{CategorySet, FailMode, Overrun, Policy, Unreadable};
+/// use privcall_core::types::{CategorySet, FailMode, Overrun, Policy, Reason, Unreadable};
 ///
 /// let policy = Policy {
 ///     exempt: CategorySet::all(),
@@ -53,24 +141,35 @@ pub struct CanaryCall {
 ///     unreadable: Unreadable::Record,
 ///     dial_plan: DialPlan::nanp(),
 /// };
+/// // An empty list still holds the canary entries.
 /// let list = build(policy, vec![], &[], &[]).unwrap();
-/// assert!(canary_calls(&list, 0, 16).is_empty());
+/// let calls = canary_calls(&list, 1_790_000_000, 16);
+/// assert_eq!(calls.len(), 15);
+/// assert!(calls.iter().any(|c| c.reason == Reason::Registered));
+/// assert!(calls.iter().any(|c| c.reason == Reason::Prearranged));
 /// ```
 pub fn canary_calls(list: &CompiledList, at: i64, max: usize) -> Vec<CanaryCall> {
+    if list
+        .facilities
+        .binary_search_by(|f| f.code.as_str().cmp(CANARY_FACILITY))
+        .is_err()
+    {
+        return Vec::new();
+    }
     let decider = Decider::new(list.clone());
-    pick_calls(list, at, max)
+    calls(at)
         .into_iter()
-        .map(|(facility, inmate, number, at)| {
-            let dialed = number.to_string();
+        .take(max)
+        .map(|(inmate, dialed, at)| {
             let d = decider.decide(&Call {
-                facility: &facility,
+                facility: CANARY_FACILITY,
                 inmate: &inmate,
                 dialed: &dialed,
                 at,
                 started: None,
             });
             CanaryCall {
-                facility,
+                facility: CANARY_FACILITY.to_string(),
                 inmate,
                 dialed,
                 at,
@@ -81,156 +180,120 @@ pub fn canary_calls(list: &CompiledList, at: i64, max: usize) -> Vec<CanaryCall>
         .collect()
 }
 
-/// The calls [`canary_calls`] decides, in its order: (facility, inmate,
-/// number, time).
-fn pick_calls(list: &CompiledList, at: i64, max: usize) -> Vec<(String, String, E164, i64)> {
-    let mut calls: Vec<(String, String, E164, i64)> = Vec::new();
-    for (set, classes, intl) in [
-        (&list.nanp, &list.nanp_classes, false),
-        (&list.intl, &list.intl_classes, true),
-    ] {
-        let quota = if intl { 2 } else { 6 };
-        let step = set.len().div_ceil(quota).max(1);
-        // Walks the set once, without collecting it (millions of keys).
-        for (i, key) in set.iter().enumerate().step_by(step) {
-            let number = if intl {
-                E164(key)
-            } else {
-                E164::from_nanp_national(key)
-            };
-            let grant = classes
-                .get(i)
-                .and_then(|c| list.classes.get(c as usize))
-                .and_then(|c| c.first());
-            let (facility, t) = call_site(list, grant, at);
-            calls.push((facility.clone(), String::new(), number, t));
-            // A neighbour that is not registered must come out "record".
-            if !set.contains(key + 1) && calls.len() < max.saturating_sub(4) {
-                calls.push((facility, String::new(), E164(number.0 + 1), t));
-            }
-        }
-    }
-    let step = list.windows.len().div_ceil(4).max(1);
-    for w in list.windows.iter().step_by(step) {
-        calls.push((
-            facility_code(list, w.facility),
-            w.inmate.clone(),
-            E164(w.number),
-            w.start,
-        ));
-    }
-    calls.truncate(max);
-    calls
-}
-
-/// Where and when to call a number registered under `grant`: the first
-/// facility in its scope (the list's first facility when it has no scope),
-/// at `at` moved into its validity.
-fn call_site(list: &CompiledList, grant: Option<&Grant>, at: i64) -> (String, i64) {
-    let any_facility = || {
-        list.facilities
-            .first()
-            .map(|f| f.code.clone())
-            .unwrap_or_default()
-    };
-    match grant {
-        Some(g) => {
-            let facility = g
-                .facilities
-                .as_ref()
-                .and_then(|fs| fs.first())
-                .map_or_else(any_facility, |&f| facility_code(list, f));
-            let t = g.valid_from.map_or(at, |from| at.max(from));
-            let t = g
-                .valid_until
-                .map_or(t, |until| t.min(until.saturating_sub(1)));
-            (facility, t)
-        }
-        None => (any_facility(), at),
-    }
-}
-
-/// The code of facility `f` (empty if the list has no such facility).
-fn facility_code(list: &CompiledList, f: FacilityIndex) -> String {
-    list.facilities
-        .get(usize::from(f))
-        .map(|f| f.code.clone())
-        .unwrap_or_default()
+/// The calls [`canary_calls`] decides, in its order: (inmate, dialed,
+/// time).
+fn calls(at: i64) -> Vec<(String, String, i64)> {
+    let [a, b, c, d, e, f] = NANP.map(|n| E164::from_nanp_national(n).to_string());
+    let [uk, au] = INTL.map(|n| E164(n).to_string());
+    let digits = |s: &str| s.trim_start_matches('+').to_string();
+    let plain = |dialed: String| (String::new(), dialed, at);
+    let mut out = vec![
+        plain(a.clone()),
+        plain(format!("({}) {}-{}", &b[2..5], &b[5..8], &b[8..])),
+        plain(format!("1-{}-{}-{}", &c[2..5], &c[5..8], &c[8..])),
+        plain(format!("tel:+1-{}-{}-{}", &d[2..5], &d[5..8], &d[8..])),
+        plain(format!("<sip:{e}@pbx.invalid;user=phone>")),
+        plain(digits(&f)[1..].to_string()),
+        plain(format!("+44 20 7946 {}", &uk[9..])),
+        plain(format!("011 {}", digits(&au))),
+        // Unregistered neighbours.
+        plain(E164::from_nanp_national(NANP[0] + 1).to_string()),
+        plain(E164(INTL[0] + 1).to_string()),
+    ];
+    let [(one, one_number), (two, two_number)] = WINDOWS;
+    let window =
+        |inmate: &str, number: u64, t: i64| (inmate.to_string(), E164(number).to_string(), t);
+    out.extend([
+        window(one, one_number, WINDOW_START),
+        window(one, one_number, WINDOW_END - 1),
+        window(one, one_number, WINDOW_START - 1),
+        window(two, one_number, WINDOW_START),
+        window(
+            two,
+            two_number,
+            WINDOW_START + (WINDOW_END - WINDOW_START) / 2,
+        ),
+    ]);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::list::{build, RegistryRow, Target, WindowRow};
+    use crate::list::build;
     use crate::test_support::policy;
-    use crate::types::Category;
 
-    fn registered(number: E164, facility: Option<&str>, valid_from: Option<i64>) -> RegistryRow {
+    fn registered(number: E164, facility: Option<&str>) -> RegistryRow {
         RegistryRow {
             target: Target::Number(number),
             category: Category::Attorney,
             facilities: facility.map(|f| vec![f.to_string()]),
-            valid_from,
+            valid_from: None,
             valid_until: None,
         }
     }
 
-    /// Registered numbers come out private, each at a facility and time its
-    /// row covers; the unregistered neighbours come out recorded; windows
-    /// come out prearranged; and there are never more than `max`.
+    /// Every canary gets the decision its entry calls for: the registered
+    /// numbers in every form are private, their neighbours recorded, the
+    /// windows private from their first to their last second and for
+    /// their own inmate only.
     #[test]
-    fn registered_numbers_neighbours_and_windows() {
-        let at = 1_000_000;
-        let mut rows: Vec<RegistryRow> = (0..20)
-            .map(|i| {
-                let number = E164::from_nanp_national(5_735_550_000 + 2 * i);
-                registered(number, (i % 2 == 0).then_some("BBB"), Some(at + 50))
-            })
-            .collect();
-        rows.push(registered(E164(442_071_234_567), None, None));
-        rows.push(registered(E164(442_071_234_569), None, None));
-        let windows: Vec<WindowRow> = (0..6)
-            .map(|i| WindowRow {
-                facility: "AAA".into(),
-                inmate: format!("I{i}"),
-                number: E164::from_nanp_national(3_145_550_100 + i),
-                start: at + 100 * i as i64,
-                end: at + 100 * i as i64 + 60,
-            })
-            .collect();
-        let list = build(policy(), vec![], &rows, &windows).unwrap();
-        let calls = canary_calls(&list, at, 16);
-        assert_eq!(calls.len(), 16);
-        let row_of = |dialed: &str| {
-            rows.iter().find(|r| match r.target {
-                Target::Number(n) => n.to_string() == dialed,
-                Target::Prefix(_) => false,
-            })
-        };
-        let (mut private, mut neighbours, mut prearranged) = (0, 0, 0);
-        for c in &calls {
-            if !c.inmate.is_empty() {
-                assert_eq!((c.record, c.reason), (false, Reason::Prearranged), "{c:?}");
-                prearranged += 1;
-            } else if let Some(row) = row_of(&c.dialed) {
-                assert_eq!((c.record, c.reason), (false, Reason::Registered), "{c:?}");
-                assert_eq!(c.at, row.valid_from.map_or(at, |from| at.max(from)));
-                if let Some(facilities) = &row.facilities {
-                    assert_eq!(facilities, std::slice::from_ref(&c.facility));
-                }
-                private += 1;
-            } else {
-                assert_eq!((c.record, c.reason), (true, Reason::NotPrivileged), "{c:?}");
-                neighbours += 1;
-            }
-        }
-        // Every fourth of the 20 North American numbers and both others;
-        // a neighbour after each until 12 calls are picked; every second
-        // window.
-        assert_eq!((private, neighbours, prearranged), (7, 6, 3));
+    fn each_canary_takes_its_path() {
+        let list = build(policy(), vec![], &[], &[]).unwrap();
+        let calls = canary_calls(&list, 1_790_000_000, 16);
+        let outcomes: Vec<(bool, Reason)> = calls.iter().map(|c| (c.record, c.reason)).collect();
+        let private = (false, Reason::Registered);
+        let recorded = (true, Reason::NotPrivileged);
+        let prearranged = (false, Reason::Prearranged);
+        assert_eq!(
+            outcomes,
+            [
+                [private; 8].as_slice(),
+                &[recorded; 2],
+                &[prearranged, prearranged, recorded, recorded, prearranged],
+            ]
+            .concat(),
+            "{calls:#?}"
+        );
         for max in [0, 1, 3, 5] {
-            let few = canary_calls(&list, at, max);
-            assert!(few.len() <= max, "{max}: {}", few.len());
+            assert_eq!(canary_calls(&list, 1_790_000_000, max).len(), max);
         }
+    }
+
+    /// The calls are the same whatever the real list holds: a bundle's
+    /// canaries show nothing of its registry or windows.
+    #[test]
+    fn canaries_do_not_depend_on_the_real_list() {
+        let empty = build(policy(), vec![], &[], &[]).unwrap();
+        let rows: Vec<RegistryRow> = (0..50)
+            .map(|i| registered(E164::from_nanp_national(3_144_440_000 + 3 * i), None))
+            .chain([registered(E164(442_071_234_567), Some("AAA"))])
+            .collect();
+        let windows = vec![WindowRow {
+            facility: "AAA".into(),
+            inmate: "I7".into(),
+            number: E164::from_nanp_national(3_145_550_100),
+            start: 100,
+            end: 200,
+        }];
+        let real = build(policy(), vec![], &rows, &windows).unwrap();
+        let at = 1_790_000_000;
+        assert_eq!(canary_calls(&real, at, 16), canary_calls(&empty, at, 16));
+        let shown = format!("{:?}", canary_calls(&real, at, 16));
+        assert!(
+            !shown.contains("I7") && !shown.contains("3144440"),
+            "{shown}"
+        );
+    }
+
+    /// No source can name the canary facility.
+    #[test]
+    fn the_canary_facility_is_reserved() {
+        let scoped = registered(
+            E164::from_nanp_national(5_735_550_142),
+            Some(CANARY_FACILITY),
+        );
+        assert!(build(policy(), vec![], &[scoped], &[]).is_err());
+        assert!(build(policy(), vec![(CANARY_FACILITY.into(), policy())], &[], &[]).is_err());
     }
 }

@@ -151,5 +151,7 @@ fn trust_files(config: &PrivcallConfig) -> Result<TrustFiles, Failure> {
     Ok(TrustFiles {
         keys,
         threshold: config.threshold as usize,
+        identity: None,
+        inmate_key: None,
     })
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use privcall_core::list::{build, CompiledList};
 
+use crate::trust::inmate_key::{InmateKey, InmateKeyId};
+
 mod csv_file;
 mod policy;
 mod rows;
@@ -79,10 +81,23 @@ pub struct Compiled {
     pub registry_rows: usize,
     /// Prearranged rows read.
     pub prearranged_rows: usize,
+    /// The key the windows' inmate ids were hashed with, for the bundle's
+    /// header ([`crate::BundleInfo::inmate_key`]).
+    pub inmate_key: Option<InmateKeyId>,
 }
 
 /// Compiles the sources, collecting every error before giving up.
 pub fn compile(sources: &Sources) -> Result<Compiled, CompileErrors> {
+    compile_keyed(sources, None)
+}
+
+/// Compiles the sources with the windows' inmate ids hashed with
+/// `inmate_key` (when given): the list then names no inmate, and only a
+/// host holding the key matches a call to its window.
+pub fn compile_keyed(
+    sources: &Sources,
+    inmate_key: Option<&InmateKey>,
+) -> Result<Compiled, CompileErrors> {
     let mut errors = Vec::new();
     let policy = match read(&sources.policy) {
         Ok(text) => parse_policy(&sources.policy, &text, &mut errors),
@@ -122,12 +137,19 @@ pub fn compile(sources: &Sources) -> Result<Compiled, CompileErrors> {
     let policy = policy.expect("no errors means the policy parsed");
     let registry_rows = registry.len();
     let prearranged_rows = windows.len();
+    let mut windows = windows;
+    if let Some(key) = inmate_key {
+        for w in &mut windows {
+            w.inmate = key.tag(&w.facility, &w.inmate);
+        }
+    }
     let facility_policies = policy.facilities.into_iter().collect();
     match build(policy.default, facility_policies, &registry, &windows) {
         Ok(list) => Ok(Compiled {
             list,
             registry_rows,
             prearranged_rows,
+            inmate_key: inmate_key.map(InmateKey::id),
         }),
         Err(e) => Err(CompileErrors(vec![SourceError {
             file: sources.registry.clone(),

@@ -36,14 +36,20 @@ pub struct TrustFiles {
     pub threshold: usize,
     /// The edge identity that opens bundles encrypted to this host.
     pub identity: Option<PathBuf>,
+    /// The inmate key for lists whose inmate ids are hashed.
+    pub inmate_key: Option<PathBuf>,
 }
 
 impl TrustFiles {
     /// Reads the files into a store.
     pub fn load(&self) -> Result<TrustStore, KeyError> {
         let store = TrustStore::from_files(&self.keys, self.threshold)?;
-        Ok(match &self.identity {
+        let store = match &self.identity {
             Some(path) => store.with_identity(crate::trust::edge::read_identity(path)?),
+            None => store,
+        };
+        Ok(match &self.inmate_key {
+            Some(path) => store.with_inmate_key(crate::trust::inmate_key::read_inmate_key(path)?),
             None => store,
         })
     }

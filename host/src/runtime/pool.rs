@@ -100,7 +100,8 @@ impl Engine {
                 }
             }
         }
-        let guest = slot.decide(call);
+        let mut tag = String::new();
+        let guest = slot.decide(&live.list.guest_call(call, &mut tag));
         if let Err(e) = &guest {
             self.metrics.guest_failure();
             tracing::error!(

@@ -111,9 +111,10 @@ impl UpdateError {
                 BundleError::UnknownKeys { .. } => K::UnknownKey,
                 BundleError::BelowThreshold { .. } => K::BelowThreshold,
                 BundleError::Expired { .. } => K::Expired,
-                BundleError::NoIdentity { .. } | BundleError::NotForThisEdge { .. } => {
-                    K::NotForThisEdge
-                }
+                BundleError::NoIdentity { .. }
+                | BundleError::NotForThisEdge { .. }
+                | BundleError::NoInmateKey { .. }
+                | BundleError::WrongInmateKey { .. } => K::NotForThisEdge,
                 _ => K::Malformed,
             },
             UpdateError::Body(_) => K::Malformed,

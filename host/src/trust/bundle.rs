@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 pub use super::seal::{seal, sign, BundleInfo};
 use crate::trust::edge::RecipientId;
+use crate::trust::inmate_key::InmateKeyId;
 use crate::trust::keys::{KeyId, TrustStore};
 
 /// First bytes of every bundle.
@@ -57,6 +58,9 @@ pub struct Header {
     /// The edges the body is encrypted to, by [`RecipientId`]; empty when
     /// the body is in clear.
     pub recipients: Vec<[u8; 8]>,
+    /// The inmate key the windows' inmate ids are hashed with, by
+    /// [`InmateKeyId`]; `None` when they are in clear.
+    pub inmate_key: Option<[u8; 8]>,
     /// Calls with the decisions the compiler's native core gave them. A
     /// host replays them on the freshly loaded guest before swapping it in,
     /// so a list the guest reads differently never goes live.
@@ -179,6 +183,22 @@ pub enum BundleError {
         ours: RecipientId,
         /// age's reason (never key material).
         detail: String,
+    },
+    /// The windows' inmate ids are keyed and this host has no inmate key.
+    #[error("the list's inmate ids are hashed with inmate key {theirs} and this host has no inmate key (--inmate-key)")]
+    NoInmateKey {
+        /// The list's key id.
+        theirs: InmateKeyId,
+    },
+    /// The windows' inmate ids are keyed with another key.
+    #[error(
+        "the list's inmate ids are hashed with inmate key {theirs}, not with this host's ({ours})"
+    )]
+    WrongInmateKey {
+        /// This host's key id.
+        ours: InmateKeyId,
+        /// The list's key id.
+        theirs: InmateKeyId,
     },
     /// Past `expires_at`.
     #[error("bundle expired at {expires_at} (now {now})")]
@@ -494,6 +514,7 @@ impl From<HeaderV2> for Header {
             scope: h.scope,
             issuer: h.issuer,
             recipients: Vec::new(),
+            inmate_key: None,
             canaries: h.canaries,
         }
     }

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::trust::edge::EdgeIdentity;
 use crate::trust::files::{exposed_mode, write_private_new, write_public_new};
+use crate::trust::inmate_key::InmateKey;
 
 /// Short identifier of a public key: the first 8 bytes of its SHA-256.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -83,6 +84,9 @@ pub enum KeyError {
     /// The edge identity could not be read.
     #[error(transparent)]
     Identity(#[from] crate::trust::edge::EdgeKeyError),
+    /// The inmate key could not be read.
+    #[error(transparent)]
+    InmateKey(#[from] crate::trust::inmate_key::InmateKeyError),
     /// No trusted key was given.
     #[error("the trust store is empty: pass at least one --trust KEY.pub")]
     EmptyTrustStore,
@@ -219,6 +223,7 @@ pub struct TrustStore {
     keys: Vec<(KeyId, VerifyingKey)>,
     threshold: usize,
     identity: Option<EdgeIdentity>,
+    inmate_key: Option<InmateKey>,
 }
 
 impl TrustStore {
@@ -246,6 +251,7 @@ impl TrustStore {
             keys: entries,
             threshold,
             identity: None,
+            inmate_key: None,
         })
     }
 
@@ -256,6 +262,21 @@ impl TrustStore {
             identity: Some(identity),
             ..self
         }
+    }
+
+    /// The same store, hashing inmate ids with `key` for lists keyed with
+    /// it.
+    #[must_use]
+    pub fn with_inmate_key(self, key: InmateKey) -> TrustStore {
+        TrustStore {
+            inmate_key: Some(key),
+            ..self
+        }
+    }
+
+    /// The inmate key, when this host has one.
+    pub fn inmate_key(&self) -> Option<&InmateKey> {
+        self.inmate_key.as_ref()
     }
 
     /// The edge identity, when this host has one.

@@ -13,6 +13,7 @@ pub mod bundle;
 pub mod edge;
 pub mod fail_modes;
 pub mod files;
+pub mod inmate_key;
 pub mod keys;
 pub mod seal;
 pub mod state;

@@ -9,6 +9,7 @@ use super::bundle::{
     header_config, BundleError, Canary, Header, FORMAT_VERSION, MAGIC, MAX_CANARIES, MAX_RECIPIENTS,
 };
 use crate::trust::edge::{encrypt, Recipient};
+use crate::trust::inmate_key::InmateKeyId;
 use crate::trust::keys::KeyId;
 
 /// What the list authority says about a list it seals: the header fields
@@ -27,6 +28,9 @@ pub struct BundleInfo {
     /// The edges that may read the list: the body is encrypted to them.
     /// Empty: the body is in clear.
     pub recipients: Vec<Recipient>,
+    /// The key the list's inmate ids were hashed with
+    /// ([`crate::Compiled::inmate_key`]), `None` when they are in clear.
+    pub inmate_key: Option<InmateKeyId>,
 }
 
 impl BundleInfo {
@@ -38,6 +42,7 @@ impl BundleInfo {
             expires_at,
             scope: "all".into(),
             recipients: Vec::new(),
+            inmate_key: None,
         }
     }
 }
@@ -62,6 +67,7 @@ pub fn seal(
         scope: info.scope.clone(),
         issuer: [0; 8],
         recipients: info.recipients.iter().map(|r| r.id().0).collect(),
+        inmate_key: info.inmate_key.map(|k| k.0),
         canaries: canary_calls(list, info.issued_at, MAX_CANARIES)
             .into_iter()
             .map(|c| Canary {

@@ -3,12 +3,13 @@
 //! checked by whoever loads it (the guest, or the native core).
 
 use privcall_core::list::{CompiledList, Facility, ListError};
-use privcall_core::types::{self as core, FailMode, Policy};
+use privcall_core::types::{self as core, Call, FailMode, Policy};
 
 use crate::decision::{Decision, Digest, ListId};
 use crate::runtime::GuestError;
 use crate::trust::bundle::{self, BundleError, Header};
 use crate::trust::edge;
+use crate::trust::inmate_key::{InmateKey, InmateKeyId};
 use crate::trust::keys::{KeyId, TrustStore};
 
 /// Why a bundle could not be opened.
@@ -39,6 +40,7 @@ pub struct VerifiedList {
     pub body: Vec<u8>,
     default_policy: Policy,
     facilities: Vec<Facility>,
+    inmate_key: Option<InmateKey>,
 }
 
 /// The list body in clear: as signed, or decrypted with this edge's
@@ -70,6 +72,23 @@ fn readable_body(
     })
 }
 
+/// The host's inmate key when the header says the ids are keyed: it must
+/// be the key they were hashed with, or no prearranged window would ever
+/// match.
+fn inmate_key(header: &Header, trust: &TrustStore) -> Result<Option<InmateKey>, BundleError> {
+    let Some(theirs) = header.inmate_key.map(InmateKeyId) else {
+        return Ok(None);
+    };
+    match trust.inmate_key() {
+        None => Err(BundleError::NoInmateKey { theirs }),
+        Some(k) if k.id() != theirs => Err(BundleError::WrongInmateKey {
+            ours: k.id(),
+            theirs,
+        }),
+        Some(k) => Ok(Some(k.clone())),
+    }
+}
+
 impl VerifiedList {
     /// Verifies `bytes` against `trust`, decrypts an encrypted body with
     /// the trust store's edge identity, and reads the policies. Expiry is
@@ -77,6 +96,7 @@ impl VerifiedList {
     pub fn open(bytes: &[u8], trust: &TrustStore) -> Result<VerifiedList, OpenError> {
         let verified = bundle::verify(bytes, trust)?;
         let body = readable_body(&verified.header, verified.body, trust)?;
+        let inmate_key = inmate_key(&verified.header, trust)?;
         let (default_policy, facilities) =
             CompiledList::policies_from_bytes(&body).map_err(OpenError::Body)?;
         Ok(VerifiedList {
@@ -86,7 +106,30 @@ impl VerifiedList {
             body,
             default_policy,
             facilities,
+            inmate_key,
         })
+    }
+
+    /// The call as the guest must see it: with the inmate id hashed when
+    /// the list's ids are ([`crate::trust::inmate_key`]). Every decision on
+    /// this list goes through here (the canaries, in list form already, do
+    /// not).
+    pub fn guest_call<'c>(&self, call: &Call<'c>, tag: &'c mut String) -> Call<'c> {
+        match &self.inmate_key {
+            None => *call,
+            Some(key) => {
+                *tag = key.tag(call.facility, call.inmate);
+                Call {
+                    inmate: tag.as_str(),
+                    ..*call
+                }
+            }
+        }
+    }
+
+    /// Whether the windows' inmate ids are hashed.
+    pub fn inmate_ids_keyed(&self) -> bool {
+        self.inmate_key.is_some()
     }
 
     /// Whether the list is past its expiry at `now`.

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::{
     window_key, CompiledList, Facility, FacilityIndex, Grant, ListError, PrefixEntry, Window,
 };
+use crate::canary::{self, CANARY_FACILITY};
 use crate::normalize::{Prefix, E164};
 use crate::set::{PackedInts, RadixSet};
 use crate::types::{Category, Policy};
@@ -48,17 +49,33 @@ pub struct WindowRow {
     pub end: i64,
 }
 
-/// Builds a [`CompiledList`] from normalized rows. The caller (the host's
-/// compiler) has already reported bad rows with file, line and field; what
-/// can still fail here is structural (too many facilities).
+/// Builds a [`CompiledList`] from normalized rows, with the synthetic
+/// canary entries of [`crate::canary`] added (every list holds them). The
+/// caller (the host's compiler) has already reported bad rows with file,
+/// line and field; what can still fail here is structural (too many
+/// facilities, or a source naming the reserved canary facility).
 pub fn build(
     default_policy: Policy,
     facility_policies: Vec<(String, Policy)>,
     registry: &[RegistryRow],
     windows: &[WindowRow],
 ) -> Result<CompiledList, ListError> {
-    let facilities = facility_table(&default_policy, facility_policies, registry, windows)?;
-    let (grants, target_grants) = intern_grants(registry, &facilities);
+    let reserved = |code: &String| code == CANARY_FACILITY;
+    if facility_policies.iter().any(|(code, _)| reserved(code))
+        || registry
+            .iter()
+            .any(|r| r.facilities.iter().flatten().any(reserved))
+        || windows.iter().any(|w| reserved(&w.facility))
+    {
+        return Err(ListError::Invalid("the canary facility is reserved"));
+    }
+    let canaries = canary::synthetic_rows();
+    let mut facility_policies = facility_policies;
+    facility_policies.push((CANARY_FACILITY.to_string(), canary::policy()));
+    let registry = || registry.iter().chain(&canaries.registry);
+    let windows = || windows.iter().chain(&canaries.windows);
+    let facilities = facility_table(&default_policy, facility_policies, registry(), windows())?;
+    let (grants, target_grants) = intern_grants(registry(), &facilities);
     let classified = classify(&target_grants, &grants);
     // NANP numbers sort by national number in the same order as by E.164,
     // and targets were sorted numbers-first, so the keys are increasing.
@@ -66,7 +83,7 @@ pub fn build(
     let intl = RadixSet::from_sorted(&classified.intl_keys)?;
     let mut prefixes = classified.prefixes;
     prefixes.sort_by_key(|p| (p.len, p.value));
-    let windows = compile_windows(windows, &facilities);
+    let windows = compile_windows(windows(), &facilities);
     let list = CompiledList {
         default_policy,
         facilities,
@@ -85,20 +102,19 @@ pub fn build(
 /// The facility table, sorted by code: every code named anywhere gets an
 /// index; those without a table of their own decide under the default
 /// policy.
-fn facility_table(
+fn facility_table<'r>(
     default_policy: &Policy,
     facility_policies: Vec<(String, Policy)>,
-    registry: &[RegistryRow],
-    windows: &[WindowRow],
+    registry: impl Iterator<Item = &'r RegistryRow>,
+    windows: impl Iterator<Item = &'r WindowRow>,
 ) -> Result<Vec<Facility>, ListError> {
     let mut table: BTreeMap<String, (Policy, bool)> = facility_policies
         .into_iter()
         .map(|(code, p)| (code, (p, true)))
         .collect();
     let named = registry
-        .iter()
         .flat_map(|r| r.facilities.iter().flatten())
-        .chain(windows.iter().map(|w| &w.facility));
+        .chain(windows.map(|w| &w.facility));
     for code in named {
         table
             .entry(code.clone())
@@ -133,13 +149,13 @@ fn index_of(facilities: &[Facility], code: &str) -> FacilityIndex {
 /// Each row's effect as a grant, stored once however many rows share it:
 /// the distinct grants, and each target with the id of every grant it has,
 /// sorted by (target, grant) and unique.
-fn intern_grants(
-    registry: &[RegistryRow],
+fn intern_grants<'r>(
+    registry: impl Iterator<Item = &'r RegistryRow>,
     facilities: &[Facility],
 ) -> (Vec<Grant>, Vec<(Target, u32)>) {
     let mut grant_ids: HashMap<Grant, u32> = HashMap::new();
     let mut grants: Vec<Grant> = Vec::new();
-    let mut target_grants: Vec<(Target, u32)> = Vec::with_capacity(registry.len());
+    let mut target_grants: Vec<(Target, u32)> = Vec::with_capacity(registry.size_hint().0);
     for row in registry {
         let scope = row.facilities.as_ref().map(|codes| {
             let mut ids: Vec<FacilityIndex> =
@@ -234,9 +250,11 @@ fn classify(target_grants: &[(Target, u32)], grants: &[Grant]) -> Classified {
 
 /// The windows with their facility indices and keys, sorted by key and
 /// start, identical ones once.
-fn compile_windows(windows: &[WindowRow], facilities: &[Facility]) -> Vec<Window> {
+fn compile_windows<'r>(
+    windows: impl Iterator<Item = &'r WindowRow>,
+    facilities: &[Facility],
+) -> Vec<Window> {
     let mut compiled: Vec<Window> = windows
-        .iter()
         .map(|w| {
             let facility = index_of(facilities, &w.facility);
             Window {

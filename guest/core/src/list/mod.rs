@@ -141,6 +141,7 @@ impl CompiledList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::canary::{CANARY_FACILITY, CANARY_NUMBERS, CANARY_WINDOWS};
     use crate::normalize::E164;
     use crate::normalize::{normalize_prefix, DialPlan};
     use crate::test_support::policy;
@@ -190,15 +191,24 @@ mod tests {
             &[window],
         )
         .unwrap();
-        assert_eq!(list.number_count(), 3);
+        // The canary entries: 8 numbers in 2 classes, 2 windows, a facility.
+        assert_eq!(list.number_count(), 3 + CANARY_NUMBERS);
         assert_eq!(list.prefix_count(), 1);
-        assert_eq!(list.window_count(), 1);
-        assert_eq!(list.class_count(), 3);
+        assert_eq!(list.window_count(), 1 + CANARY_WINDOWS);
+        assert_eq!(list.class_count(), 3 + 2);
         let codes: Vec<(&str, bool)> = list
             .facilities()
             .iter()
             .map(|f| (f.code.as_str(), f.own_policy))
             .collect();
-        assert_eq!(codes, [("AAA", false), ("BBB", false), ("CCC", true)]);
+        assert_eq!(
+            codes,
+            [
+                ("AAA", false),
+                ("BBB", false),
+                ("CCC", true),
+                (CANARY_FACILITY, true)
+            ]
+        );
     }
 }

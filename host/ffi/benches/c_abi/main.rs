@@ -212,6 +212,8 @@ fn run(abi: &CAbi, n: usize, quick: bool) {
     let trust = TrustFiles {
         keys: vec![key_path.clone()],
         threshold: 1,
+        identity: None,
+        inmate_key: None,
     }
     .load()
     .expect("the trust key");

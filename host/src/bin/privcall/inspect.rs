@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use privcall::bundle::UnverifiedBundle;
 use privcall::core::list::CompiledList;
-use privcall::edge::RecipientId;
+use privcall::edge::{InmateKeyId, RecipientId};
 use privcall::text::Rfc3339Text;
 use privcall::VerifiedList;
 use serde::Serialize;
@@ -30,6 +30,8 @@ struct Report {
     body: &'static str,
     /// The edges an encrypted body is for, by recipient id.
     recipients: Vec<String>,
+    /// The inmate key the windows' inmate ids are hashed with, by id.
+    inmate_key: Option<String>,
     /// Absent when the body is encrypted and was not opened.
     #[serde(flatten)]
     contents: Option<Contents>,
@@ -128,6 +130,7 @@ pub fn run(path: &Path, trust: &[PathBuf], identity: Option<&Path>, json: bool) 
             .iter()
             .map(|&r| RecipientId(r).to_string())
             .collect(),
+        inmate_key: bundle.header.inmate_key.map(|k| InmateKeyId(k).to_string()),
         contents: contents.as_ref().map(Contents::of),
     };
     if json {
@@ -163,6 +166,9 @@ fn table(path: &Path, r: &Report) -> String {
         ("digest", r.digest.clone()),
         ("size", format!("{} bytes", r.bytes)),
     ];
+    if let Some(id) = &r.inmate_key {
+        lines.push(("inmates", format!("ids hashed with inmate key {id}")));
+    }
     match r.body {
         "clear" => {}
         kind => lines.push((
@@ -180,8 +186,14 @@ fn table(path: &Path, r: &Report) -> String {
     lines.push((
         "contents",
         format!(
-            "{} number(s), {} prefix block(s), {} window(s), {} class(es)",
-            c.numbers, c.prefix_blocks, c.windows, c.classes
+            "{} number(s), {} prefix block(s), {} window(s), {} class(es) \
+             (with {} canary numbers and {} canary windows)",
+            c.numbers,
+            c.prefix_blocks,
+            c.windows,
+            c.classes,
+            privcall::core::canary::CANARY_NUMBERS,
+            privcall::core::canary::CANARY_WINDOWS
         ),
     ));
     lines.push((

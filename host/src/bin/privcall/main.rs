@@ -18,7 +18,7 @@ use privcall::core::list::CompiledList;
 use privcall::files::{keygen, read_signing_keys};
 use privcall::guest::{GuestRuntime, ListDecider};
 use privcall::text::{Rfc3339Text, Round};
-use privcall::{compile, seal, BundleInfo, Call, Sources, TrustStore, VerifiedList};
+use privcall::{compile_keyed, seal, BundleInfo, Call, Sources, TrustStore, VerifiedList};
 
 /// Decides at call setup whether a correctional phone call may be
 /// recorded. Calls to registered privileged numbers and prearranged private
@@ -40,8 +40,12 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         out: PathBuf,
         /// An edge's key pair, for lists encrypted to the edge.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "inmate_key")]
         recipient: bool,
+        /// An inmate key: NAME.inmatekey (secret, mode 0600), shared by
+        /// the list authority and its edges.
+        #[arg(long)]
+        inmate_key: bool,
     },
     /// Compile and sign list sources into a bundle.
     Compile(CompileArgs),
@@ -115,11 +119,19 @@ struct TrustArgs {
     /// encrypted to it.
     #[arg(long, value_name = "NAME.identity")]
     identity: Option<PathBuf>,
+    /// The inmate key (`keygen --inmate-key`), for lists whose inmate ids
+    /// are hashed.
+    #[arg(long, value_name = "NAME.inmatekey")]
+    inmate_key: Option<PathBuf>,
 }
 
 impl TrustArgs {
     fn store(&self) -> Result<TrustStore> {
-        trust_store(&self.keys, self.threshold, self.identity.as_deref())
+        let store = trust_store(&self.keys, self.threshold, self.identity.as_deref())?;
+        Ok(match &self.inmate_key {
+            Some(path) => store.with_inmate_key(privcall::edge::read_inmate_key(path)?),
+            None => store,
+        })
     }
 }
 
@@ -150,6 +162,10 @@ struct CompileArgs {
     /// to these recipients, then signed.
     #[arg(long = "recipient", value_name = "NAME.recipient")]
     recipients: Vec<PathBuf>,
+    /// Hash the windows' inmate ids with this inmate key: the list names
+    /// no inmate, and edges need the same key (--inmate-key) to match.
+    #[arg(long, value_name = "NAME.inmatekey")]
+    inmate_key: Option<PathBuf>,
     /// Sequence number; must be higher than the last one hosts accepted.
     #[arg(long)]
     sequence: u64,
@@ -206,7 +222,17 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Keygen {
             out,
+            inmate_key: true,
+            ..
+        } => {
+            let (path, id) = privcall::edge::keygen_inmate(&out)?;
+            println!("wrote {} (secret, owner-only; key id {id})", path.display());
+            Ok(())
+        }
+        Command::Keygen {
+            out,
             recipient: true,
+            ..
         } => {
             let (secret, public, id) = privcall::edge::keygen_recipient(&out)?;
             println!(
@@ -216,10 +242,7 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Keygen {
-            out,
-            recipient: false,
-        } => {
+        Command::Keygen { out, .. } => {
             let (secret, public, id) = keygen(&out)?;
             println!(
                 "wrote {} (secret, owner-only) and {} (key id {id})",
@@ -289,14 +312,23 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
     if expires_at <= issued_at {
         bail!("--expires must be after the issue time");
     }
-    let compiled = compile(&Sources {
-        registry: args.registry.clone(),
-        prearranged: args.prearranged.clone(),
-        policy: args.policy.clone(),
-    })?;
+    let inmate_key = args
+        .inmate_key
+        .as_deref()
+        .map(privcall::edge::read_inmate_key)
+        .transpose()?;
+    let compiled = compile_keyed(
+        &Sources {
+            registry: args.registry.clone(),
+            prearranged: args.prearranged.clone(),
+            policy: args.policy.clone(),
+        },
+        inmate_key.as_ref(),
+    )?;
     let info = BundleInfo {
         scope: args.scope.clone(),
         recipients: privcall::edge::read_recipients(&args.recipients)?,
+        inmate_key: compiled.inmate_key,
         ..BundleInfo::new(args.sequence, issued_at, expires_at)
     };
     let bytes = seal(&compiled.list, &info, &signing)?;
@@ -312,8 +344,9 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
         args.out.display()
     );
     println!(
-        "  {} number(s), {} prefix block(s), {} facilities; set {} bytes ({}), bundle {} bytes",
+        "  {} number(s) ({} of them synthetic canaries), {} prefix block(s), {} facilities; set {} bytes ({}), bundle {} bytes",
         numbers,
+        privcall::core::canary::CANARY_NUMBERS,
         list.prefix_count(),
         list.facilities().len(),
         list.set_bytes(),
@@ -326,6 +359,9 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
         Rfc3339Text(expires_at),
         UnverifiedBundle::read(&bytes)?.digest
     );
+    if let Some(id) = info.inmate_key {
+        println!("  inmate ids hashed with inmate key {id}");
+    }
     if !info.recipients.is_empty() {
         let ids: Vec<String> = info.recipients.iter().map(|r| r.id().to_string()).collect();
         println!("  encrypted to recipient(s) {}", ids.join(", "));

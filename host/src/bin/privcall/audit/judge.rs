@@ -6,6 +6,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use privcall::core::decide::Decider;
 use privcall::core::types::{Call, Decision, Overrun, Reason};
+use privcall::edge::InmateKey;
 
 use super::cdr::Record;
 use super::report::{Action, Finding};
@@ -92,9 +93,18 @@ impl Hasher for Prehashed {
     }
 }
 
+/// The list a replay decides on: the native decision core, and the inmate
+/// key when the list's inmate ids are hashed.
+pub struct ListJudge {
+    /// The list, decided natively.
+    pub decider: Decider,
+    /// Hashes each record's inmate id as a host would.
+    pub inmate_key: Option<InmateKey>,
+}
+
 /// The verdict on `r` when it was privileged under any reading of its
 /// start (the first privileged reading decides: privacy wins).
-pub fn judge<'r>(decider: &Decider, r: &Record<'r>) -> Option<Verdict<'r>> {
+pub fn judge<'r>(decider: &ListJudge, r: &Record<'r>) -> Option<Verdict<'r>> {
     let (start, d, reason) = std::iter::once(r.start)
         .chain(r.start_alt)
         .find_map(|start| privileged(decider, r, start))?;
@@ -130,10 +140,14 @@ pub fn judge<'r>(decider: &Decider, r: &Record<'r>) -> Option<Verdict<'r>> {
 
 /// The decision for `r` set up at `start`, when it makes the call
 /// privileged, with the reason the report gives.
-fn privileged(decider: &Decider, r: &Record, start: i64) -> Option<(i64, Decision, Reason)> {
-    let d = decider.decide(&Call {
+fn privileged(list: &ListJudge, r: &Record, start: i64) -> Option<(i64, Decision, Reason)> {
+    let tag = list
+        .inmate_key
+        .as_ref()
+        .map(|k| k.tag(r.facility, r.inmate));
+    let d = list.decider.decide(&Call {
         facility: r.facility,
-        inmate: r.inmate,
+        inmate: tag.as_deref().unwrap_or(r.inmate),
         dialed: r.dialed,
         at: start,
         started: None,

@@ -23,6 +23,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use privcall::core::decide::Decider;
 use privcall::core::list::CompiledList;
+use privcall::edge::InmateKey;
 use privcall::{compile, Sources, VerifiedList};
 
 use cdr::{Columns, Layout};
@@ -48,6 +49,9 @@ pub struct AuditArgs {
     /// The edge identity that opens an encrypted --bundle.
     #[arg(long, value_name = "NAME.identity", requires = "bundle")]
     pub identity: Option<PathBuf>,
+    /// The inmate key of a --bundle whose inmate ids are hashed.
+    #[arg(long, value_name = "NAME.inmatekey", requires = "bundle")]
+    pub inmate_key: Option<PathBuf>,
     /// A registry CSV, compiled in memory (nothing is signed or written).
     #[arg(long, requires = "policy")]
     pub registry: Option<PathBuf>,
@@ -104,7 +108,11 @@ pub fn run(args: &AuditArgs) -> Result<()> {
     let list = if args.parse_only {
         None
     } else {
-        Some(Decider::new(load_list(args)?))
+        let (list, inmate_key) = load_list(args)?;
+        Some(judge::ListJudge {
+            decider: Decider::new(list),
+            inmate_key,
+        })
     };
     let columns = Columns::from_map(&args.map)?;
     let tz = args
@@ -194,25 +202,39 @@ fn total_size(paths: &[PathBuf]) -> Option<u64> {
 }
 
 /// The list: a verified bundle, or sources compiled in memory.
-fn load_list(args: &AuditArgs) -> Result<CompiledList> {
+fn load_list(args: &AuditArgs) -> Result<(CompiledList, Option<InmateKey>)> {
     match (&args.bundle, &args.registry, &args.policy) {
         (Some(bundle), _, _) => {
             if args.trust.is_empty() {
                 bail!("--bundle needs --trust KEY.pub (the list authority's key)");
             }
             let store = crate::trust_store(&args.trust, args.threshold, args.identity.as_deref())?;
+            let store = match &args.inmate_key {
+                Some(path) => store.with_inmate_key(privcall::edge::read_inmate_key(path)?),
+                None => store,
+            };
             let bytes = crate::read_bundle(bundle)?;
             let list = VerifiedList::open(&bytes, &store)
                 .with_context(|| format!("{}", bundle.display()))?;
-            Ok(CompiledList::from_bytes(&list.body)
-                .with_context(|| format!("{}", bundle.display()))?)
+            let inmate_key = list
+                .inmate_ids_keyed()
+                .then(|| store.inmate_key().cloned())
+                .flatten();
+            Ok((
+                CompiledList::from_bytes(&list.body)
+                    .with_context(|| format!("{}", bundle.display()))?,
+                inmate_key,
+            ))
         }
-        (None, Some(registry), Some(policy)) => Ok(compile(&Sources {
-            registry: registry.clone(),
-            prearranged: args.prearranged.clone(),
-            policy: policy.clone(),
-        })?
-        .list),
+        (None, Some(registry), Some(policy)) => Ok((
+            compile(&Sources {
+                registry: registry.clone(),
+                prearranged: args.prearranged.clone(),
+                policy: policy.clone(),
+            })?
+            .list,
+            None,
+        )),
         _ => bail!("give a list: --bundle FILE --trust KEY.pub, or --registry FILE --policy FILE"),
     }
 }

@@ -15,10 +15,9 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, Result};
 use csv::ByteRecord;
 use jiff::tz::TimeZone;
-use privcall::core::decide::Decider;
 
 use super::cdr::{self, Layout};
-use super::judge::{identity, judge, Seen, Verdict};
+use super::judge::{identity, judge, ListJudge, Seen, Verdict};
 use super::report::{Counted, Rendered};
 use super::Format;
 
@@ -29,7 +28,7 @@ const BATCH_ROWS: usize = 1024;
 /// What the workers need, shared by all of them.
 pub struct Context<'a> {
     /// The list; `None` reads and parses only (the benchmark's floor).
-    pub decider: Option<&'a Decider>,
+    pub decider: Option<&'a ListJudge>,
     pub layout: &'a Layout,
     pub tz: Option<&'a TimeZone>,
     /// The report's format and whether it shows numbers: workers render

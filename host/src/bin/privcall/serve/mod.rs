@@ -231,6 +231,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         keys: args.trust.keys.clone(),
         threshold: args.trust.threshold,
         identity: args.trust.identity.clone(),
+        inmate_key: args.trust.inmate_key.clone(),
     };
     let store = trust.load().context("reading the trust keys")?;
     let mut config = EngineConfig::new(store).state_dir(&args.state_dir);
