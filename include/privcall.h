@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 // The C ABI's version; grows when a type or a function changes.
-#define PRIVCALL_ABI_VERSION 3
+#define PRIVCALL_ABI_VERSION 4
 
 // Success.
 #define PRIVCALL_OK 0
@@ -110,6 +110,12 @@ typedef struct privcall_config {
   // share its list: load the newest bundle in `watch_dir` now and start
   // no feed until `privcall_engine_after_fork`.
   bool prefork;
+  // This edge's identity file (`privcall keygen --recipient`), which
+  // opens bundles encrypted to it, or NULL.
+  const char *identity_path;
+  // The inmate key file (`privcall keygen --inmate-key`), for lists
+  // whose inmate ids are hashed, or NULL.
+  const char *inmate_key_path;
 } privcall_config;
 
 // One call to decide. Strings are (pointer, length) pairs in bytes, not

@@ -41,7 +41,7 @@ import KSR
 # declaration is here, in one place, so that it can follow the header.
 # ---------------------------------------------------------------------------------------------
 
-PRIVCALL_ABI_VERSION = 3
+PRIVCALL_ABI_VERSION = 4
 PRIVCALL_OK = 0
 PRIVCALL_NORMALIZED_BYTES = 24
 PRIVCALL_MAX_FIELD_BYTES = 1024
@@ -65,6 +65,8 @@ class PrivcallConfig(ctypes.Structure):
         ("poll_interval_ms", ctypes.c_uint32),
         ("instances", ctypes.c_uint32),
         ("prefork", ctypes.c_bool),
+        ("identity_path", ctypes.c_char_p),
+        ("inmate_key_path", ctypes.c_char_p),
     ]
 
 
@@ -160,6 +162,10 @@ DEFAULTS = {
     "watch_dir": "",
     "poll_url": "",
     "poll_interval_ms": "1000",
+    # this edge's identity, for lists encrypted to it ("" = none)
+    "identity": "",
+    # the inmate key, for lists whose inmate ids are hashed ("" = none)
+    "inmate_key": "",
     # guest instances per worker: a Kamailio worker decides one call at a time
     "instances": "1",
     # headers that carry the facility code and the inmate account id
@@ -358,6 +364,8 @@ class PrivcallKamailio:
             poll_interval_ms=int(s["poll_interval_ms"]),
             instances=int(s["instances"]),
             prefork=prefork,
+            identity_path=_c(s["identity"]),
+            inmate_key_path=_c(s["inmate_key"]),
         )
         engine = ctypes.c_void_p()
         rc = lib.privcall_engine_new(ctypes.byref(config), ctypes.byref(engine))

@@ -174,6 +174,45 @@ static void decisions(privcall_engine *e, uint64_t sequence) {
     CHECK(privcall_decide(e, &raw, &d) == PRIVCALL_OK && !d.record, "str-style field");
 }
 
+/* A list encrypted to this edge, with its inmate ids hashed: decided with
+ * the identity and the inmate key, refused without them (every call then
+ * gets the fail mode); a missing identity file is named. */
+static void encrypted_lists(void) {
+    const char *keys[] = {path("authority.pub")};
+    privcall_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.trust_keys = keys;
+    cfg.trust_key_count = 1;
+    cfg.threshold = 1;
+    cfg.bundle_path = path("encrypted.bundle");
+    cfg.instances = 1;
+    cfg.identity_path = path("edge.identity");
+    cfg.inmate_key_path = path("fleet.inmatekey");
+    privcall_engine *e = NULL;
+    CHECK(privcall_engine_new(&cfg, &e) == PRIVCALL_OK && e, "encrypted: %s", last_error());
+    if (e) {
+        decisions(e, 5);
+        privcall_engine_free(e);
+    }
+    cfg.inmate_key_path = NULL;
+    for (int without = 0; without < 2; without++) {
+        e = NULL;
+        CHECK(privcall_engine_new(&cfg, &e) == PRIVCALL_OK && e, "%s", last_error());
+        if (!e)
+            continue;
+        privcall_call c = call_to("JCCC", "+1 573 555 0142");
+        privcall_decision d;
+        CHECK(privcall_decide(e, &c, &d) == PRIVCALL_OK, "%s", last_error());
+        CHECK(d.reason == PRIVCALL_REASON_FAIL_SAFE && !d.record, "refused list: %d", d.reason);
+        privcall_engine_free(e);
+        cfg.identity_path = NULL;
+    }
+    cfg.identity_path = path("no-such.identity");
+    e = (privcall_engine *)0x1;
+    CHECK(privcall_engine_new(&cfg, &e) == PRIVCALL_ERR_CONFIG, "missing identity");
+    CHECK(strstr(last_error(), "no-such.identity") != NULL, "names it: %s", last_error());
+}
+
 static void decide_errors(privcall_engine *e) {
     privcall_decision d, sentinel;
     memset(&sentinel, 0xAB, sizeof sentinel);
@@ -442,6 +481,7 @@ int main(int argc, char **argv) {
     privcall_engine_free(e);
     privcall_engine_free(NULL);
     watched_folder();
+    encrypted_lists();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

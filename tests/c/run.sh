@@ -27,6 +27,13 @@ for seq in 1 2 3 4; do
     --policy examples/policy.toml --key "$work/authority.key" --sequence "$seq" \
     --expires "$expires" --out "$work/seq$seq.bundle" >/dev/null
 done
+# The same lists encrypted to an edge, inmate ids hashed.
+"$privcall" keygen --recipient --out "$work/edge" >/dev/null
+"$privcall" keygen --inmate-key --out "$work/fleet" >/dev/null
+"$privcall" compile --registry examples/registry.csv --prearranged examples/prearranged.csv \
+  --policy examples/policy.toml --key "$work/authority.key" --sequence 5 \
+  --expires "$expires" --recipient "$work/edge.recipient" --inmate-key "$work/fleet.inmatekey" \
+  --out "$work/encrypted.bundle" >/dev/null
 # One byte flipped in the middle of a newer bundle.
 cp "$work/seq2.bundle" "$work/tampered.bundle"
 size=$(stat -c %s "$work/tampered.bundle")

@@ -151,7 +151,7 @@ fn trust_files(config: &PrivcallConfig) -> Result<TrustFiles, Failure> {
     Ok(TrustFiles {
         keys,
         threshold: config.threshold as usize,
-        identity: None,
-        inmate_key: None,
+        identity: boundary::path(config.identity_path, "identity_path")?,
+        inmate_key: boundary::path(config.inmate_key_path, "inmate_key_path")?,
     })
 }

@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 /// The C ABI's version; grows when a type or a function changes.
-pub const PRIVCALL_ABI_VERSION: u32 = 3;
+pub const PRIVCALL_ABI_VERSION: u32 = 4;
 
 /// Success.
 pub const PRIVCALL_OK: i32 = 0;
@@ -84,6 +84,12 @@ pub struct PrivcallConfig {
     /// share its list: load the newest bundle in `watch_dir` now and start
     /// no feed until `privcall_engine_after_fork`.
     pub prefork: bool,
+    /// This edge's identity file (`privcall keygen --recipient`), which
+    /// opens bundles encrypted to it, or NULL.
+    pub identity_path: *const c_char,
+    /// The inmate key file (`privcall keygen --inmate-key`), for lists
+    /// whose inmate ids are hashed, or NULL.
+    pub inmate_key_path: *const c_char,
 }
 
 /// One call to decide. Strings are (pointer, length) pairs in bytes, not

@@ -106,6 +106,8 @@ impl CAbi {
             poll_interval_ms: 0,
             instances: 0,
             prefork: false,
+            identity_path: std::ptr::null(),
+            inmate_key_path: std::ptr::null(),
         };
         let mut handle = std::ptr::null_mut();
         #[expect(unsafe_code, reason = "a C call")]
