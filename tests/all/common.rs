@@ -124,9 +124,59 @@ pub fn wasm_decide(d: &mut ListDecider, c: &Call<'_>) -> Decision {
     d.decide(c, t("2026-06-01T00:00:00Z"))
 }
 
+/// The test edge's key files: its identity and recipient, and an inmate
+/// key, made once per test process.
+pub struct EdgeFiles {
+    pub identity: PathBuf,
+    pub recipient: PathBuf,
+    pub inmate_key: PathBuf,
+}
+
+/// The daemon tests' edge: their bundles are encrypted to it, with inmate
+/// ids hashed, and their daemons run with its `--identity` and
+/// `--inmate-key`.
+pub fn edge_files() -> &'static EdgeFiles {
+    static FILES: std::sync::OnceLock<EdgeFiles> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| {
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("edge-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (identity, recipient, _) = privcall::edge::keygen_recipient(&dir.join("edge")).unwrap();
+        let (inmate_key, _) = privcall::edge::keygen_inmate(&dir.join("fleet")).unwrap();
+        EdgeFiles {
+            identity,
+            recipient,
+            inmate_key,
+        }
+    })
+}
+
+/// Runs `privcall compile` on the sample lists with `key`, `sequence` and a
+/// far expiry, encrypted to [`edge_files`] with inmate ids hashed, writing
+/// `out`; panics with stderr if it fails.
+pub fn cli_compile_samples_for_edge(key: &Path, sequence: u64, out: &Path) {
+    let edge = edge_files();
+    compile_samples(
+        key,
+        sequence,
+        out,
+        &[
+            "--recipient",
+            edge.recipient.to_str().unwrap(),
+            "--inmate-key",
+            edge.inmate_key.to_str().unwrap(),
+        ],
+    );
+}
+
 /// Runs `privcall compile` on the sample lists with `key`, `sequence` and a
 /// far expiry, writing `out`; panics with stderr if it fails.
 pub fn cli_compile_samples(key: &Path, sequence: u64, out: &Path) {
+    compile_samples(key, sequence, out, &[]);
+}
+
+fn compile_samples(key: &Path, sequence: u64, out: &Path, extra: &[&str]) {
     let ex = examples();
     let path = |p: &Path| p.to_str().unwrap().to_string();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_privcall"))
@@ -138,6 +188,7 @@ pub fn cli_compile_samples(key: &Path, sequence: u64, out: &Path) {
         .args(["--sequence", &sequence.to_string()])
         .args(["--expires", "2099-01-01T00:00:00Z"])
         .args(["--out", &path(out)])
+        .args(extra)
         .output()
         .unwrap();
     assert!(

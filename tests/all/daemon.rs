@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::cli_compile_samples;
+use crate::common::{cli_compile_samples_for_edge, edge_files};
 
 /// A key pair and bundles of the sample lists with chosen sequences.
 pub(crate) struct Authority {
@@ -31,7 +31,7 @@ impl Authority {
 
     /// Compiles the samples with `sequence` into `out`.
     pub(crate) fn bundle(&self, sequence: u64, out: &Path) {
-        cli_compile_samples(&self.dir.path().join("auth.key"), sequence, out);
+        cli_compile_samples_for_edge(&self.dir.path().join("auth.key"), sequence, out);
     }
 }
 
@@ -77,10 +77,17 @@ impl Daemon {
         Daemon::spawn(sh, args)
     }
 
+    /// Every daemon runs as the test edge: its bundles are encrypted to
+    /// it, with inmate ids hashed.
     fn spawn(mut command: Command, args: &[&str]) -> Daemon {
+        let edge = edge_files();
         let mut child = command
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--instances", "2"])
+            .arg("--identity")
+            .arg(&edge.identity)
+            .arg("--inmate-key")
+            .arg(&edge.inmate_key)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -233,6 +240,16 @@ fn daemon_decides_takes_pushes_and_restarts_from_its_state() {
     assert_eq!(v["reason"], "registered");
     assert_eq!(v["list"]["sequence"], 1);
     assert_eq!(d.decide("9 573 555 0100")["record"], true);
+    // The sample window, through the keyed inmate ids: the daemon hashes
+    // A1001 with its --inmate-key; another inmate is recorded.
+    for (inmate, reason) in [("A1001", "prearranged"), ("A1002", "not-privileged")] {
+        let body = serde_json::json!({
+            "facility": "JCCC", "inmate": inmate, "dialed": "573-555-0163",
+            "at": "2026-12-01T14:10:00Z"
+        });
+        let (code, v) = d.post("/v1/decide", body.to_string().as_bytes());
+        assert_eq!((code, v["reason"].as_str()), (200, Some(reason)), "{v}");
+    }
 
     let (code, v) = d.post("/v1/bundles", &std::fs::read(&two).unwrap());
     assert_eq!(code, 200, "{v}");
