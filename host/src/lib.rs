@@ -112,8 +112,8 @@ pub mod edge {
 /// it (`privcall inspect`) or check one in transit (`privcall serve`).
 pub mod bundle {
     pub use crate::trust::{
-        check_prefix, Header, UnverifiedBundle, FORMAT_VERSION, MAGIC, MAX_BUNDLE_BYTES,
-        MAX_RECIPIENTS, OLDEST_READABLE_VERSION,
+        check_prefix, read_verified, Header, UnverifiedBundle, FORMAT_VERSION, MAGIC,
+        MAX_BUNDLE_BYTES, MAX_RECIPIENTS, OLDEST_READABLE_VERSION,
     };
 }
 

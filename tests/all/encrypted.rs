@@ -7,8 +7,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use privcall::bundle::{UnverifiedBundle, FORMAT_VERSION, MAGIC, OLDEST_READABLE_VERSION};
+use privcall::edge::EdgeIdentity;
 use privcall::fixtures::{self, splitmix};
-use privcall::{Engine, EngineConfig, Reason, UpdateSource, VerifiedList};
+use privcall::{seal, BundleInfo, Engine, EngineConfig, Reason, UpdateSource, VerifiedList};
 use serde_json::Value;
 
 use crate::common::{cli_compile_samples, examples, samples, t};
@@ -413,48 +414,28 @@ fn the_state_keeps_the_encrypted_bundle_and_restores_it_with_the_identity() {
     );
 }
 
-/// A bundle of format 2 (before recipients) still opens: a host upgraded
-/// over a saved list keeps deciding with it.
+/// A bundle that needs nothing of format 3 (no recipients, no inmate key)
+/// is written as format 2, which edges not yet upgraded read; an upgraded
+/// host reads both.
 #[test]
-fn format_2_bundles_still_open() {
+fn clear_bundles_are_written_in_format_2_and_open() {
     let s = samples();
-    let v3 = s.bytes.clone();
-    let framing = fixtures::frame(&v3).unwrap();
-    let header = fixtures::decode_header(framing.header, FORMAT_VERSION).unwrap();
-    assert!(header.recipients.is_empty());
-    // Format 2's header is format 3's without the recipients and the
-    // inmate key: after three 8-byte integers, the scope (length and
-    // bytes) and the issuer, an empty list (8 zero bytes of length) and
-    // `None` (one zero byte).
-    let h = framing.header;
-    let issuer_end = 3 * 8 + 8 + header.scope.len() + 8;
-    assert_eq!(&h[issuer_end..issuer_end + 9], &[0u8; 9]);
-    let v2_header = [&h[..issuer_end], &h[issuer_end + 9..]].concat();
-    let key = privcall::files::read_signing_key(&s.key).unwrap();
-    let mut bytes = MAGIC.to_vec();
-    bytes.extend_from_slice(&OLDEST_READABLE_VERSION.to_le_bytes());
-    bytes.extend_from_slice(&(v2_header.len() as u32).to_le_bytes());
-    bytes.extend_from_slice(&v2_header);
-    bytes.extend_from_slice(&(framing.body.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(framing.body);
-    let signature = ed25519_dalek::Signer::sign(&key, &bytes);
-    let id = privcall::KeyId::of(&key.verifying_key());
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&id.0);
-    bytes.extend_from_slice(&signature.to_bytes());
-
-    let list = VerifiedList::open(&bytes, &s.trust()).unwrap();
-    assert_eq!(list.header, header);
-    assert_eq!(UnverifiedBundle::read(&bytes).unwrap().version, 2);
+    let clear = UnverifiedBundle::read(&s.bytes).unwrap();
+    assert_eq!(clear.version, OLDEST_READABLE_VERSION);
+    assert!(clear.header.recipients.is_empty() && clear.header.inmate_key.is_none());
     let engine = crate::engine::engine_with(s.trust(), None);
-    engine.apply(&bytes, t(NOW), UpdateSource::File).unwrap();
+    engine.apply(&s.bytes, t(NOW), UpdateSource::File).unwrap();
     assert_eq!(
         engine.decide(&attorney(t(NOW)), t(NOW)).reason,
         Reason::Registered
     );
-    // A format this build never wrote is still refused.
-    let mut v1 = bytes.clone();
-    v1[8..10].copy_from_slice(&1u16.to_le_bytes());
+    // Encrypted: format 3.
+    let bytes = bundle_of(9, &[&Authority::new(1)]);
+    let encrypted = UnverifiedBundle::read(&bytes).unwrap();
+    assert_eq!(encrypted.version, FORMAT_VERSION);
+    // A format this build never wrote is refused.
+    let mut v1 = s.bytes.clone();
+    v1[MAGIC.len()..MAGIC.len() + 2].copy_from_slice(&1u16.to_le_bytes());
     assert!(VerifiedList::open(&v1, &s.trust()).is_err());
 }
 
@@ -619,4 +600,102 @@ fn keyed_inmate_ids_match_only_with_the_key() {
         .apply(&bytes, t(NOW), UpdateSource::File)
         .unwrap_err();
     assert_eq!(err.kind(), privcall::RefusalKind::NotForThisEdge, "{err}");
+}
+
+/// The authority checks what it ships without being an edge: `verify` and
+/// `inspect --trust` check the signatures of an encrypted, keyed bundle
+/// with no identity or inmate key, and say the body was not opened.
+#[test]
+fn the_authority_verifies_an_encrypted_bundle_without_an_identity() {
+    let fleet = Fleet::new();
+    fleet.samples(&["a"], "a.bundle");
+    let (bundle, trust) = (fleet.path("a.bundle"), fleet.path("authority.pub"));
+    let out = ok(&["verify", "--bundle", &bundle, "--trust", &trust]);
+    assert!(out.starts_with("OK: sequence 3"), "{out}");
+    assert!(out.contains("give --identity to check it too"), "{out}");
+    let v: Value = serde_json::from_str(&ok(&[
+        "inspect", "--bundle", &bundle, "--trust", &trust, "--json",
+    ]))
+    .unwrap();
+    assert_eq!(v["verified"], "1 trusted signature(s) valid");
+    assert_eq!(v["body"], "encrypted");
+}
+
+/// An edge may hold several identities and inmate keys (the old and the
+/// new while keys rotate): the one a bundle names is used.
+#[test]
+fn an_edge_holds_old_and_new_keys_while_they_rotate() {
+    let s = samples();
+    let (old, new) = (EdgeIdentity::generate(), EdgeIdentity::generate());
+    let key = privcall::edge::InmateKey::generate();
+    let (other_key, newer_key) = (
+        privcall::edge::InmateKey::generate(),
+        privcall::edge::InmateKey::generate(),
+    );
+    // A list keyed with `key`, encrypted to the new identity only.
+    let list = privcall::core::list::build_keyed(
+        s.list.default_policy.clone(),
+        vec![],
+        &[],
+        &[privcall::core::list::WindowRow {
+            facility: "JCCC".into(),
+            inmate: key.tag("JCCC", "A1001"),
+            number: privcall::core::normalize::E164(15_735_550_163),
+            start: t("2026-12-01T14:00:00Z"),
+            end: t("2026-12-01T14:30:00Z"),
+        }],
+        Some(key.id().0),
+    )
+    .unwrap();
+    let signing = privcall::files::read_signing_key(&s.key).unwrap();
+    let info = BundleInfo {
+        recipients: vec![new.recipient()],
+        ..BundleInfo::new(4, t("2026-01-01T00:00:00Z"), t("2099-01-01T00:00:00Z"))
+    };
+    let bytes = seal(&list, &info, &[signing]).unwrap();
+    // The header names the key from the list itself.
+    let header = UnverifiedBundle::read(&bytes).unwrap().header;
+    assert_eq!(header.inmate_key, Some(key.id().0));
+    let store = s
+        .trust()
+        .with_identity(old.clone())
+        .with_identity(new)
+        .with_inmate_key(other_key.clone())
+        .with_inmate_key(key);
+    let opened = VerifiedList::open(&bytes, &store).unwrap();
+    let engine = crate::engine::engine_with(store, None);
+    engine.apply(&bytes, t(NOW), UpdateSource::File).unwrap();
+    let call = crate::common::call("JCCC", "A1001", "573-555-0163", "2026-12-01T14:10:00Z");
+    assert_eq!(engine.decide(&call, t(NOW)).reason, Reason::Prearranged);
+    assert!(format!("{opened:?}").contains("body_bytes"));
+    // Only the old identity, or only other inmate keys: refused by name.
+    let err = VerifiedList::open(&bytes, &s.trust().with_identity(old)).unwrap_err();
+    assert!(err.to_string().contains("not for this edge"), "{err}");
+    let store = s
+        .trust()
+        .with_identity(EdgeIdentity::generate())
+        .with_inmate_key(other_key)
+        .with_inmate_key(newer_key);
+    assert!(VerifiedList::open(&bytes, &store).is_err());
+}
+
+/// What every edge would refuse is refused when sealing: the same
+/// recipient twice, a header over its limit.
+#[test]
+fn sealing_refuses_what_edges_would_refuse() {
+    let s = samples();
+    let signing = privcall::files::read_signing_key(&s.key).unwrap();
+    let edge = EdgeIdentity::generate();
+    let twice = BundleInfo {
+        recipients: vec![edge.recipient(), edge.recipient()],
+        ..BundleInfo::new(4, t("2026-01-01T00:00:00Z"), t("2099-01-01T00:00:00Z"))
+    };
+    let err = seal(&s.list, &twice, std::slice::from_ref(&signing)).unwrap_err();
+    assert!(err.to_string().contains("given twice"), "{err}");
+    let long_scope = BundleInfo {
+        scope: "x".repeat(5_000),
+        ..BundleInfo::new(4, t("2026-01-01T00:00:00Z"), t("2099-01-01T00:00:00Z"))
+    };
+    let err = seal(&s.list, &long_scope, &[signing]).unwrap_err();
+    assert!(err.to_string().contains("exceeds"), "{err}");
 }

@@ -47,6 +47,44 @@ pub const CANARY_NUMBERS: usize = NANP.len() + INTL.len();
 /// See [`CANARY_NUMBERS`].
 pub const CANARY_WINDOWS: usize = WINDOWS.len();
 
+/// How the window marking a list's inmate key names it: this prefix, then
+/// the key id in hex (16 digits). A list whose inmate ids are hashed holds
+/// one such window at [`CANARY_FACILITY`], so whoever seals the list reads
+/// the key id from the list itself and never ships hashed ids under a
+/// header that says they are clear.
+pub const INMATE_KEY_MARK: &str = "~inmate-key:";
+
+/// The marker window of a list whose inmate ids are hashed with key `id`.
+pub fn inmate_key_marker(id: [u8; 8]) -> WindowRow {
+    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    WindowRow {
+        facility: CANARY_FACILITY.to_string(),
+        inmate: format!("{INMATE_KEY_MARK}{hex}"),
+        number: E164(WINDOWS[0].1),
+        start: WINDOW_START,
+        end: WINDOW_START + 1,
+    }
+}
+
+/// The key id of the list's marker window, when its inmate ids are hashed.
+pub fn inmate_key_of(list: &CompiledList) -> Option<[u8; 8]> {
+    let canary = list
+        .facilities
+        .binary_search_by(|f| f.code.as_str().cmp(CANARY_FACILITY))
+        .ok()?;
+    list.windows
+        .iter()
+        .filter(|w| usize::from(w.facility) == canary)
+        .find_map(|w| {
+            let hex = w.inmate.strip_prefix(INMATE_KEY_MARK)?;
+            let mut id = [0u8; 8];
+            for (i, b) in id.iter_mut().enumerate() {
+                *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+            }
+            (hex.len() == 16).then_some(id)
+        })
+}
+
 /// The canary entries [`crate::list::build`] adds to every list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyntheticRows {

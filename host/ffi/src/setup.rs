@@ -151,7 +151,11 @@ fn trust_files(config: &PrivcallConfig) -> Result<TrustFiles, Failure> {
     Ok(TrustFiles {
         keys,
         threshold: config.threshold as usize,
-        identity: boundary::path(config.identity_path, "identity_path")?,
-        inmate_key: boundary::path(config.inmate_key_path, "inmate_key_path")?,
+        identities: boundary::path(config.identity_path, "identity_path")?
+            .into_iter()
+            .collect(),
+        inmate_keys: boundary::path(config.inmate_key_path, "inmate_key_path")?
+            .into_iter()
+            .collect(),
     })
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use privcall_core::list::{build, CompiledList};
+use privcall_core::list::{build_keyed, CompiledList};
 
 use crate::trust::inmate_key::{InmateKey, InmateKeyId};
 
@@ -81,8 +81,8 @@ pub struct Compiled {
     pub registry_rows: usize,
     /// Prearranged rows read.
     pub prearranged_rows: usize,
-    /// The key the windows' inmate ids were hashed with, for the bundle's
-    /// header ([`crate::BundleInfo::inmate_key`]).
+    /// The key the windows' inmate ids were hashed with (the list's marker
+    /// window names it too, and [`crate::seal`] puts it in the header).
     pub inmate_key: Option<InmateKeyId>,
 }
 
@@ -144,7 +144,13 @@ pub fn compile_keyed(
         }
     }
     let facility_policies = policy.facilities.into_iter().collect();
-    match build(policy.default, facility_policies, &registry, &windows) {
+    match build_keyed(
+        policy.default,
+        facility_policies,
+        &registry,
+        &windows,
+        inmate_key.map(|k| k.id().0),
+    ) {
         Ok(list) => Ok(Compiled {
             list,
             registry_rows,

@@ -34,23 +34,21 @@ pub struct TrustFiles {
     pub keys: Vec<PathBuf>,
     /// Signatures required.
     pub threshold: usize,
-    /// The edge identity that opens bundles encrypted to this host.
-    pub identity: Option<PathBuf>,
-    /// The inmate key for lists whose inmate ids are hashed.
-    pub inmate_key: Option<PathBuf>,
+    /// The edge identities that open bundles encrypted to this host.
+    pub identities: Vec<PathBuf>,
+    /// The inmate keys, for lists whose inmate ids are hashed.
+    pub inmate_keys: Vec<PathBuf>,
 }
 
 impl TrustFiles {
     /// Reads the files into a store.
     pub fn load(&self) -> Result<TrustStore, KeyError> {
         let store = TrustStore::from_files(&self.keys, self.threshold)?;
-        let store = match &self.identity {
-            Some(path) => store.with_identity(crate::trust::edge::read_identity(path)?),
-            None => store,
-        };
-        Ok(match &self.inmate_key {
-            Some(path) => store.with_inmate_key(crate::trust::inmate_key::read_inmate_key(path)?),
-            None => store,
+        let store = self.identities.iter().try_fold(store, |s, path| {
+            Ok::<_, KeyError>(s.with_identity(crate::trust::edge::read_identity(path)?))
+        })?;
+        self.inmate_keys.iter().try_fold(store, |s, path| {
+            Ok(s.with_inmate_key(crate::trust::inmate_key::read_inmate_key(path)?))
         })
     }
 

@@ -24,8 +24,9 @@ use crate::trust::keys::{KeyId, TrustStore};
 
 /// First bytes of every bundle.
 pub const MAGIC: [u8; 8] = *b"PRIVCALL";
-/// The bundle format this build writes, the list body's encoding included
-/// (3: the header names the recipients an encrypted body is for).
+/// The newest bundle format this build writes, the list body's encoding
+/// included (3: the header names the recipients of an encrypted body and
+/// the key of hashed inmate ids; a bundle with neither is written as 2).
 pub const FORMAT_VERSION: u16 = 3;
 /// The oldest format this build still reads: version 2 is version 3
 /// without recipients (a clear body), so a host upgraded over a saved
@@ -171,8 +172,8 @@ pub enum BundleError {
     /// Encrypted for other edges.
     #[error("bundle is encrypted for recipient(s) {recipients}, not for this edge ({ours})")]
     NotForThisEdge {
-        /// This host's recipient id.
-        ours: RecipientId,
+        /// This host's recipient ids, comma-separated.
+        ours: String,
         /// The recipients' ids, comma-separated.
         recipients: String,
     },
@@ -195,8 +196,8 @@ pub enum BundleError {
         "the list's inmate ids are hashed with inmate key {theirs}, not with this host's ({ours})"
     )]
     WrongInmateKey {
-        /// This host's key id.
-        ours: InmateKeyId,
+        /// This host's key ids, comma-separated.
+        ours: String,
         /// The list's key id.
         theirs: InmateKeyId,
     },
@@ -494,15 +495,31 @@ pub fn decode_header(bytes: &[u8], version: u16) -> Result<Header, BundleError> 
     Ok(header)
 }
 
-/// The header of format 2: no recipients.
-#[derive(Decode)]
-struct HeaderV2 {
+/// The header of format 2: no recipients, no inmate key. A bundle that
+/// needs neither is written in this format, so edges not yet upgraded keep
+/// taking the authority's lists.
+#[derive(Encode, Decode)]
+pub(super) struct HeaderV2 {
     sequence: u64,
     issued_at: i64,
     expires_at: i64,
     scope: String,
     issuer: [u8; 8],
     canaries: Vec<Canary>,
+}
+
+impl HeaderV2 {
+    /// `header` in format 2, when it needs nothing format 3 added.
+    pub(super) fn of(header: &Header) -> Option<HeaderV2> {
+        (header.recipients.is_empty() && header.inmate_key.is_none()).then(|| HeaderV2 {
+            sequence: header.sequence,
+            issued_at: header.issued_at,
+            expires_at: header.expires_at,
+            scope: header.scope.clone(),
+            issuer: header.issuer,
+            canaries: header.canaries.clone(),
+        })
+    }
 }
 
 impl From<HeaderV2> for Header {

@@ -262,8 +262,14 @@ pub fn encrypt(body: &[u8], recipients: &[Recipient]) -> std::io::Result<Vec<u8>
     Ok(out)
 }
 
-/// Decrypts what [`encrypt`] wrote for `identity`'s recipient. The error
-/// is age's, which never contains key material or plaintext.
+/// Decrypts what [`encrypt`] wrote for `identity`'s recipient, into a
+/// buffer sized once (the plaintext is shorter than the ciphertext). The
+/// error is age's, which never contains key material or plaintext.
 pub fn decrypt(ciphertext: &[u8], identity: &EdgeIdentity) -> Result<Vec<u8>, age::DecryptError> {
-    age::decrypt(&identity.key, ciphertext)
+    use std::io::Read;
+    let decryptor = age::Decryptor::new_buffered(ciphertext)?;
+    let mut reader = decryptor.decrypt(std::iter::once(&identity.key as &dyn age::Identity))?;
+    let mut plaintext = Vec::with_capacity(ciphertext.len());
+    reader.read_to_end(&mut plaintext)?;
+    Ok(plaintext)
 }

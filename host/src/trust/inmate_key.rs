@@ -86,11 +86,11 @@ impl InmateKey {
     /// What a list holds for `inmate` at `facility`: 16 characters.
     pub fn tag(&self, facility: &str, inmate: &str) -> String {
         let mut h = SipHasher24::new_with_key(&self.key);
-        // Lengths first, so no two (facility, inmate) pairs hash the same
-        // bytes.
-        h.write_u64(facility.len() as u64);
+        // Lengths first (little-endian on every host, as the compiler's), so
+        // no two (facility, inmate) pairs hash the same bytes.
+        h.write(&(facility.len() as u64).to_le_bytes());
         h.write(facility.as_bytes());
-        h.write_u64(inmate.len() as u64);
+        h.write(&(inmate.len() as u64).to_le_bytes());
         h.write(inmate.as_bytes());
         let out = h.finish128().as_bytes();
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out.get(..12).unwrap_or(&out))
@@ -202,5 +202,18 @@ mod tests {
         assert_ne!(t, InmateKey::from_bytes([2; 16]).tag("JCCC", "A1001"));
         assert!(!t.contains("A1001"));
         assert_ne!(k.id(), InmateKey::from_bytes([2; 16]).id());
+    }
+
+    /// The tag of a fixed key and id never changes (whatever the host's
+    /// byte order or the crates' versions): an authority and its edges
+    /// must agree on it, or every prearranged call would be recorded.
+    const PINNED: &str = "nyaVlNkFTgCHDv5j";
+    const PINNED_ID: &str = "acc17395cb2eeafe";
+
+    #[test]
+    fn tags_are_pinned() {
+        let k = InmateKey::from_bytes(*b"privcall-test-k!");
+        assert_eq!(k.tag("JCCC", "A1001"), PINNED);
+        assert_eq!(k.id().to_string(), PINNED_ID);
     }
 }

@@ -222,8 +222,8 @@ pub fn read_verifying_key(path: &Path) -> Result<VerifyingKey, KeyError> {
 pub struct TrustStore {
     keys: Vec<(KeyId, VerifyingKey)>,
     threshold: usize,
-    identity: Option<EdgeIdentity>,
-    inmate_key: Option<InmateKey>,
+    identities: Vec<EdgeIdentity>,
+    inmate_keys: Vec<InmateKey>,
 }
 
 impl TrustStore {
@@ -250,38 +250,36 @@ impl TrustStore {
         Ok(TrustStore {
             keys: entries,
             threshold,
-            identity: None,
-            inmate_key: None,
+            identities: Vec::new(),
+            inmate_keys: Vec::new(),
         })
     }
 
-    /// The same store, opening bundles encrypted to `identity`.
+    /// The same store, opening bundles encrypted to `identity` too (an
+    /// edge holds its old and new identity while the authority moves to
+    /// the new one).
     #[must_use]
-    pub fn with_identity(self, identity: EdgeIdentity) -> TrustStore {
-        TrustStore {
-            identity: Some(identity),
-            ..self
-        }
+    pub fn with_identity(mut self, identity: EdgeIdentity) -> TrustStore {
+        self.identities.push(identity);
+        self
     }
 
     /// The same store, hashing inmate ids with `key` for lists keyed with
-    /// it.
+    /// it (several keys: one per list generation while keys rotate).
     #[must_use]
-    pub fn with_inmate_key(self, key: InmateKey) -> TrustStore {
-        TrustStore {
-            inmate_key: Some(key),
-            ..self
-        }
+    pub fn with_inmate_key(mut self, key: InmateKey) -> TrustStore {
+        self.inmate_keys.push(key);
+        self
     }
 
-    /// The inmate key, when this host has one.
-    pub fn inmate_key(&self) -> Option<&InmateKey> {
-        self.inmate_key.as_ref()
+    /// The inmate keys this host holds.
+    pub fn inmate_keys(&self) -> &[InmateKey] {
+        &self.inmate_keys
     }
 
-    /// The edge identity, when this host has one.
-    pub fn identity(&self) -> Option<&EdgeIdentity> {
-        self.identity.as_ref()
+    /// The edge identities this host holds.
+    pub fn identities(&self) -> &[EdgeIdentity] {
+        &self.identities
     }
 
     /// Reads the public key files and builds a store.

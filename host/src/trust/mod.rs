@@ -25,4 +25,4 @@ pub use bundle::{
 };
 pub use files::{exposed_mode, replace_private as write_private, PrivateFile};
 pub use keys::{keygen, read_signing_key, read_signing_keys, KeyError, KeyId, TrustStore};
-pub use verified::{OpenError, VerifiedList};
+pub use verified::{read_verified, OpenError, VerifiedList};

@@ -2,14 +2,14 @@
 //! compiled list is sealed with its canaries and signed by every key.
 
 use ed25519_dalek::{Signer, SigningKey};
-use privcall_core::canary::canary_calls;
+use privcall_core::canary::{canary_calls, inmate_key_of};
 use privcall_core::list::CompiledList;
 
 use super::bundle::{
-    header_config, BundleError, Canary, Header, FORMAT_VERSION, MAGIC, MAX_CANARIES, MAX_RECIPIENTS,
+    header_config, BundleError, Canary, Header, HeaderV2, FORMAT_VERSION, MAGIC, MAX_BUNDLE_BYTES,
+    MAX_CANARIES, MAX_HEADER_BYTES, MAX_RECIPIENTS, OLDEST_READABLE_VERSION,
 };
 use crate::trust::edge::{encrypt, Recipient};
-use crate::trust::inmate_key::InmateKeyId;
 use crate::trust::keys::KeyId;
 
 /// What the list authority says about a list it seals: the header fields
@@ -28,9 +28,6 @@ pub struct BundleInfo {
     /// The edges that may read the list: the body is encrypted to them.
     /// Empty: the body is in clear.
     pub recipients: Vec<Recipient>,
-    /// The key the list's inmate ids were hashed with
-    /// ([`crate::Compiled::inmate_key`]), `None` when they are in clear.
-    pub inmate_key: Option<InmateKeyId>,
 }
 
 impl BundleInfo {
@@ -42,7 +39,6 @@ impl BundleInfo {
             expires_at,
             scope: "all".into(),
             recipients: Vec::new(),
-            inmate_key: None,
         }
     }
 }
@@ -67,7 +63,9 @@ pub fn seal(
         scope: info.scope.clone(),
         issuer: [0; 8],
         recipients: info.recipients.iter().map(|r| r.id().0).collect(),
-        inmate_key: info.inmate_key.map(|k| k.0),
+        // From the list itself (its marker window), never from the caller:
+        // hashed ids never ship under a header that says they are clear.
+        inmate_key: inmate_key_of(list),
         canaries: canary_calls(list, info.issued_at, MAX_CANARIES)
             .into_iter()
             .map(|c| Canary {
@@ -80,6 +78,14 @@ pub fn seal(
             })
             .collect(),
     };
+    let mut ids: Vec<_> = info.recipients.iter().map(Recipient::id).collect();
+    ids.sort_unstable();
+    if let Some(pair) = ids.windows(2).find(|p| p.first() == p.last()) {
+        return Err(BundleError::Encrypt(format!(
+            "recipient {} is given twice",
+            pair.first().map(ToString::to_string).unwrap_or_default()
+        )));
+    }
     if info.recipients.len() > MAX_RECIPIENTS {
         return Err(BundleError::Encrypt(format!(
             "{} recipients, more than the {MAX_RECIPIENTS} a bundle names",
@@ -104,15 +110,31 @@ pub fn sign(header: &Header, body: &[u8], keys: &[SigningKey]) -> Result<Vec<u8>
         issuer: KeyId::of(&issuer.verifying_key()).0,
         ..header.clone()
     };
-    let header_bytes = bincode::encode_to_vec(&header, header_config())
-        .map_err(|e| BundleError::MalformedHeader(e.to_string()))?;
+    let encoded = match HeaderV2::of(&header) {
+        Some(v2) => {
+            bincode::encode_to_vec(&v2, header_config()).map(|b| (OLDEST_READABLE_VERSION, b))
+        }
+        None => bincode::encode_to_vec(&header, header_config()).map(|b| (FORMAT_VERSION, b)),
+    };
+    let (version, header_bytes) =
+        encoded.map_err(|e| BundleError::MalformedHeader(e.to_string()))?;
+    // What every edge would refuse is refused here.
+    if header_bytes.len() > MAX_HEADER_BYTES {
+        return Err(BundleError::HeaderTooLarge {
+            bytes: header_bytes.len(),
+        });
+    }
+    let total = MAGIC.len() + 2 + 4 + header_bytes.len() + 8 + body.len() + 2 + 72 * keys.len();
+    if total > MAX_BUNDLE_BYTES {
+        return Err(BundleError::TooLarge { bytes: total });
+    }
     let header_len =
         u32::try_from(header_bytes.len()).map_err(|_| BundleError::HeaderTooLarge {
             bytes: header_bytes.len(),
         })?;
     let mut out = Vec::with_capacity(body.len() + header_bytes.len() + 128);
     out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&header_len.to_le_bytes());
     out.extend_from_slice(&header_bytes);
     out.extend_from_slice(&(body.len() as u64).to_le_bytes());

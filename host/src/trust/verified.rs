@@ -28,7 +28,7 @@ pub enum OpenError {
 }
 
 /// A bundle whose signatures met the trust store's threshold.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct VerifiedList {
     /// The signed header.
     pub header: Header,
@@ -54,22 +54,61 @@ fn readable_body(
     if header.recipients.is_empty() {
         return Ok(signed_body.to_vec());
     }
-    let Some(identity) = trust.identity() else {
+    if trust.identities().is_empty() {
         return Err(BundleError::NoIdentity {
+            recipients: header.recipient_list(),
+        });
+    }
+    let Some(identity) = trust
+        .identities()
+        .iter()
+        .find(|i| header.recipients.contains(&i.id().0))
+    else {
+        let ours: Vec<String> = trust
+            .identities()
+            .iter()
+            .map(|i| i.id().to_string())
+            .collect();
+        return Err(BundleError::NotForThisEdge {
+            ours: ours.join(", "),
             recipients: header.recipient_list(),
         });
     };
     let ours = identity.id();
-    if !header.recipients.contains(&ours.0) {
-        return Err(BundleError::NotForThisEdge {
-            ours,
-            recipients: header.recipient_list(),
-        });
-    }
     edge::decrypt(signed_body, identity).map_err(|e| BundleError::Undecryptable {
         ours,
         detail: e.to_string(),
     })
+}
+
+impl std::fmt::Debug for VerifiedList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The body (perhaps decrypted) and the inmate key are never shown.
+        f.debug_struct("VerifiedList")
+            .field("header", &self.header)
+            .field("digest", &self.digest)
+            .field("signers", &self.signers)
+            .field("body_bytes", &self.body.len())
+            .field("inmate_key", &self.inmate_key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A bundle checked as `privcall verify` and `inspect` check one: the
+/// signatures against `trust`, then the body in clear when it is clear or
+/// when the trust store's identity opens it (`None`: encrypted, and this
+/// host has no identity). Needs no inmate key: nothing is decided.
+pub fn read_verified<'b>(
+    bytes: &'b [u8],
+    trust: &TrustStore,
+) -> Result<(bundle::Verified<'b>, Option<Vec<u8>>), BundleError> {
+    let verified = bundle::verify(bytes, trust)?;
+    let body = if verified.header.recipients.is_empty() || !trust.identities().is_empty() {
+        Some(readable_body(&verified.header, verified.body, trust)?)
+    } else {
+        None
+    };
+    Ok((verified, body))
 }
 
 /// The host's inmate key when the header says the ids are keyed: it must
@@ -79,14 +118,21 @@ fn inmate_key(header: &Header, trust: &TrustStore) -> Result<Option<InmateKey>, 
     let Some(theirs) = header.inmate_key.map(InmateKeyId) else {
         return Ok(None);
     };
-    match trust.inmate_key() {
-        None => Err(BundleError::NoInmateKey { theirs }),
-        Some(k) if k.id() != theirs => Err(BundleError::WrongInmateKey {
-            ours: k.id(),
-            theirs,
-        }),
-        Some(k) => Ok(Some(k.clone())),
+    if let Some(k) = trust.inmate_keys().iter().find(|k| k.id() == theirs) {
+        return Ok(Some(k.clone()));
     }
+    if trust.inmate_keys().is_empty() {
+        return Err(BundleError::NoInmateKey { theirs });
+    }
+    let ours: Vec<String> = trust
+        .inmate_keys()
+        .iter()
+        .map(|k| k.id().to_string())
+        .collect();
+    Err(BundleError::WrongInmateKey {
+        ours: ours.join(", "),
+        theirs,
+    })
 }
 
 impl VerifiedList {

@@ -60,6 +60,19 @@ pub fn build(
     registry: &[RegistryRow],
     windows: &[WindowRow],
 ) -> Result<CompiledList, ListError> {
+    build_keyed(default_policy, facility_policies, registry, windows, None)
+}
+
+/// [`build`] for windows whose inmate ids are already hashed with the
+/// inmate key `inmate_key` (its id): the list also holds the marker window
+/// ([`canary::inmate_key_marker`]) that says so.
+pub fn build_keyed(
+    default_policy: Policy,
+    facility_policies: Vec<(String, Policy)>,
+    registry: &[RegistryRow],
+    windows: &[WindowRow],
+    inmate_key: Option<[u8; 8]>,
+) -> Result<CompiledList, ListError> {
     let reserved = |code: &String| code == CANARY_FACILITY;
     if facility_policies.iter().any(|(code, _)| reserved(code))
         || registry
@@ -69,7 +82,10 @@ pub fn build(
     {
         return Err(ListError::Invalid("the canary facility is reserved"));
     }
-    let canaries = canary::synthetic_rows();
+    let mut canaries = canary::synthetic_rows();
+    canaries
+        .windows
+        .extend(inmate_key.map(canary::inmate_key_marker));
     let mut facility_policies = facility_policies;
     facility_policies.push((CANARY_FACILITY.to_string(), canary::policy()));
     let registry = || registry.iter().chain(&canaries.registry);

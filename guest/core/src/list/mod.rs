@@ -18,7 +18,7 @@ use crate::set::{PackedInts, RadixSet};
 use crate::types::{Category, Policy};
 
 pub use crate::windows::{window_key, Window};
-pub use build::{build, RegistryRow, Target, WindowRow};
+pub use build::{build, build_keyed, RegistryRow, Target, WindowRow};
 pub use encoding::{BODY_MAGIC, BODY_VERSION, MAX_BODY_BYTES};
 pub use error::ListError;
 

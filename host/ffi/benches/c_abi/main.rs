@@ -212,8 +212,8 @@ fn run(abi: &CAbi, n: usize, quick: bool) {
     let trust = TrustFiles {
         keys: vec![key_path.clone()],
         threshold: 1,
-        identity: None,
-        inmate_key: None,
+        identities: Vec::new(),
+        inmate_keys: Vec::new(),
     }
     .load()
     .expect("the trust key");

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use privcall::bundle::read_verified;
 use privcall::bundle::UnverifiedBundle;
 use privcall::core::list::CompiledList;
 use privcall::edge::{InmateKeyId, RecipientId};
 use privcall::text::Rfc3339Text;
-use privcall::VerifiedList;
 use serde::Serialize;
 
 /// What `inspect` reports.
@@ -85,28 +85,21 @@ impl Contents {
 /// and the signatures do not verify. An encrypted body is opened only with
 /// `--identity` and only once the signatures verified; without them the
 /// report shows what is public: the header, sizes and recipients.
-pub fn run(path: &Path, trust: &[PathBuf], identity: Option<&Path>, json: bool) -> Result<()> {
+pub fn run(path: &Path, trust: &[PathBuf], identities: &[PathBuf], json: bool) -> Result<()> {
     let bytes = super::read_bundle(path)?;
     let bundle = UnverifiedBundle::read(&bytes).with_context(|| format!("{}", path.display()))?;
     let verified = if trust.is_empty() {
         None
     } else {
-        let store = super::trust_store(trust, 1, identity)?;
-        Some(VerifiedList::open(&bytes, &store))
+        let store = super::trust_store(trust, 1, identities, &[])?;
+        Some(read_verified(&bytes, &store).map(|(v, body)| (v.signers.len(), body)))
     };
     let encrypted = !bundle.header.recipients.is_empty();
+    let read =
+        |body: &[u8]| CompiledList::from_bytes(body).with_context(|| format!("{}", path.display()));
     let (body, contents) = match (&verified, encrypted) {
-        (_, false) => (
-            "clear",
-            Some(
-                CompiledList::from_bytes(bundle.body)
-                    .with_context(|| format!("{}", path.display()))?,
-            ),
-        ),
-        (Some(Ok(v)), true) if identity.is_some() => (
-            "decrypted",
-            Some(CompiledList::from_bytes(&v.body).with_context(|| format!("{}", path.display()))?),
-        ),
+        (_, false) => ("clear", Some(read(bundle.body)?)),
+        (Some(Ok((_, Some(clear)))), true) => ("decrypted", Some(read(clear)?)),
         _ => ("encrypted", None),
     };
     let report = Report {
@@ -118,7 +111,7 @@ pub fn run(path: &Path, trust: &[PathBuf], identity: Option<&Path>, json: bool) 
         issuer: hex::encode(bundle.header.issuer),
         signatures: bundle.signers.iter().map(|id| id.to_string()).collect(),
         verified: verified.as_ref().map(|v| match v {
-            Ok(v) => format!("{} trusted signature(s) valid", v.signers.len()),
+            Ok((signers, _)) => format!("{signers} trusted signature(s) valid"),
             Err(e) => format!("FAILED: {e}"),
         }),
         digest: bundle.digest.clone(),

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use privcall::bundle::{UnverifiedBundle, MAX_BUNDLE_BYTES};
+use privcall::bundle::{read_verified, UnverifiedBundle, MAX_BUNDLE_BYTES};
 use privcall::core::list::CompiledList;
 use privcall::files::{keygen, read_signing_keys};
 use privcall::guest::{GuestRuntime, ListDecider};
@@ -66,9 +66,9 @@ enum Command {
         #[arg(long, value_name = "KEY.pub")]
         trust: Vec<PathBuf>,
         /// Open an encrypted body with this edge identity (with --trust:
-        /// only a verified body is decrypted).
-        #[arg(long, value_name = "NAME.identity", requires = "trust")]
-        identity: Option<PathBuf>,
+        /// only a verified body is decrypted; repeatable).
+        #[arg(long = "identity", value_name = "NAME.identity", requires = "trust")]
+        identities: Vec<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -116,31 +116,41 @@ struct TrustArgs {
     #[arg(long, default_value_t = 1)]
     threshold: usize,
     /// This edge's identity (`keygen --recipient`): opens bundles
-    /// encrypted to it.
-    #[arg(long, value_name = "NAME.identity")]
-    identity: Option<PathBuf>,
+    /// encrypted to it (repeatable: the old and the new while keys rotate).
+    #[arg(long = "identity", value_name = "NAME.identity")]
+    identities: Vec<PathBuf>,
     /// The inmate key (`keygen --inmate-key`), for lists whose inmate ids
-    /// are hashed.
-    #[arg(long, value_name = "NAME.inmatekey")]
-    inmate_key: Option<PathBuf>,
+    /// are hashed (repeatable, as --identity).
+    #[arg(long = "inmate-key", value_name = "NAME.inmatekey")]
+    inmate_keys: Vec<PathBuf>,
 }
 
 impl TrustArgs {
     fn store(&self) -> Result<TrustStore> {
-        let store = trust_store(&self.keys, self.threshold, self.identity.as_deref())?;
-        Ok(match &self.inmate_key {
-            Some(path) => store.with_inmate_key(privcall::edge::read_inmate_key(path)?),
-            None => store,
-        })
+        trust_store(
+            &self.keys,
+            self.threshold,
+            &self.identities,
+            &self.inmate_keys,
+        )
     }
 }
 
-/// The trust store of key files, a threshold and an optional identity.
-fn trust_store(keys: &[PathBuf], threshold: usize, identity: Option<&Path>) -> Result<TrustStore> {
-    let store = TrustStore::from_files(keys, threshold)?;
-    Ok(match identity {
-        Some(path) => store.with_identity(privcall::edge::read_identity(path)?),
-        None => store,
+/// The trust store of key files and a threshold, with the edge identities
+/// and inmate keys of these files.
+fn trust_store(
+    keys: &[PathBuf],
+    threshold: usize,
+    identities: &[PathBuf],
+    inmate_keys: &[PathBuf],
+) -> Result<TrustStore> {
+    let store = identities
+        .iter()
+        .try_fold(TrustStore::from_files(keys, threshold)?, |s, path| {
+            anyhow::Ok(s.with_identity(privcall::edge::read_identity(path)?))
+        })?;
+    inmate_keys.iter().try_fold(store, |s, path| {
+        anyhow::Ok(s.with_inmate_key(privcall::edge::read_inmate_key(path)?))
     })
 }
 
@@ -256,9 +266,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inspect {
             bundle,
             trust,
-            identity,
+            identities,
             json,
-        } => inspect::run(&bundle, &trust, identity.as_deref(), json),
+        } => inspect::run(&bundle, &trust, &identities, json),
         Command::Decide(args) => cmd_decide(&args),
         Command::Demo { dir } => demo::run(dir.as_deref()),
         Command::Audit(args) => audit::run(&args),
@@ -328,7 +338,6 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
     let info = BundleInfo {
         scope: args.scope.clone(),
         recipients: privcall::edge::read_recipients(&args.recipients)?,
-        inmate_key: compiled.inmate_key,
         ..BundleInfo::new(args.sequence, issued_at, expires_at)
     };
     let bytes = seal(&compiled.list, &info, &signing)?;
@@ -359,7 +368,7 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
         Rfc3339Text(expires_at),
         UnverifiedBundle::read(&bytes)?.digest
     );
-    if let Some(id) = info.inmate_key {
+    if let Some(id) = compiled.inmate_key {
         println!("  inmate ids hashed with inmate key {id}");
     }
     if !info.recipients.is_empty() {
@@ -380,20 +389,36 @@ fn per_number(bytes: usize, numbers: usize) -> String {
 fn cmd_verify(path: &Path, trust: &TrustArgs) -> Result<()> {
     let store = trust.store()?;
     let bytes = read_bundle(path)?;
-    let list = VerifiedList::open(&bytes, &store).with_context(|| format!("{}", path.display()))?;
+    let (verified, body) =
+        read_verified(&bytes, &store).with_context(|| format!("{}", path.display()))?;
     // The full body is checked natively too, so `verify` says everything a
-    // host would say when the update arrives.
-    CompiledList::from_bytes(&list.body).with_context(|| format!("{}", path.display()))?;
-    list.check_fresh(Rfc3339Text::now().0)
-        .with_context(|| format!("{}: signatures are valid but", path.display()))?;
-    let signers: Vec<String> = list.signers.iter().map(|k| k.to_string()).collect();
+    // host would say when the update arrives (an encrypted one, with the
+    // identity that opens it).
+    if let Some(body) = &body {
+        CompiledList::from_bytes(body).with_context(|| format!("{}", path.display()))?;
+    }
+    let header = &verified.header;
+    if Rfc3339Text::now().0 >= header.expires_at {
+        bail!(
+            "{}: signatures are valid but the bundle expired at {}",
+            path.display(),
+            Rfc3339Text(header.expires_at)
+        );
+    }
+    let signers: Vec<String> = verified.signers.iter().map(|k| k.to_string()).collect();
     println!(
         "OK: sequence {}, expires {}, signed by {}, digest {}",
-        list.header.sequence,
-        Rfc3339Text(list.header.expires_at),
+        header.sequence,
+        Rfc3339Text(header.expires_at),
         signers.join(", "),
-        list.digest
+        hex::encode(verified.digest)
     );
+    if body.is_none() {
+        println!(
+            "  body encrypted for recipient(s) {}: give --identity to check it too",
+            header.recipient_list()
+        );
+    }
     Ok(())
 }
 

@@ -46,12 +46,17 @@ pub struct AuditArgs {
     /// Signatures the bundle needs.
     #[arg(long, default_value_t = 1)]
     pub threshold: usize,
-    /// The edge identity that opens an encrypted --bundle.
-    #[arg(long, value_name = "NAME.identity", requires = "bundle")]
-    pub identity: Option<PathBuf>,
-    /// The inmate key of a --bundle whose inmate ids are hashed.
-    #[arg(long, value_name = "NAME.inmatekey", requires = "bundle")]
-    pub inmate_key: Option<PathBuf>,
+    /// The edge identity that opens an encrypted --bundle (repeatable).
+    #[arg(long = "identity", value_name = "NAME.identity", requires = "bundle")]
+    pub identities: Vec<PathBuf>,
+    /// The inmate key of a --bundle whose inmate ids are hashed
+    /// (repeatable).
+    #[arg(
+        long = "inmate-key",
+        value_name = "NAME.inmatekey",
+        requires = "bundle"
+    )]
+    pub inmate_keys: Vec<PathBuf>,
     /// A registry CSV, compiled in memory (nothing is signed or written).
     #[arg(long, requires = "policy")]
     pub registry: Option<PathBuf>,
@@ -208,18 +213,19 @@ fn load_list(args: &AuditArgs) -> Result<(CompiledList, Option<InmateKey>)> {
             if args.trust.is_empty() {
                 bail!("--bundle needs --trust KEY.pub (the list authority's key)");
             }
-            let store = crate::trust_store(&args.trust, args.threshold, args.identity.as_deref())?;
-            let store = match &args.inmate_key {
-                Some(path) => store.with_inmate_key(privcall::edge::read_inmate_key(path)?),
-                None => store,
-            };
+            let store = crate::trust_store(
+                &args.trust,
+                args.threshold,
+                &args.identities,
+                &args.inmate_keys,
+            )?;
             let bytes = crate::read_bundle(bundle)?;
             let list = VerifiedList::open(&bytes, &store)
                 .with_context(|| format!("{}", bundle.display()))?;
             let inmate_key = list
-                .inmate_ids_keyed()
-                .then(|| store.inmate_key().cloned())
-                .flatten();
+                .header
+                .inmate_key
+                .and_then(|id| store.inmate_keys().iter().find(|k| k.id().0 == id).cloned());
             Ok((
                 CompiledList::from_bytes(&list.body)
                     .with_context(|| format!("{}", bundle.display()))?,

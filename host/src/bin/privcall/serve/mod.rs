@@ -230,8 +230,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let trust = TrustFiles {
         keys: args.trust.keys.clone(),
         threshold: args.trust.threshold,
-        identity: args.trust.identity.clone(),
-        inmate_key: args.trust.inmate_key.clone(),
+        identities: args.trust.identities.clone(),
+        inmate_keys: args.trust.inmate_keys.clone(),
     };
     let store = trust.load().context("reading the trust keys")?;
     let mut config = EngineConfig::new(store).state_dir(&args.state_dir);
