@@ -1,35 +1,12 @@
 //! The `privcall` command line, end to end, as a user runs it.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use privcall_core::canary::{CANARY_NUMBERS, CANARY_WINDOWS};
 use serde_json::Value;
 
-use crate::common::{cli_compile_samples, examples};
-
-fn privcall(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_privcall"))
-        .args(args)
-        .output()
-        .expect("running privcall")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = privcall(args);
-    assert!(
-        out.status.success(),
-        "privcall {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = privcall(args);
-    assert!(!out.status.success(), "privcall {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
-}
+use crate::common::{cli_compile_samples, examples, fails, ok};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

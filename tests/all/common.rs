@@ -197,3 +197,29 @@ fn compile_samples(key: &Path, sequence: u64, out: &Path, extra: &[&str]) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Runs the `privcall` binary.
+pub fn privcall(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_privcall"))
+        .args(args)
+        .output()
+        .expect("running privcall")
+}
+
+/// Runs `privcall`, which must succeed; its stdout.
+pub fn ok(args: &[&str]) -> String {
+    let out = privcall(args);
+    assert!(
+        out.status.success(),
+        "privcall {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `privcall`, which must fail; its stderr.
+pub fn fails(args: &[&str]) -> String {
+    let out = privcall(args);
+    assert!(!out.status.success(), "privcall {args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}

@@ -4,7 +4,6 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use privcall::bundle::{UnverifiedBundle, FORMAT_VERSION, MAGIC, OLDEST_READABLE_VERSION};
 use privcall::edge::EdgeIdentity;
@@ -12,31 +11,8 @@ use privcall::fixtures::{self, splitmix};
 use privcall::{seal, BundleInfo, Engine, EngineConfig, Reason, UpdateSource, VerifiedList};
 use serde_json::Value;
 
-use crate::common::{cli_compile_samples, examples, samples, t};
+use crate::common::{cli_compile_samples, examples, fails, ok, privcall, samples, t};
 use crate::engine::{attorney, bundle_of, Authority, NOW};
-
-fn privcall(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_privcall"))
-        .args(args)
-        .output()
-        .expect("running privcall")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = privcall(args);
-    assert!(
-        out.status.success(),
-        "privcall {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = privcall(args);
-    assert!(!out.status.success(), "privcall {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
-}
 
 /// A folder with the authority's key pair and edges `a` and `b`.
 struct Fleet {
@@ -60,8 +36,16 @@ impl Fleet {
     }
 
     /// `compile` of `registry` and `prearranged` with the sample policy,
-    /// encrypted to `recipients`.
-    fn compile(&self, registry: &Path, prearranged: &Path, recipients: &[&str], out: &str) {
+    /// encrypted to `recipients`, inmate ids hashed with the inmate key
+    /// `inmate_key` when given; what it printed.
+    fn compile(
+        &self,
+        registry: &Path,
+        prearranged: &Path,
+        recipients: &[&str],
+        inmate_key: Option<&str>,
+        out: &str,
+    ) -> String {
         let policy = examples().join("policy.toml");
         let mut args = vec![
             "compile".to_string(),
@@ -84,19 +68,25 @@ impl Fleet {
             args.push("--recipient".into());
             args.push(self.path(&format!("{r}.recipient")));
         }
+        if let Some(k) = inmate_key {
+            args.push("--inmate-key".into());
+            args.push(self.path(&format!("{k}.inmatekey")));
+        }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let printed = ok(&args);
         assert!(printed.contains("encrypted to recipient(s)"), "{printed}");
+        printed
     }
 
-    fn samples(&self, recipients: &[&str], out: &str) {
+    fn samples(&self, recipients: &[&str], inmate_key: Option<&str>, out: &str) -> String {
         let ex = examples();
         self.compile(
             &ex.join("registry.csv"),
             &ex.join("prearranged.csv"),
             recipients,
+            inmate_key,
             out,
-        );
+        )
     }
 
     fn decide(&self, bundle: &str, identity: Option<&str>) -> Result<Value, String> {
@@ -121,12 +111,17 @@ impl Fleet {
         if let Some(i) = &identity {
             args.extend(["--identity", i]);
         }
-        let out = privcall(&args);
-        if out.status.success() {
-            Ok(serde_json::from_slice(&out.stdout).unwrap())
-        } else {
-            Err(String::from_utf8(out.stderr).unwrap())
-        }
+        decide_json(&args)
+    }
+}
+
+/// `privcall decide … --json`: the decision, or the error it printed.
+fn decide_json(args: &[&str]) -> Result<Value, String> {
+    let out = privcall(args);
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).unwrap())
+    } else {
+        Err(String::from_utf8(out.stderr).unwrap())
     }
 }
 
@@ -146,7 +141,7 @@ fn recipient_id(fleet: &Fleet, edge: &str) -> String {
 #[test]
 fn a_bundle_for_edge_a_is_unreadable_at_edge_b() {
     let fleet = Fleet::new();
-    fleet.samples(&["a"], "a.bundle");
+    fleet.samples(&["a"], None, "a.bundle");
     let (a, b) = (recipient_id(&fleet, "a"), recipient_id(&fleet, "b"));
 
     let d = fleet.decide("a.bundle", Some("a")).unwrap();
@@ -219,7 +214,7 @@ fn a_bundle_for_edge_a_is_unreadable_at_edge_b() {
 #[test]
 fn one_bundle_for_several_edges_opens_at_each() {
     let fleet = Fleet::new();
-    fleet.samples(&["a", "b"], "ab.bundle");
+    fleet.samples(&["a", "b"], None, "ab.bundle");
     for edge in ["a", "b"] {
         let d = fleet.decide("ab.bundle", Some(edge)).unwrap();
         assert_eq!(d["reason"], "registered", "{edge}");
@@ -261,7 +256,7 @@ fn edge_identities_are_owner_only_and_never_overwritten() {
     assert!(err.contains("refusing to overwrite"), "{err}");
     // A readable identity is refused by every command that takes one.
     std::fs::set_permissions(&identity, std::fs::Permissions::from_mode(0o644)).unwrap();
-    fleet.samples(&["a"], "a.bundle");
+    fleet.samples(&["a"], None, "a.bundle");
     let err = fleet.decide("a.bundle", Some("a")).unwrap_err();
     assert!(
         err.contains("lets other users read the edge identity"),
@@ -313,7 +308,13 @@ fn shipped_bundles_show_no_number_or_inmate_of_the_sources() {
     let prearranged_path = fleet.dir.path().join("prearranged.csv");
     std::fs::write(&registry_path, &registry).unwrap();
     std::fs::write(&prearranged_path, &prearranged).unwrap();
-    fleet.compile(&registry_path, &prearranged_path, &["a"], "fleet.bundle");
+    fleet.compile(
+        &registry_path,
+        &prearranged_path,
+        &["a"],
+        None,
+        "fleet.bundle",
+    );
 
     let bytes = std::fs::read(fleet.path("fleet.bundle")).unwrap();
     let text = String::from_utf8_lossy(&bytes);
@@ -483,12 +484,7 @@ fn decide_window(fleet: &Fleet, bundle: &str, key: Option<&str>) -> Result<Value
     if let Some(k) = &key {
         args.extend(["--inmate-key", k]);
     }
-    let out = privcall(&args);
-    if out.status.success() {
-        Ok(serde_json::from_slice(&out.stdout).unwrap())
-    } else {
-        Err(String::from_utf8(out.stderr).unwrap())
-    }
+    decide_json(&args)
 }
 
 /// With an inmate key, the list holds keyed hashes of the inmate ids: a
@@ -510,40 +506,12 @@ fn keyed_inmate_ids_match_only_with_the_key() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let ex = examples();
-    let compile = |key: Option<&str>, out: &str| {
-        let mut args = vec![
-            "compile".to_string(),
-            "--registry".into(),
-            ex.join("registry.csv").to_str().unwrap().into(),
-            "--prearranged".into(),
-            ex.join("prearranged.csv").to_str().unwrap().into(),
-            "--policy".into(),
-            ex.join("policy.toml").to_str().unwrap().into(),
-            "--key".into(),
-            fleet.path("authority.key"),
-            "--sequence".into(),
-            "3".into(),
-            "--expires".into(),
-            "2099-01-01T00:00:00Z".into(),
-            "--recipient".into(),
-            fleet.path("a.recipient"),
-            "--out".into(),
-            fleet.path(out),
-        ];
-        if let Some(k) = key {
-            args.push("--inmate-key".into());
-            args.push(fleet.path(&format!("{k}.inmatekey")));
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        ok(&args)
-    };
-    let printed = compile(Some("fleet"), "keyed.bundle");
+    let printed = fleet.samples(&["a"], Some("fleet"), "keyed.bundle");
     assert!(
         printed.contains("inmate ids hashed with inmate key"),
         "{printed}"
     );
-    compile(None, "clear-ids.bundle");
+    fleet.samples(&["a"], None, "clear-ids.bundle");
 
     let d = decide_window(&fleet, "keyed.bundle", Some("fleet")).unwrap();
     assert_eq!(
@@ -608,7 +576,7 @@ fn keyed_inmate_ids_match_only_with_the_key() {
 #[test]
 fn the_authority_verifies_an_encrypted_bundle_without_an_identity() {
     let fleet = Fleet::new();
-    fleet.samples(&["a"], "a.bundle");
+    fleet.samples(&["a"], None, "a.bundle");
     let (bundle, trust) = (fleet.path("a.bundle"), fleet.path("authority.pub"));
     let out = ok(&["verify", "--bundle", &bundle, "--trust", &trust]);
     assert!(out.starts_with("OK: sequence 3"), "{out}");

@@ -40,7 +40,7 @@ impl ListDecider {
     /// Decides a call. A guest failure gives the facility's fail-safe
     /// decision, never an error: the PBX always gets an answer.
     pub fn decide(&mut self, call: &Call<'_>, now: i64) -> Decision {
-        let mut tag = String::new();
+        let mut tag = [0u8; crate::trust::inmate_key::TAG_LEN];
         let guest = self.instance.decide(&self.list.guest_call(call, &mut tag));
         self.list
             .answer(call.facility, now, guest.as_ref().copied())

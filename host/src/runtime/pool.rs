@@ -100,7 +100,7 @@ impl Engine {
                 }
             }
         }
-        let mut tag = String::new();
+        let mut tag = [0u8; crate::trust::inmate_key::TAG_LEN];
         let guest = slot.decide(&live.list.guest_call(call, &mut tag));
         if let Err(e) = &guest {
             self.metrics.guest_failure();

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::trust::files::{exposed_mode, write_private_new, write_public_new};
+use crate::trust::files::{
+    key_line, read_secret_text, write_private_new, write_public_new, SecretFileError,
+};
 use crate::trust::keys::with_suffix;
 
 /// Short identifier of an edge's recipient key: the first 8 bytes of the
@@ -182,30 +184,19 @@ pub fn keygen_recipient(name: &Path) -> Result<(PathBuf, PathBuf, RecipientId), 
     Ok((secret_path, public_path, identity.id))
 }
 
-/// The one key line of a key file: comments (`#`) and blank lines apart.
-fn key_line<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
-    let mut lines = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'));
-    let line = lines.next()?;
-    (lines.next().is_none() && line.starts_with(prefix)).then_some(line)
-}
-
 /// Reads an identity written by [`keygen_recipient`] (or by `age-keygen`),
 /// refusing a file that other users may read.
 pub fn read_identity(path: &Path) -> Result<EdgeIdentity, EdgeKeyError> {
-    let io = |source| EdgeKeyError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(mode) = exposed_mode(path).map_err(io)? {
-        return Err(EdgeKeyError::Exposed {
+    let text = read_secret_text(path).map_err(|e| match e {
+        SecretFileError::Io(source) => EdgeKeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        SecretFileError::Exposed(mode) => EdgeKeyError::Exposed {
             path: path.to_path_buf(),
             mode,
-        });
-    }
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+        },
+    })?;
     let key: age::x25519::Identity = key_line(&text, "AGE-SECRET-KEY-1")
         .and_then(|line| line.parse().ok())
         .ok_or_else(|| EdgeKeyError::Format {

@@ -41,6 +41,37 @@ pub fn exposed_mode(path: &Path) -> io::Result<Option<u32>> {
     }
 }
 
+/// Why a secret file was not read.
+#[derive(Debug)]
+pub enum SecretFileError {
+    /// It could not be read.
+    Io(io::Error),
+    /// Its group or others have access: its permission bits.
+    Exposed(u32),
+}
+
+/// Reads a secret file that only its owner may read, wiped from memory
+/// when dropped; refuses one others may read, before reading it.
+pub fn read_secret_text(path: &Path) -> Result<zeroize::Zeroizing<String>, SecretFileError> {
+    if let Some(mode) = exposed_mode(path).map_err(SecretFileError::Io)? {
+        return Err(SecretFileError::Exposed(mode));
+    }
+    std::fs::read_to_string(path)
+        .map(zeroize::Zeroizing::new)
+        .map_err(SecretFileError::Io)
+}
+
+/// The one key line of a key file (comments `#` and blank lines apart),
+/// when there is exactly one and it starts with `prefix`.
+pub fn key_line<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let line = lines.next()?;
+    (lines.next().is_none() && line.starts_with(prefix)).then_some(line)
+}
+
 /// Creates `path` (which must not exist) readable by its owner only.
 pub fn write_private_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_new(path, bytes, 0o600)

@@ -19,8 +19,11 @@ use sha2::{Digest, Sha256};
 use siphasher::sip128::{Hasher128, SipHasher24};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::trust::files::{exposed_mode, write_private_new};
+use crate::trust::files::{key_line, read_secret_text, write_private_new, SecretFileError};
 use crate::trust::keys::with_suffix;
+
+/// How long a tag is: 12 bytes of the hash in base64url.
+pub const TAG_LEN: usize = 16;
 
 /// The line prefix of an inmate key file's key.
 const PREFIX: &str = "PRIVCALL-INMATE-KEY-";
@@ -85,6 +88,18 @@ impl InmateKey {
 
     /// What a list holds for `inmate` at `facility`: 16 characters.
     pub fn tag(&self, facility: &str, inmate: &str) -> String {
+        let mut out = [0u8; TAG_LEN];
+        self.tag_into(facility, inmate, &mut out).to_string()
+    }
+
+    /// [`Self::tag`] written into `out`, without allocating: every
+    /// decision on a keyed list makes one.
+    pub fn tag_into<'o>(
+        &self,
+        facility: &str,
+        inmate: &str,
+        out: &'o mut [u8; TAG_LEN],
+    ) -> &'o str {
         let mut h = SipHasher24::new_with_key(&self.key);
         // Lengths first (little-endian on every host, as the compiler's), so
         // no two (facility, inmate) pairs hash the same bytes.
@@ -92,8 +107,12 @@ impl InmateKey {
         h.write(facility.as_bytes());
         h.write(&(inmate.len() as u64).to_le_bytes());
         h.write(inmate.as_bytes());
-        let out = h.finish128().as_bytes();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out.get(..12).unwrap_or(&out))
+        let hash = h.finish128().as_bytes();
+        let written = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode_slice(hash.get(..12).unwrap_or(&hash), out)
+            .unwrap_or(0);
+        // 12 bytes are always 16 base64 characters, ASCII.
+        std::str::from_utf8(out.get(..written).unwrap_or_default()).unwrap_or_default()
     }
 }
 
@@ -156,28 +175,22 @@ pub fn keygen_inmate(name: &Path) -> Result<(PathBuf, InmateKeyId), InmateKeyErr
 /// Reads a key written by [`keygen_inmate`], refusing a file that other
 /// users may read.
 pub fn read_inmate_key(path: &Path) -> Result<InmateKey, InmateKeyError> {
-    let io = |source| InmateKeyError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(mode) = exposed_mode(path).map_err(io)? {
-        return Err(InmateKeyError::Exposed {
+    let text = read_secret_text(path).map_err(|e| match e {
+        SecretFileError::Io(source) => InmateKeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        SecretFileError::Exposed(mode) => InmateKeyError::Exposed {
             path: path.to_path_buf(),
             mode,
-        });
-    }
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
-    let mut lines = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'));
-    let key = match (lines.next(), lines.next()) {
-        (Some(line), None) => line.strip_prefix(PREFIX).and_then(|h| {
-            let mut key = [0u8; 16];
-            hex::decode_to_slice(h, &mut key).ok().map(|()| key)
-        }),
-        _ => None,
-    };
+        },
+    })?;
+    let key = key_line(&text, PREFIX).and_then(|line| {
+        let mut key = [0u8; 16];
+        hex::decode_to_slice(line.get(PREFIX.len()..)?, &mut key)
+            .ok()
+            .map(|()| key)
+    });
     key.map(InmateKey::from_bytes)
         .ok_or_else(|| InmateKeyError::Format {
             path: path.to_path_buf(),

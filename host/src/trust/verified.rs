@@ -9,7 +9,7 @@ use crate::decision::{Decision, Digest, ListId};
 use crate::runtime::GuestError;
 use crate::trust::bundle::{self, BundleError, Header};
 use crate::trust::edge;
-use crate::trust::inmate_key::{InmateKey, InmateKeyId};
+use crate::trust::inmate_key::{InmateKey, InmateKeyId, TAG_LEN};
 use crate::trust::keys::{KeyId, TrustStore};
 
 /// Why a bundle could not be opened.
@@ -160,16 +160,13 @@ impl VerifiedList {
     /// the list's ids are ([`crate::trust::inmate_key`]). Every decision on
     /// this list goes through here (the canaries, in list form already, do
     /// not).
-    pub fn guest_call<'c>(&self, call: &Call<'c>, tag: &'c mut String) -> Call<'c> {
+    pub fn guest_call<'c>(&self, call: &Call<'c>, tag: &'c mut [u8; TAG_LEN]) -> Call<'c> {
         match &self.inmate_key {
             None => *call,
-            Some(key) => {
-                *tag = key.tag(call.facility, call.inmate);
-                Call {
-                    inmate: tag.as_str(),
-                    ..*call
-                }
-            }
+            Some(key) => Call {
+                inmate: key.tag_into(call.facility, call.inmate, tag),
+                ..*call
+            },
         }
     }
 
