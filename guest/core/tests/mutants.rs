@@ -259,3 +259,265 @@ fn double_zero_is_international_only_where_it_is_the_prefix() {
         );
     }
 }
+
+/// A registration applies only where it is in scope and for a category
+/// the facility exempts: the three conditions are all required.
+#[test]
+fn registration_needs_scope_and_an_exempt_category() {
+    let scoped = RegistryRow {
+        facilities: Some(vec!["OTHER".into()]),
+        ..attorney(15735550142)
+    };
+    let clergy = RegistryRow {
+        category: Category::Clergy,
+        ..attorney(15735550199)
+    };
+    let mut p = policy(nanp("573"));
+    p.exempt = CategorySet::default();
+    p.exempt.insert(Category::Attorney);
+    let list = build(p.clone(), vec![("F".into(), p)], &[scoped, clergy], &[]).unwrap();
+    let d = Decider::new(list);
+    for dialed in ["573-555-0142", "573-555-0199"] {
+        let got = decide(&d, dialed, T, None);
+        assert_eq!(
+            (got.reason, got.record),
+            (Reason::NotPrivileged, true),
+            "{dialed}"
+        );
+    }
+    // In scope at OTHER (which decides under the same default policy).
+    let got = d.decide(&Call {
+        facility: "OTHER",
+        inmate: "A1",
+        dialed: "573-555-0142",
+        at: T,
+        started: None,
+    });
+    assert_eq!(got.reason, Reason::Registered);
+}
+
+/// `default_policy` says whether the facility had a policy table of its
+/// own: false for one, true for a facility only a row names and for one
+/// the list does not know.
+#[test]
+fn default_policy_flag_follows_the_facility() {
+    let p = policy(nanp("573"));
+    let row = RegistryRow {
+        facilities: Some(vec!["NAMED".into()]),
+        ..attorney(15735550142)
+    };
+    let d = Decider::new(build(p.clone(), vec![("OWN".into(), p)], &[row], &[]).unwrap());
+    for (facility, default_policy) in [("OWN", false), ("NAMED", true), ("UNKNOWN", true)] {
+        let got = d.decide(&Call {
+            facility,
+            inmate: "A1",
+            dialed: "573-555-0199",
+            at: T,
+            started: None,
+        });
+        assert_eq!(got.default_policy, default_policy, "{facility}");
+    }
+}
+
+/// Prefix blocks of several lengths: a number in only the longest (or
+/// only the shortest) block is registered, and the lookup ends.
+#[test]
+fn prefix_blocks_of_every_length_are_looked_up() {
+    let block = |value: u64, len: u8, category| RegistryRow {
+        target: Target::Prefix(privcall_core::normalize::Prefix { value, len }),
+        category,
+        facilities: None,
+        valid_from: None,
+        valid_until: None,
+    };
+    let rows = [
+        block(1573526, 7, Category::PublicDefender),
+        block(15735550, 8, Category::LegalAid),
+        block(157355501, 9, Category::Attorney),
+        block(4420, 4, Category::Consulate),
+    ];
+    let d = decider(nanp("573"), &rows, &[]);
+    for (dialed, category) in [
+        ("573-526-1234", Some(Category::PublicDefender)),
+        ("573-555-0042", Some(Category::LegalAid)),
+        ("573-555-0142", Some(Category::Attorney)),
+        ("011 44 20 7946 0000", Some(Category::Consulate)),
+        ("573-527-0000", None),
+        ("573-555-1142", None),
+    ] {
+        let got = decide(&d, dialed, T, None);
+        assert_eq!(got.category, category, "{dialed}");
+        assert_eq!(got.record, category.is_none(), "{dialed}");
+    }
+}
+
+/// Windows of an inmate id too long to pack inline are matched by the
+/// list's own entry for the slot: every window of the chain, not only
+/// the first, is found.
+#[test]
+fn windows_of_a_long_inmate_id() {
+    let inmate = "INMATE-0000000000000000000042";
+    let other = "INMATE-0000000000000000000043";
+    let window = |who: &str, start: i64, end: i64| WindowRow {
+        facility: "F".into(),
+        inmate: who.into(),
+        number: E164(15735550142),
+        start,
+        end,
+    };
+    let rows = [
+        window(inmate, T, T + 600),
+        window(inmate, T + 3600, T + 4200),
+        window(other, T + 7200, T + 7800),
+    ];
+    let d = decider(nanp("573"), &[], &rows);
+    let ask = |who: &str, at: i64| {
+        d.decide(&Call {
+            facility: "F",
+            inmate: who,
+            dialed: "573-555-0142",
+            at,
+            started: None,
+        })
+    };
+    for (at, until) in [
+        (T + 60, Some(T + 600)),
+        (T + 3660, Some(T + 4200)),
+        (T + 1800, None),
+    ] {
+        assert_eq!(ask(inmate, at).private_until, until, "{at}");
+    }
+    assert_eq!(ask(other, T + 7260).private_until, Some(T + 7800));
+    assert_eq!(ask(other, T + 60).reason, Reason::NotPrivileged);
+}
+
+/// Plans are checked field by field, at each bound.
+#[test]
+fn dial_plan_validation_bounds() {
+    let ok = |p: DialPlan| p.validate().is_ok();
+    let base = DialPlan::for_country("44");
+    let with = |f: &dyn Fn(&mut DialPlan)| {
+        let mut p = base.clone();
+        f(&mut p);
+        p
+    };
+    assert!(ok(with(&|p| p.outside_line_prefix = "9999".into())));
+    assert!(ok(with(&|p| p.outside_line_prefix = String::new())));
+    assert!(!ok(with(&|p| p.outside_line_prefix = "99999".into())));
+    assert!(!ok(with(&|p| p.outside_line_prefix = "9a".into())));
+    for cc in ["1", "44", "999"] {
+        assert!(ok(with(&|p| p.country_code = cc.into())), "{cc}");
+    }
+    for cc in ["", "9999", "4a", "04", "0", "17", "100"] {
+        assert!(!ok(with(&|p| p.country_code = cc.into())), "{cc:?}");
+    }
+    assert!(ok(with(&|p| p.trunk_prefix = "06".into())));
+    assert!(ok(with(&|p| p.trunk_prefix = String::new())));
+    assert!(!ok(with(&|p| p.trunk_prefix = "061".into())));
+    assert!(!ok(with(&|p| p.trunk_prefix = "0a".into())));
+    assert!(ok(with(&|p| p.international_prefix = "0011".into())));
+    assert!(ok(with(&|p| p.international_prefix = "0".into())));
+    assert!(!ok(with(&|p| p.international_prefix = String::new())));
+    assert!(!ok(with(&|p| p.international_prefix = "0a".into())));
+    assert!(ok(nanp("573")));
+    assert!(!ok(DialPlan {
+        home_area_code: "573".into(),
+        ..base.clone()
+    }));
+    for home in ["57", "5733", "57a", "073", "173"] {
+        assert!(!ok(nanp(home)), "{home}");
+    }
+}
+
+/// Each country's trunk and international prefixes, as its own phones
+/// dial a national number and a London number.
+#[test]
+fn each_countrys_prefixes_read_right() {
+    let london = E164(442079460000);
+    for (cc, intl) in [
+        ("1", "011"),
+        ("680", "011"),
+        ("692", "011"),
+        ("61", "0011"),
+        ("81", "010"),
+        ("7", "810"),
+        ("375", "810"),
+        ("992", "810"),
+        ("993", "810"),
+        ("53", "119"),
+        ("82", "001"),
+        ("65", "001"),
+        ("66", "001"),
+        ("855", "001"),
+        ("976", "001"),
+        ("592", "001"),
+        ("886", "002"),
+        ("62", "008"),
+        ("230", "020"),
+        ("55", "0021"),
+        ("238", "0"),
+        ("685", "0"),
+        ("254", "000"),
+        ("255", "000"),
+        ("256", "000"),
+        ("234", "009"),
+        ("57", "009"),
+        ("49", "00"),
+    ] {
+        let plan = DialPlan::for_country(cc);
+        assert_eq!(plan.international_prefix, intl, "{cc}");
+        assert_eq!(
+            normalize(&format!("{intl} 44 20 7946 0000"), &plan),
+            Ok(london),
+            "{cc}"
+        );
+    }
+    // The trunk prefix is dropped before a national number; where there
+    // is none, the leading digit is part of the number.
+    for (cc, dialed, want) in [
+        ("1", "1 573 555 0142", 15735550142),
+        ("692", "1 625 1234", 6926251234),
+        ("7", "8 495 123 4567", 74951234567),
+        ("375", "8 17 123 4567", 375171234567),
+        ("993", "8 12 345678", 99312345678),
+        ("36", "06 1 234 5678", 3612345678),
+        ("39", "06 1234 5678", 390612345678),
+        ("34", "912 345 678", 34912345678),
+        ("998", "71 234 5678", 998712345678),
+        ("49", "030 1234567", 49301234567),
+    ] {
+        assert_eq!(
+            normalize(dialed, &DialPlan::for_country(cc)),
+            Ok(E164(want)),
+            "{cc}: {dialed}"
+        );
+    }
+}
+
+/// Numbers after `+`: extra keypad letters are dropped, extra digits are
+/// not, and a short vanity string is refused, not cut.
+#[test]
+fn international_lengths_and_letters() {
+    let plan = DialPlan::nanp();
+    assert_eq!(normalize("+1 800 LAW HELPS", &plan), Ok(E164(18005294357)));
+    assert_eq!(normalize("+1 800 LAW HELP", &plan), Ok(E164(18005294357)));
+    assert_eq!(
+        normalize("+1 573 555 01423", &plan),
+        Err(privcall_core::normalize::NormalizeError::WrongLength { digits: 11 })
+    );
+    assert_eq!(
+        normalize("+1 800 LAW", &plan),
+        Err(privcall_core::normalize::NormalizeError::WrongLength { digits: 6 })
+    );
+    // Digits shorter than a prefix they start like are no number.
+    for dialed in ["0", "01", "9"] {
+        assert!(normalize(dialed, &nanp("573")).is_err(), "{dialed}");
+    }
+    // An access prefix alone is empty; a trunk prefix alone has no digits.
+    use privcall_core::normalize::NormalizeError::{Empty, WrongLength};
+    assert_eq!(normalize("00", &DialPlan::for_country("44")), Err(Empty));
+    assert_eq!(
+        normalize("0", &DialPlan::for_country("44")),
+        Err(WrongLength { digits: 0 })
+    );
+}
