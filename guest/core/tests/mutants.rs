@@ -521,3 +521,135 @@ fn international_lengths_and_letters() {
         Err(WrongLength { digits: 0 })
     );
 }
+
+/// A window's key mixes facility and number so that some pairs collide
+/// by construction: number `n ^ 1 << 48` at facility 1 has the key of `n`
+/// at facility 0, for the same inmate. The window of the other facility
+/// and number must not make the colliding call private: every field is
+/// compared.
+#[test]
+fn a_colliding_window_key_never_makes_a_call_private() {
+    use privcall_core::list::window_key;
+    let here = E164(15735550142);
+    let there = E164(here.0 ^ 1 << 48);
+    assert_eq!(there.to_string(), "+281490712260798");
+    assert_eq!(window_key(0, here, "A1"), window_key(1, there, "A1"));
+    let window = |facility: &str, number: E164, inmate: &str| WindowRow {
+        facility: facility.into(),
+        inmate: inmate.into(),
+        number,
+        start: T,
+        end: T + 3600,
+    };
+    // The window of A (index 0) for `here`, and one of A for `there` and
+    // another inmate, so `there` passes the number filter.
+    let rows = [window("A", here, "A1"), window("A", there, "OTHER")];
+    let p = policy(DialPlan::nanp());
+    let list = build(p.clone(), vec![("B".into(), p)], &[], &rows).unwrap();
+    let d = Decider::new(list);
+    let ask = |facility: &str, dialed: &str| {
+        d.decide(&Call {
+            facility,
+            inmate: "A1",
+            dialed,
+            at: T + 60,
+            started: None,
+        })
+    };
+    assert_eq!(ask("A", "+1 573 555 0142").reason, Reason::Prearranged);
+    let got = ask("B", "+281490712260798");
+    assert_eq!((got.reason, got.record), (Reason::NotPrivileged, true));
+    assert_eq!(got.normalized, Some(there));
+}
+
+/// The list's counts and sizes, as reports show them.
+#[test]
+fn list_counts_and_sizes() {
+    let block = |value: u64, len: u8| RegistryRow {
+        target: Target::Prefix(privcall_core::normalize::Prefix { value, len }),
+        ..attorney(0)
+    };
+    let window = |start: i64| WindowRow {
+        facility: "F".into(),
+        inmate: "A1".into(),
+        number: E164(15735550142),
+        start,
+        end: start + 60,
+    };
+    let empty = build(policy(DialPlan::nanp()), vec![], &[], &[]).unwrap();
+    let rows = [
+        attorney(15735550142),
+        attorney(15735550143),
+        attorney(442079460000),
+        attorney(442079460001),
+        attorney(442079460002),
+        block(1573526, 7),
+        block(4420, 4),
+    ];
+    let list = build(
+        policy(DialPlan::nanp()),
+        vec![],
+        &rows,
+        &[window(T), window(T + 600), window(T + 1200)],
+    )
+    .unwrap();
+    assert_eq!(list.number_count(), 5);
+    assert_eq!(list.prefix_count(), 2);
+    assert_eq!(list.window_count(), 3);
+    assert_eq!(empty.number_count(), 0);
+    assert_eq!(empty.prefix_count(), 0);
+    assert_eq!(empty.window_count(), 0);
+    // The set bytes are the sum of its four parts, each of them non-empty.
+    for l in [&list, &empty] {
+        let parts = [
+            l.nanp.heap_bytes(),
+            l.nanp_classes.heap_bytes(),
+            l.intl.heap_bytes(),
+            l.intl_classes.heap_bytes(),
+        ];
+        assert_eq!(l.set_bytes(), parts.iter().sum::<usize>(), "{parts:?}");
+    }
+    assert!(list.set_bytes() > empty.set_bytes());
+}
+
+/// Registry prefix blocks: North American digit rules at their bounds,
+/// and the longest block strings.
+#[test]
+fn prefix_block_bounds() {
+    use privcall_core::normalize::{normalize_prefix, NormalizeError as E, Prefix};
+    let nanp = DialPlan::nanp();
+    let p = |value, len| Ok(Prefix { value, len });
+    assert_eq!(normalize_prefix("+1200*", &nanp), p(1200, 4));
+    assert_eq!(normalize_prefix("+1 573 2*", &nanp), p(15732, 5));
+    assert_eq!(normalize_prefix("+1 573 0*", &nanp), Err(E::BadExchange));
+    assert_eq!(normalize_prefix("+1 573 1*", &nanp), Err(E::BadExchange));
+    assert_eq!(normalize_prefix("+1 173*", &nanp), Err(E::BadAreaCode));
+    assert_eq!(
+        normalize_prefix("+1 573 555 0142*", &nanp),
+        p(15735550142, 11)
+    );
+    assert_eq!(
+        normalize_prefix("+1 573 555 01423*", &nanp),
+        Err(E::PrefixLength)
+    );
+    // As many digits as a dialed string may have: too long a block, not
+    // too long a string.
+    let long = format!("{}*", "2".repeat(32));
+    assert_eq!(normalize_prefix(&long, &nanp), Err(E::PrefixLength));
+    let long = format!("{}*", "2".repeat(30));
+    assert_eq!(
+        normalize_prefix(&long, &DialPlan::for_country("44")),
+        Err(E::PrefixLength)
+    );
+}
+
+/// Set errors say what is wrong.
+#[test]
+fn set_errors_have_messages() {
+    use privcall_core::set::{RadixSet, SetError};
+    let err = RadixSet::from_sorted(&[5, 5]).unwrap_err();
+    assert_eq!(err, SetError::NotSorted);
+    assert_eq!(err.to_string(), "set keys are not strictly increasing");
+    assert_eq!(SetError::TooMany.to_string(), "too many keys for one set");
+    assert_eq!(SetError::Malformed("x").to_string(), "malformed set: x");
+}
