@@ -653,3 +653,322 @@ fn set_errors_have_messages() {
     assert_eq!(SetError::TooMany.to_string(), "too many keys for one set");
     assert_eq!(SetError::Malformed("x").to_string(), "malformed set: x");
 }
+
+/// The set's size and emptiness, and a decoded set whose bucket repeats a
+/// key: validation refuses it (a repeated key would shift every rank
+/// after it to another number's class).
+#[test]
+fn set_sizes_and_a_repeated_key() {
+    use privcall_core::set::{RadixSet, SetError};
+    let empty = RadixSet::empty();
+    assert!(empty.is_empty());
+    // Two directory offsets and no low parts.
+    assert_eq!(empty.heap_bytes(), 8);
+    let one = RadixSet::from_sorted(&[7]).unwrap();
+    assert!(!one.is_empty());
+    // One bucket (two offsets) and one 16-bit low part, whichever shift
+    // from 3 to 16 the layout keeps.
+    assert_eq!(one.heap_bytes(), 10);
+
+    let config = bincode::config::standard();
+    let two = RadixSet::from_sorted(&[5, 6]).unwrap();
+    let mut bytes = bincode::encode_to_vec(&two, config).unwrap();
+    let (back, _): (RadixSet, usize) = bincode::decode_from_slice(&bytes, config).unwrap();
+    assert_eq!(back.validate(), Ok(()));
+    assert_eq!(bytes.last(), Some(&6));
+    *bytes.last_mut().unwrap() = 5;
+    let (repeated, _): (RadixSet, usize) = bincode::decode_from_slice(&bytes, config).unwrap();
+    assert_eq!(
+        repeated.validate(),
+        Err(SetError::Malformed(
+            "keys within a bucket are not increasing"
+        ))
+    );
+}
+
+/// A list of every part: two facilities, numbers of both sets, scoped
+/// and dated grants, prefix blocks and windows. It validates.
+fn full_list() -> privcall_core::list::CompiledList {
+    let p = policy(nanp("573"));
+    let rows = [
+        RegistryRow {
+            facilities: Some(vec!["A".into(), "B".into()]),
+            valid_from: Some(T),
+            valid_until: Some(T + 1),
+            ..attorney(15735550142)
+        },
+        attorney(442079460000),
+        RegistryRow {
+            target: Target::Prefix(privcall_core::normalize::Prefix {
+                value: 1573526,
+                len: 7,
+            }),
+            ..attorney(0)
+        },
+        RegistryRow {
+            target: Target::Prefix(privcall_core::normalize::Prefix {
+                value: 4420,
+                len: 4,
+            }),
+            category: Category::Consulate,
+            ..attorney(0)
+        },
+    ];
+    let window = |facility: &str, start: i64| WindowRow {
+        facility: facility.into(),
+        inmate: "A1".into(),
+        number: E164(15735550142),
+        start,
+        end: start + 60,
+    };
+    let list = build(
+        p.clone(),
+        vec![("A".into(), p.clone()), ("B".into(), p)],
+        &rows,
+        &[window("A", T), window("B", T), window("A", T + 600)],
+    )
+    .unwrap();
+    assert_eq!(list.validate(), Ok(()));
+    list
+}
+
+/// Every structural rule of a list refuses its breach, at its bound, and
+/// the encoded form gets the same answer.
+#[test]
+fn every_list_rule_refuses_its_breach() {
+    use privcall_core::list::{CompiledList, ListError};
+    let check = |name: &str, want: Result<(), &'static str>, change: &dyn Fn(&mut CompiledList)| {
+        let mut list = full_list();
+        change(&mut list);
+        let got = list.validate();
+        match want {
+            Ok(()) => assert_eq!(got, Ok(()), "{name}"),
+            Err(what) => assert_eq!(got, Err(ListError::Invalid(what)), "{name}"),
+        }
+        assert_eq!(
+            CompiledList::from_bytes(&list.to_bytes()).map(|_| ()),
+            got,
+            "{name}, encoded"
+        );
+    };
+    let ok = Ok(());
+    check("as built", ok, &|_| {});
+    let unsorted = Err("facilities are not sorted and unique");
+    check("facilities swapped", unsorted, &|l| l.facilities.swap(0, 1));
+    check("facility twice", unsorted, &|l| {
+        l.facilities[1].code = "A".into();
+    });
+    check("empty code", Err("empty facility code"), &|l| {
+        l.facilities[0].code = String::new();
+    });
+    check("empty class", Err("empty class"), &|l| l.classes[0].clear());
+    let grant_facilities = Err("grant facilities are not sorted and unique");
+    fn scoped(l: &CompiledList) -> (usize, usize) {
+        for (c, class) in l.classes.iter().enumerate() {
+            if let Some(g) = class.iter().position(|g| g.facilities.is_some()) {
+                return (c, g);
+            }
+        }
+        panic!("no scoped grant")
+    }
+    check("grant scope empty", grant_facilities, &|l| {
+        let (c, g) = scoped(l);
+        l.classes[c][g].facilities = Some(vec![]);
+    });
+    check("grant scope repeated", grant_facilities, &|l| {
+        let (c, g) = scoped(l);
+        l.classes[c][g].facilities = Some(vec![1, 1]);
+    });
+    check("grant scope unsorted", grant_facilities, &|l| {
+        let (c, g) = scoped(l);
+        l.classes[c][g].facilities = Some(vec![1, 0]);
+    });
+    check("grant at the last facility", ok, &|l| {
+        let (c, g) = scoped(l);
+        l.classes[c][g].facilities = Some(vec![1]);
+    });
+    check(
+        "grant past the last facility",
+        Err("grant names an unknown facility"),
+        &|l| {
+            let (c, g) = scoped(l);
+            l.classes[c][g].facilities = Some(vec![0, 2]);
+        },
+    );
+    check("grant valid one second", ok, &|l| {
+        let (c, g) = scoped(l);
+        l.classes[c][g].valid_until = Some(T + 1);
+    });
+    check(
+        "grant valid no time",
+        Err("grant validity is empty"),
+        &|l| {
+            let (c, g) = scoped(l);
+            l.classes[c][g].valid_until = Some(T);
+        },
+    );
+    check(
+        "class ids short",
+        Err("class ids do not match the number set"),
+        &|l| l.intl_classes = privcall_core::set::PackedInts::from_values(&[]),
+    );
+    check("class id at the end", Err("class id out of range"), &|l| {
+        let n = l.classes.len() as u32;
+        l.intl_classes = privcall_core::set::PackedInts::from_values(&[n]);
+    });
+    check("class id last", ok, &|l| {
+        let n = l.classes.len() as u32;
+        l.intl_classes = privcall_core::set::PackedInts::from_values(&[n - 1]);
+    });
+    let intl = |l: &mut CompiledList, key: u64| {
+        l.intl = privcall_core::set::RadixSet::from_sorted(&[key]).unwrap();
+    };
+    let wrong_length = Err("international number of the wrong length");
+    check("intl 7 digits", ok, &|l| intl(l, 1_000_000));
+    check("intl 15 digits", ok, &|l| intl(l, 999_999_999_999_999));
+    check("intl 6 digits", wrong_length, &|l| intl(l, 999_999));
+    check("intl 16 digits", wrong_length, &|l| {
+        intl(l, 1_000_000_000_000_000)
+    });
+    let nanp = |l: &mut CompiledList, key: u64| {
+        l.nanp = privcall_core::set::RadixSet::from_sorted(&[key]).unwrap();
+        l.nanp_classes = privcall_core::set::PackedInts::from_values(&[0]);
+    };
+    check("nanp 10 digits", ok, &|l| nanp(l, 9_999_999_999));
+    check(
+        "nanp 11 digits",
+        Err("North American key longer than 10 digits"),
+        &|l| nanp(l, 10_000_000_000),
+    );
+    let prefix_order = Err("prefix blocks are not sorted and unique");
+    check("prefixes swapped", prefix_order, &|l| l.prefixes.swap(0, 1));
+    check("prefix twice", prefix_order, &|l| {
+        let p = l.prefixes[0].clone();
+        l.prefixes.insert(0, p);
+    });
+    let prefix_length = Err("prefix block of the wrong length");
+    let prefix = |l: &mut CompiledList, value: u64, len: u8| {
+        let class = l.prefixes[0].class;
+        l.prefixes = vec![privcall_core::list::PrefixEntry { value, len, class }];
+    };
+    check("prefix 4 digits", ok, &|l| prefix(l, 1234, 4));
+    check("prefix 14 digits", ok, &|l| {
+        prefix(l, 12_345_678_901_234, 14)
+    });
+    check("prefix 3 digits", prefix_length, &|l| prefix(l, 123, 3));
+    check("prefix 15 digits", prefix_length, &|l| {
+        prefix(l, 123_456_789_012_345, 15)
+    });
+    check("prefix length lies", prefix_length, &|l| {
+        prefix(l, 12345, 4)
+    });
+    check(
+        "prefix class at the end",
+        Err("prefix block class out of range"),
+        &|l| l.prefixes[0].class = l.classes.len() as u32,
+    );
+    check("prefix class last", ok, &|l| {
+        l.prefixes[0].class = l.classes.len() as u32 - 1;
+    });
+    check("windows swapped", Err("windows are not sorted"), &|l| {
+        l.windows.swap(0, 2);
+    });
+    check(
+        "window at an unknown facility",
+        Err("window names an unknown facility"),
+        &|l| l.windows[0].facility = 2,
+    );
+    check(
+        "window of no time",
+        Err("window ends before it starts"),
+        &|l| l.windows[0].end = l.windows[0].start,
+    );
+    check(
+        "window under another key",
+        Err("window key does not match its fields"),
+        &|l| l.windows[0].inmate = "A2".into(),
+    );
+}
+
+/// The body's encoding: magic, version, the list, nothing after; the cap.
+#[test]
+fn list_body_encoding() {
+    use privcall_core::list::{CompiledList, ListError, BODY_MAGIC, BODY_VERSION, MAX_BODY_BYTES};
+    assert_eq!(MAX_BODY_BYTES, 512 << 20);
+    let list = full_list();
+    let bytes = list.to_bytes();
+    assert_eq!(&bytes[..4], &BODY_MAGIC);
+    assert_eq!(&bytes[4..6], &BODY_VERSION.to_le_bytes());
+    assert!(bytes.len() > 100, "{}", bytes.len());
+    assert_eq!(CompiledList::from_bytes(&bytes), Ok(list.clone()));
+    let (default_policy, facilities) = CompiledList::policies_from_bytes(&bytes).unwrap();
+    assert_eq!(default_policy, list.default_policy);
+    assert_eq!(facilities, list.facilities);
+
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(&[0; 3]);
+    assert_eq!(
+        CompiledList::from_bytes(&longer),
+        Err(ListError::TrailingBytes { count: 3 })
+    );
+    let mut version = bytes.clone();
+    version[4] = 1;
+    assert_eq!(
+        CompiledList::from_bytes(&version),
+        Err(ListError::UnsupportedVersion { found: 1 })
+    );
+    let mut magic = bytes.clone();
+    magic[0] = b'X';
+    assert_eq!(CompiledList::from_bytes(&magic), Err(ListError::BadMagic));
+    assert_eq!(
+        CompiledList::from_bytes(&bytes[..5]),
+        Err(ListError::BadMagic)
+    );
+    // At the cap a body is read (and found wrong); over it, it is not.
+    let mut at_cap = vec![0u8; MAX_BODY_BYTES];
+    assert_eq!(CompiledList::from_bytes(&at_cap), Err(ListError::BadMagic));
+    at_cap.push(0);
+    assert_eq!(
+        CompiledList::from_bytes(&at_cap),
+        Err(ListError::TooLarge {
+            bytes: MAX_BODY_BYTES + 1
+        })
+    );
+    // Every error says what is wrong.
+    for (e, text) in [
+        (ListError::BadMagic, "bad magic"),
+        (ListError::TrailingBytes { count: 3 }, "3"),
+        (ListError::Invalid("empty class"), "empty class"),
+    ] {
+        assert!(e.to_string().contains(text), "{e}");
+    }
+}
+
+/// As many facilities as an index can number, and not one more.
+#[test]
+fn facility_count_bound() {
+    use privcall_core::list::{CompiledList, ListError};
+    let max = usize::from(u16::MAX);
+    let p = policy(DialPlan::nanp());
+    let facilities = |n: usize| -> Vec<(String, Policy)> {
+        (0..n)
+            .map(|i| (format!("F{i:05}"), policy(DialPlan::nanp())))
+            .collect()
+    };
+    let list: CompiledList = build(p.clone(), facilities(max), &[], &[]).unwrap();
+    assert_eq!(list.facilities().len(), max);
+    let mut over = list.clone();
+    over.facilities.push(privcall_core::list::Facility {
+        code: "G".into(),
+        policy: p.clone(),
+        own_policy: true,
+    });
+    assert_eq!(
+        over.validate(),
+        Err(ListError::Invalid("too many facilities"))
+    );
+    assert_eq!(
+        build(p, facilities(max + 1), &[], &[]).unwrap_err(),
+        ListError::Invalid("too many facilities")
+    );
+}
