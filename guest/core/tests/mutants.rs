@@ -972,3 +972,69 @@ fn facility_count_bound() {
         ListError::Invalid("too many facilities")
     );
 }
+
+/// Packed class ids: their width, size, and a decoded array wider than
+/// 32 bits a value.
+#[test]
+fn packed_ints_bounds() {
+    use privcall_core::set::{PackedInts, SetError};
+    let empty = PackedInts::from_values(&[]);
+    assert!(empty.is_empty());
+    assert_eq!((empty.len(), empty.bits(), empty.heap_bytes()), (0, 0, 0));
+    let ones = PackedInts::from_values(&[1; 64]);
+    assert!(!ones.is_empty());
+    assert_eq!((ones.len(), ones.bits(), ones.heap_bytes()), (64, 1, 8));
+    let fives = PackedInts::from_values(&[5; 64]);
+    assert_eq!((fives.bits(), fives.heap_bytes()), (3, 24));
+    assert_eq!(fives.max_value(), 5);
+
+    let config = bincode::config::standard();
+    let widest = PackedInts::from_values(&[u32::MAX]);
+    assert_eq!(widest.bits(), 32);
+    let mut bytes = bincode::encode_to_vec(&widest, config).unwrap();
+    let (back, _): (PackedInts, usize) = bincode::decode_from_slice(&bytes, config).unwrap();
+    assert_eq!(back.validate(), Ok(()));
+    assert_eq!(bytes[1], 32);
+    bytes[1] = 33;
+    let (wider, _): (PackedInts, usize) = bincode::decode_from_slice(&bytes, config).unwrap();
+    assert_eq!(
+        wider.validate(),
+        Err(SetError::Malformed("packed values wider than 32 bits"))
+    );
+}
+
+/// E.164 helpers at their bounds.
+#[test]
+fn e164_bounds() {
+    use privcall_core::normalize::Prefix;
+    for (n, digits) in [
+        (0, 1),
+        (9, 1),
+        (10, 2),
+        (99, 2),
+        (100, 3),
+        (15735550142, 11),
+        (999_999_999_999_999, 15),
+        (1_000_000_000_000_000, 16),
+    ] {
+        assert_eq!(E164(n).digits(), digits, "{n}");
+    }
+    let e = E164(15735550142);
+    assert_eq!(e.leading(0), None);
+    assert_eq!(e.leading(1), Some(1));
+    assert_eq!(e.leading(11), Some(15735550142));
+    assert_eq!(e.leading(12), None);
+    assert_eq!(E164(10_000_000_000).nanp_national(), Some(0));
+    assert_eq!(E164(9_999_999_999).nanp_national(), None);
+    assert_eq!(E164(19_999_999_999).nanp_national(), Some(9_999_999_999));
+    assert_eq!(E164(20_000_000_000).nanp_national(), None);
+    assert_eq!(E164::from_nanp_national(5_735_550_142), e);
+    assert_eq!(e.to_string(), "+15735550142");
+    let block = Prefix {
+        value: 1573,
+        len: 4,
+    };
+    assert!(block.matches(e));
+    assert!(!block.matches(E164(15745550142)));
+    assert!(!block.matches(E164(157)));
+}
