@@ -870,6 +870,26 @@ fn every_list_rule_refuses_its_breach() {
     check("prefix class last", ok, &|l| {
         l.prefixes[0].class = l.classes.len() as u32 - 1;
     });
+    let grace = Err("policy early grace out of range");
+    check("grace a day", ok, &|l| {
+        l.default_policy.early_grace_secs = Policy::MAX_GRACE_SECS;
+    });
+    check("grace over a day", grace, &|l| {
+        l.default_policy.early_grace_secs = Policy::MAX_GRACE_SECS + 1;
+    });
+    check("grace negative", grace, &|l| {
+        l.facilities[1].policy.early_grace_secs = -1;
+    });
+    check("bad dial plan", Err("policy dial plan is invalid"), &|l| {
+        l.facilities[0].policy.dial_plan.country_code = "17".into();
+    });
+    check(
+        "bad default plan",
+        Err("policy dial plan is invalid"),
+        &|l| {
+            l.default_policy.dial_plan.international_prefix = String::new();
+        },
+    );
     check("windows swapped", Err("windows are not sorted"), &|l| {
         l.windows.swap(0, 2);
     });
