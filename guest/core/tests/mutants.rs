@@ -579,10 +579,16 @@ fn list_counts_and_sizes() {
     let empty = build(policy(DialPlan::nanp()), vec![], &[], &[]).unwrap();
     let rows = [
         attorney(15735550142),
-        attorney(15735550143),
+        RegistryRow {
+            category: Category::Clergy,
+            ..attorney(15735550143)
+        },
         attorney(442079460000),
         attorney(442079460001),
-        attorney(442079460002),
+        RegistryRow {
+            category: Category::Medical,
+            ..attorney(442079460002)
+        },
         block(1573526, 7),
         block(4420, 4),
     ];
@@ -610,6 +616,15 @@ fn list_counts_and_sizes() {
         assert_eq!(l.set_bytes(), parts.iter().sum::<usize>(), "{parts:?}");
     }
     assert!(list.set_bytes() > empty.set_bytes());
+    // Several classes in each set: every part takes memory.
+    for part in [
+        list.nanp.heap_bytes(),
+        list.nanp_classes.heap_bytes(),
+        list.intl.heap_bytes(),
+        list.intl_classes.heap_bytes(),
+    ] {
+        assert!(part > 0, "{part}");
+    }
 }
 
 /// Registry prefix blocks: North American digit rules at their bounds,
