@@ -2,6 +2,7 @@
 //! names is changed by hand (issue 23) or by `cargo mutants`. Public API
 //! only, so they hold for any implementation of the same contract.
 
+use privcall_core::canary::{CANARY_NUMBERS, CANARY_WINDOWS};
 use privcall_core::decide::Decider;
 use privcall_core::list::{build, RegistryRow, Target, WindowRow};
 use privcall_core::normalize::{normalize, readings, DialPlan, E164};
@@ -599,12 +600,13 @@ fn list_counts_and_sizes() {
         &[window(T), window(T + 600), window(T + 1200)],
     )
     .unwrap();
-    assert_eq!(list.number_count(), 5);
+    // Every list holds the synthetic canary entries too.
+    assert_eq!(list.number_count(), 5 + CANARY_NUMBERS);
     assert_eq!(list.prefix_count(), 2);
-    assert_eq!(list.window_count(), 3);
-    assert_eq!(empty.number_count(), 0);
+    assert_eq!(list.window_count(), 3 + CANARY_WINDOWS);
+    assert_eq!(empty.number_count(), CANARY_NUMBERS);
     assert_eq!(empty.prefix_count(), 0);
-    assert_eq!(empty.window_count(), 0);
+    assert_eq!(empty.window_count(), CANARY_WINDOWS);
     // The set bytes are the sum of its four parts, each of them non-empty.
     for l in [&list, &empty] {
         let parts = [
@@ -778,9 +780,21 @@ fn every_list_rule_refuses_its_breach() {
     });
     check("empty class", Err("empty class"), &|l| l.classes[0].clear());
     let grant_facilities = Err("grant facilities are not sorted and unique");
+    /// A grant scoped to the sources' facilities (not the canary entries',
+    /// at the canary facility).
     fn scoped(l: &CompiledList) -> (usize, usize) {
+        let canary = l
+            .facilities
+            .iter()
+            .position(|f| f.code == privcall_core::canary::CANARY_FACILITY)
+            .map(|i| i as u16);
         for (c, class) in l.classes.iter().enumerate() {
-            if let Some(g) = class.iter().position(|g| g.facilities.is_some()) {
+            let ours = |g: &privcall_core::list::Grant| {
+                g.facilities
+                    .as_ref()
+                    .is_some_and(|fs| canary.is_none_or(|k| !fs.contains(&k)))
+            };
+            if let Some(g) = class.iter().position(ours) {
                 return (c, g);
             }
         }
@@ -798,16 +812,17 @@ fn every_list_rule_refuses_its_breach() {
         let (c, g) = scoped(l);
         l.classes[c][g].facilities = Some(vec![1, 0]);
     });
+    // A, B and the canary facility.
     check("grant at the last facility", ok, &|l| {
         let (c, g) = scoped(l);
-        l.classes[c][g].facilities = Some(vec![1]);
+        l.classes[c][g].facilities = Some(vec![l.facilities.len() as u16 - 1]);
     });
     check(
         "grant past the last facility",
         Err("grant names an unknown facility"),
         &|l| {
             let (c, g) = scoped(l);
-            l.classes[c][g].facilities = Some(vec![0, 2]);
+            l.classes[c][g].facilities = Some(vec![0, l.facilities.len() as u16]);
         },
     );
     check("grant valid one second", ok, &|l| {
@@ -827,17 +842,20 @@ fn every_list_rule_refuses_its_breach() {
         Err("class ids do not match the number set"),
         &|l| l.intl_classes = privcall_core::set::PackedInts::from_values(&[]),
     );
+    // One international number (the list also holds the canary ones).
+    let one_intl = |l: &mut CompiledList, key: u64, class: u32| {
+        l.intl = privcall_core::set::RadixSet::from_sorted(&[key]).unwrap();
+        l.intl_classes = privcall_core::set::PackedInts::from_values(&[class]);
+    };
     check("class id at the end", Err("class id out of range"), &|l| {
         let n = l.classes.len() as u32;
-        l.intl_classes = privcall_core::set::PackedInts::from_values(&[n]);
+        one_intl(l, 442_071_234_567, n);
     });
     check("class id last", ok, &|l| {
         let n = l.classes.len() as u32;
-        l.intl_classes = privcall_core::set::PackedInts::from_values(&[n - 1]);
+        one_intl(l, 442_071_234_567, n - 1);
     });
-    let intl = |l: &mut CompiledList, key: u64| {
-        l.intl = privcall_core::set::RadixSet::from_sorted(&[key]).unwrap();
-    };
+    let intl = |l: &mut CompiledList, key: u64| one_intl(l, key, 0);
     let wrong_length = Err("international number of the wrong length");
     check("intl 7 digits", ok, &|l| intl(l, 1_000_000));
     check("intl 15 digits", ok, &|l| intl(l, 999_999_999_999_999));
@@ -911,7 +929,7 @@ fn every_list_rule_refuses_its_breach() {
     check(
         "window at an unknown facility",
         Err("window names an unknown facility"),
-        &|l| l.windows[0].facility = 2,
+        &|l| l.windows[0].facility = l.facilities.len() as u16,
     );
     check(
         "window of no time",
@@ -990,7 +1008,8 @@ fn facility_count_bound() {
             .map(|i| (format!("F{i:05}"), policy(DialPlan::nanp())))
             .collect()
     };
-    let list: CompiledList = build(p.clone(), facilities(max), &[], &[]).unwrap();
+    // The canary facility takes one index.
+    let list: CompiledList = build(p.clone(), facilities(max - 1), &[], &[]).unwrap();
     assert_eq!(list.facilities().len(), max);
     let mut over = list.clone();
     over.facilities.push(privcall_core::list::Facility {
@@ -1003,7 +1022,7 @@ fn facility_count_bound() {
         Err(ListError::Invalid("too many facilities"))
     );
     assert_eq!(
-        build(p, facilities(max + 1), &[], &[]).unwrap_err(),
+        build(p, facilities(max), &[], &[]).unwrap_err(),
         ListError::Invalid("too many facilities")
     );
 }
