@@ -5,6 +5,7 @@ use privcall_core::packed;
 use privcall_core::types as core;
 use wasmtime::{Memory, Store, TypedFunc};
 
+use super::budget::Budget;
 use super::module::GuestState;
 use super::{GuestError, ListStats, DECIDE_DEADLINE_TICKS, LOAD_DEADLINE_TICKS};
 use crate::runtime::abi::{load_result, packed_result, LoadAnswer, MAX_ERROR_BYTES};
@@ -37,6 +38,7 @@ impl GuestInstance {
     /// instance is unusable and must be replaced).
     pub fn load(&mut self, body: &[u8]) -> Result<ListStats, GuestError> {
         self.check()?;
+        self.store.data_mut().budget = Budget::load();
         self.store.set_epoch_deadline(LOAD_DEADLINE_TICKS);
         let (ptr, len) = self.lower_bytes(body)?;
         let area = self.load.call(&mut self.store, (ptr, len));
@@ -72,6 +74,7 @@ impl GuestInstance {
         ) {
             (Some(f), Some(i), Some(d)) => {
                 self.check()?;
+                self.store.data_mut().budget = Budget::decide();
                 self.store.set_epoch_deadline(DECIDE_DEADLINE_TICKS);
                 let area = self.decide_packed.call(
                     &mut self.store,
@@ -104,6 +107,7 @@ impl GuestInstance {
         call: &core::Call<'_>,
     ) -> Result<core::Decision, GuestError> {
         self.check()?;
+        self.store.data_mut().budget = Budget::decide();
         self.store.set_epoch_deadline(DECIDE_DEADLINE_TICKS);
         let (fp, fl) = self.lower_bytes(call.facility.as_bytes())?;
         let (ip, il) = self.lower_bytes(call.inmate.as_bytes())?;

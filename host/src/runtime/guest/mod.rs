@@ -22,6 +22,7 @@
 //! ABI and check both give the same answers (`tests/all/guest.rs`,
 //! `tests/all/differential.rs`).
 
+mod budget;
 mod instance;
 mod module;
 
@@ -36,9 +37,17 @@ pub use module::{engine, GuestRuntime, GUEST_COMPONENT, GUEST_MODULE};
 /// 1 ms tick woke each of them a thousand times a second for a deadline
 /// that only matters when a guest misbehaves.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// A decision that takes longer than this many ticks (40–50 ms) is
-/// abandoned.
+/// A decision is checked every this many ticks (40–50 ms): one that has
+/// used [`DECIDE_CPU_BUDGET`] of its thread's CPU time by then is
+/// abandoned; one that has not (its thread was waiting for a CPU) goes on,
+/// up to [`DECIDE_MAX_CHECKS`] checks.
 pub const DECIDE_DEADLINE_TICKS: u64 = 5;
+/// The CPU time a decision may use (a decision takes well under a
+/// microsecond: only a guest that loops comes near it).
+pub const DECIDE_CPU_BUDGET: Duration = Duration::from_millis(40);
+/// How many deadlines a decision whose thread waited may pass: about 2 s
+/// of wall time, after which it is abandoned whatever its CPU time.
+pub const DECIDE_MAX_CHECKS: u32 = 40;
 /// Loading a list (decode + validate) may take this many ticks (a minute).
 pub const LOAD_DEADLINE_TICKS: u64 = 6_000;
 /// The address space reserved for each guest's linear memory: all a

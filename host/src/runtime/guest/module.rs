@@ -85,6 +85,9 @@ fn start_ticker(engine: &Engine) -> Result<(), GuestError> {
 /// Per-store state: only the limits (the guest imports nothing).
 pub struct GuestState {
     limits: StoreLimits,
+    /// What the running call may still take: [`Budget::extend`] decides at
+    /// each deadline whether it goes on.
+    pub(super) budget: super::budget::Budget,
 }
 
 /// A compiled, pre-instantiated guest.
@@ -166,6 +169,7 @@ impl GuestRuntime {
                 .memory_size(self.memory_limit)
                 .instances(1)
                 .build(),
+            budget: super::budget::Budget::load(),
         };
         let engine = self.pre.module().engine();
         // After a fork, the first instance of the child starts its ticker.
@@ -175,7 +179,12 @@ impl GuestRuntime {
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(LOAD_DEADLINE_TICKS);
-        store.epoch_deadline_trap();
+        store.epoch_deadline_callback(|mut ctx| {
+            Ok(match ctx.data_mut().budget.extend() {
+                Some(ticks) => wasmtime::UpdateDeadline::Continue(ticks),
+                None => wasmtime::UpdateDeadline::Interrupt,
+            })
+        });
         let instance = self
             .pre
             .instantiate(&mut store)

@@ -1,0 +1,95 @@
+//! What a guest call may take before it is abandoned. The epoch deadline
+//! fires on wall time; at each deadline [`Budget::extend`] decides whether
+//! the call goes on. A decision goes on while its thread has used less
+//! than [`DECIDE_CPU_BUDGET`] of CPU time: on a busy machine a thread may
+//! wait tens of milliseconds for a CPU, and a call that waited has not
+//! misbehaved, so it must not be answered with the fail mode (where a
+//! facility's fail mode is `record`, that would record a privileged
+//! call). A guest that loops uses CPU time and is stopped as before.
+
+use std::time::Duration;
+
+use super::{DECIDE_CPU_BUDGET, DECIDE_DEADLINE_TICKS, DECIDE_MAX_CHECKS};
+
+/// The running call's allowance.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Budget {
+    /// The thread's CPU time when the call started; `None`: the call ends
+    /// at its first deadline (a list load, which has a long one).
+    started: Option<Duration>,
+    /// Deadlines it may still pass.
+    checks_left: u32,
+}
+
+impl Budget {
+    /// A decision's: CPU time counted from now.
+    pub(crate) fn decide() -> Budget {
+        Budget {
+            started: thread_cpu_time(),
+            checks_left: DECIDE_MAX_CHECKS,
+        }
+    }
+
+    /// A list load's: it ends at its deadline.
+    pub(crate) fn load() -> Budget {
+        Budget {
+            started: None,
+            checks_left: 0,
+        }
+    }
+
+    /// At a deadline: the ticks to go on for, or `None` to abandon the call.
+    pub(crate) fn extend(&mut self) -> Option<u64> {
+        let used = thread_cpu_time()?.checked_sub(self.started?)?;
+        self.extend_after(used)
+    }
+
+    /// [`Self::extend`] when the call has used `used` of CPU time.
+    fn extend_after(&mut self, used: Duration) -> Option<u64> {
+        if used >= DECIDE_CPU_BUDGET || self.checks_left == 0 {
+            return None;
+        }
+        self.checks_left -= 1;
+        Some(DECIDE_DEADLINE_TICKS)
+    }
+}
+
+/// The calling thread's CPU time, where the system tells it.
+fn thread_cpu_time() -> Option<Duration> {
+    #[cfg(unix)]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Some(Duration::new(
+            u64::try_from(t.tv_sec).ok()?,
+            u32::try_from(t.tv_nsec).ok()?,
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A decision that waited goes on; one that used its CPU budget, or
+    /// passed every check, is abandoned; a load ends at its deadline.
+    #[test]
+    fn who_goes_on() {
+        let mut waited = Budget::decide();
+        for _ in 0..DECIDE_MAX_CHECKS {
+            assert_eq!(
+                waited.extend_after(Duration::from_millis(1)),
+                Some(DECIDE_DEADLINE_TICKS)
+            );
+        }
+        assert_eq!(waited.extend_after(Duration::from_millis(1)), None);
+        assert_eq!(Budget::decide().extend_after(DECIDE_CPU_BUDGET), None);
+        assert_eq!(Budget::load().extend(), None);
+        // The thread's CPU time is known here, and a fresh budget goes on.
+        assert!(thread_cpu_time().is_some());
+        assert_eq!(Budget::decide().extend(), Some(DECIDE_DEADLINE_TICKS));
+    }
+}
