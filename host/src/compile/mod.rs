@@ -82,7 +82,7 @@ pub struct Compiled {
     /// Prearranged rows read.
     pub prearranged_rows: usize,
     /// The key the windows' inmate ids were hashed with (the list's marker
-    /// window names it too, and [`crate::seal`] puts it in the header).
+    /// window names it too, and [`crate::seal()`] puts it in the header).
     pub inmate_key: Option<InmateKeyId>,
 }
 

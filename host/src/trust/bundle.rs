@@ -39,7 +39,7 @@ pub const MAX_HEADER_BYTES: usize = 4096;
 /// More signatures than this is not a threshold scheme, it's padding.
 pub const MAX_SIGNATURES: usize = 16;
 /// Most edges one bundle is encrypted to (a fleet's shared part goes to
-/// every edge of a region; a header stays under [`MAX_HEADER_BYTES`]).
+/// every edge of a region; a header stays under its 4 KiB).
 pub const MAX_RECIPIENTS: usize = 256;
 
 /// The signed header of a bundle.

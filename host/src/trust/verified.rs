@@ -157,7 +157,7 @@ impl VerifiedList {
     }
 
     /// The call as the guest must see it: with the inmate id hashed when
-    /// the list's ids are ([`crate::trust::inmate_key`]). Every decision on
+    /// the list's ids are (`privcall keygen --inmate-key`). Every decision on
     /// this list goes through here (the canaries, in list form already, do
     /// not).
     pub fn guest_call<'c>(&self, call: &Call<'c>, tag: &'c mut [u8; TAG_LEN]) -> Call<'c> {
