@@ -165,3 +165,104 @@ fn a_header_expiring_when_issued_is_malformed() {
         (issued, issued + 1)
     );
 }
+
+/// A list's digest names it in every decision: the SHA-256 of the signed
+/// part, as the framing, the verifier and `inspect` each report it.
+#[test]
+fn a_lists_digest_is_the_sha256_of_its_signed_part() {
+    use sha2::{Digest as _, Sha256};
+    let a = Authority::new(1);
+    let trust = Authority::trust(&[&a], 1);
+    let one = signed(&header(1, t("2027-06-01T00:00:00Z")), &[&a]);
+    let two = signed(&header(2, t("2027-06-01T00:00:00Z")), &[&a]);
+    let mut digests = Vec::new();
+    for b in [&one, &two] {
+        let framing = bundle::frame(b).unwrap();
+        let want: [u8; 32] = Sha256::digest(framing.signed).into();
+        assert_eq!(framing.digest(), want);
+        assert_eq!(bundle::verify(b, &trust).unwrap().digest, want);
+        let unverified = privcall::bundle::UnverifiedBundle::read(b).unwrap();
+        assert_eq!(unverified.digest, hex::encode(want));
+        digests.push(want);
+    }
+    assert_ne!(digests[0], digests[1]);
+}
+
+/// A key id is the first 8 bytes of the key's SHA-256, shown as 16 hex
+/// digits (as `keygen`, `inspect` and refusals print it).
+#[test]
+fn a_key_id_shows_as_its_hex_digits() {
+    use sha2::{Digest as _, Sha256};
+    let key = Authority::new(1).key.verifying_key();
+    let id = privcall::KeyId::of(&key);
+    let digest = Sha256::digest(key.as_bytes());
+    assert_eq!(id.0, digest[..8]);
+    assert_eq!(id.to_string(), hex::encode(&digest[..8]));
+    assert_eq!(id.to_string().len(), 16);
+}
+
+/// The trust store lists the ids of its keys (status shows them), and a
+/// bundle names its first signer as its issuer whatever the header said.
+#[test]
+fn key_ids_and_the_issuer() {
+    let (a, b) = (Authority::new(1), Authority::new(2));
+    let trust = Authority::trust(&[&a, &b], 1);
+    let id = |x: &Authority| privcall::KeyId::of(&x.key.verifying_key());
+    let mut want = vec![id(&a), id(&b)];
+    want.sort();
+    assert_eq!(trust.key_ids().collect::<Vec<_>>(), want);
+    let h = header(1, t("2027-06-01T00:00:00Z"));
+    assert_eq!(h.issuer, [0; 8]);
+    for (first, second) in [(&a, &b), (&b, &a)] {
+        let bytes = signed(&h, &[first, second]);
+        let verified = bundle::verify(&bytes, &trust).unwrap();
+        assert_eq!(verified.header.issuer, id(first).0);
+    }
+}
+
+/// Opening the state folder removes only the temporary files of crashed
+/// writes (hidden, with `.tmp` in the name), nothing else found there.
+#[test]
+fn only_stale_temporary_files_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("state");
+    let state = privcall::fixtures::StateDir::open(&base).unwrap();
+    let stale = state.path().join(".state.tmp4242");
+    let kept = [state.path().join(".keep"), state.path().join("notes.tmp")];
+    for f in kept.iter().chain([&stale]) {
+        std::fs::write(f, "x").unwrap();
+    }
+    privcall::fixtures::StateDir::open(&base).unwrap();
+    assert!(!stale.exists());
+    for f in &kept {
+        assert!(f.exists(), "{}", f.display());
+    }
+}
+
+/// A state file that cannot even be looked at (here a link to itself) is
+/// damage, not a fresh edge: restoring says so instead of starting empty.
+#[test]
+fn an_unreadable_state_file_is_damage_not_absence() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = privcall::fixtures::StateDir::open(&dir.path().join("state")).unwrap();
+    let file = state.path().join("state");
+    std::os::unix::fs::symlink(&file, &file).unwrap();
+    let restored = format!("{:?}", state.restore());
+    assert!(restored.starts_with("Damaged"), "{restored}");
+    std::fs::remove_file(&file).unwrap();
+    let restored = format!("{:?}", state.restore());
+    assert!(restored.starts_with("Fresh"), "{restored}");
+}
+
+/// A state file larger than the largest bundle with its header lines is
+/// not read at all (a sparse file: no disk, no memory spent).
+#[test]
+fn a_state_file_over_its_cap_is_not_read() {
+    let cap = (MAX_BUNDLE_BYTES + (1 << 20) + 128) as u64;
+    let dir = tempfile::tempdir().unwrap();
+    let state = privcall::fixtures::StateDir::open(&dir.path().join("state")).unwrap();
+    let file = std::fs::File::create(state.path().join("state")).unwrap();
+    file.set_len(cap + 1).unwrap();
+    let restored = format!("{:?}", state.restore());
+    assert!(restored.contains("larger than any state"), "{restored}");
+}
