@@ -13,6 +13,7 @@ mod faults;
 mod feeds;
 mod formats;
 mod guest;
+mod mutants;
 mod oracle;
 mod poll;
 mod reference;
