@@ -11,21 +11,25 @@ use std::time::Duration;
 
 use super::{DECIDE_CPU_BUDGET, DECIDE_DEADLINE_TICKS, DECIDE_MAX_CHECKS};
 
-/// The running call's allowance.
+/// The running call's allowance. Starting a decision reads no clock: the
+/// thread's CPU time is read only at its deadlines, which a decision of
+/// well under a microsecond never reaches.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Budget {
-    /// The thread's CPU time when the call started; `None`: the call ends
-    /// at its first deadline (a list load, which has a long one).
-    started: Option<Duration>,
+    /// Whether the call is a decision (a list load ends at its deadline).
+    decision: bool,
+    /// The thread's CPU time at the previous deadline, if one passed.
+    last: Option<Duration>,
     /// Deadlines it may still pass.
     checks_left: u32,
 }
 
 impl Budget {
-    /// A decision's: CPU time counted from now.
+    /// A decision's.
     pub(crate) fn decide() -> Budget {
         Budget {
-            started: thread_cpu_time(),
+            decision: true,
+            last: None,
             checks_left: DECIDE_MAX_CHECKS,
         }
     }
@@ -33,22 +37,34 @@ impl Budget {
     /// A list load's: it ends at its deadline.
     pub(crate) fn load() -> Budget {
         Budget {
-            started: None,
+            decision: false,
+            last: None,
             checks_left: 0,
         }
     }
 
     /// At a deadline: the ticks to go on for, or `None` to abandon the call.
     pub(crate) fn extend(&mut self) -> Option<u64> {
-        let used = thread_cpu_time()?.checked_sub(self.started?)?;
-        self.extend_after(used)
-    }
-
-    /// [`Self::extend`] when the call has used `used` of CPU time.
-    fn extend_after(&mut self, used: Duration) -> Option<u64> {
-        if used >= DECIDE_CPU_BUDGET || self.checks_left == 0 {
+        if !self.decision {
             return None;
         }
+        self.extend_at(thread_cpu_time()?)
+    }
+
+    /// [`Self::extend`] when the thread's CPU time is `now`. The first
+    /// deadline starts the count; at each later one, a call that used
+    /// [`DECIDE_CPU_BUDGET`] or more since the previous one is running,
+    /// not waiting, and is abandoned.
+    fn extend_at(&mut self, now: Duration) -> Option<u64> {
+        if self.checks_left == 0 {
+            return None;
+        }
+        if let Some(last) = self.last {
+            if now.saturating_sub(last) >= DECIDE_CPU_BUDGET {
+                return None;
+            }
+        }
+        self.last = Some(now);
         self.checks_left -= 1;
         Some(DECIDE_DEADLINE_TICKS)
     }
@@ -84,21 +100,21 @@ fn thread_cpu_time() -> Option<Duration> {
 mod tests {
     use super::*;
 
-    /// A decision that waited goes on; one that used its CPU budget, or
-    /// passed every check, is abandoned; a load ends at its deadline.
+    /// A decision whose thread waited goes on; one that ran through an
+    /// interval, or passed every check, is abandoned; a load ends at its
+    /// deadline.
     #[test]
     fn who_goes_on() {
+        let ms = Duration::from_millis;
         let mut waited = Budget::decide();
-        for _ in 0..DECIDE_MAX_CHECKS {
-            assert_eq!(
-                waited.extend_after(Duration::from_millis(1)),
-                Some(DECIDE_DEADLINE_TICKS)
-            );
+        for i in 0..u64::from(DECIDE_MAX_CHECKS) {
+            assert_eq!(waited.extend_at(ms(i)), Some(DECIDE_DEADLINE_TICKS), "{i}");
         }
-        assert_eq!(waited.extend_after(Duration::from_millis(1)), None);
-        assert_eq!(Budget::decide().extend_after(DECIDE_CPU_BUDGET), None);
+        assert_eq!(waited.extend_at(ms(100)), None);
+        let mut running = Budget::decide();
+        assert_eq!(running.extend_at(ms(45)), Some(DECIDE_DEADLINE_TICKS));
+        assert_eq!(running.extend_at(ms(45) + DECIDE_CPU_BUDGET), None);
         assert_eq!(Budget::load().extend(), None);
-        // On Linux the thread's CPU time is known, and a fresh budget goes on.
         if cfg!(target_os = "linux") {
             assert!(thread_cpu_time().is_some());
             assert_eq!(Budget::decide().extend(), Some(DECIDE_DEADLINE_TICKS));

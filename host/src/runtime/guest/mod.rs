@@ -37,14 +37,15 @@ pub use module::{engine, GuestRuntime, GUEST_COMPONENT, GUEST_MODULE};
 /// 1 ms tick woke each of them a thousand times a second for a deadline
 /// that only matters when a guest misbehaves.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// A decision is checked every this many ticks (40–50 ms): one that has
-/// used [`DECIDE_CPU_BUDGET`] of its thread's CPU time by then is
-/// abandoned; one that has not (its thread was waiting for a CPU) goes on,
-/// up to [`DECIDE_MAX_CHECKS`] checks.
+/// A decision is checked every this many ticks (40–50 ms): one that used
+/// [`DECIDE_CPU_BUDGET`] of its thread's CPU time between two checks is
+/// abandoned (a guest that loops: 80–100 ms); one that did not (its
+/// thread was waiting for a CPU) goes on, up to [`DECIDE_MAX_CHECKS`]
+/// checks.
 pub const DECIDE_DEADLINE_TICKS: u64 = 5;
-/// The CPU time a decision may use (a decision takes well under a
-/// microsecond: only a guest that loops comes near it).
-pub const DECIDE_CPU_BUDGET: Duration = Duration::from_millis(40);
+/// The CPU time a decision may use between two checks (a decision takes
+/// well under a microsecond: only a guest that loops comes near it).
+pub const DECIDE_CPU_BUDGET: Duration = Duration::from_millis(20);
 /// How many deadlines a decision whose thread waited may pass: about 2 s
 /// of wall time, after which it is abandoned whatever its CPU time.
 pub const DECIDE_MAX_CHECKS: u32 = 40;
