@@ -15,7 +15,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use privcall::bundle::{check_prefix, Header, UnverifiedBundle};
+use privcall::bundle::{check_prefix, Header, Part, UnverifiedBundle};
 use privcall::fixtures::{frame, sign, throwaway_key, throwaway_trust, NOW};
 use privcall::{OpenError, TrustStore, VerifiedList};
 use privcall_core::list::CompiledList;
@@ -35,6 +35,7 @@ fn header() -> Header {
         issuer: [0; 8],
         recipients: Vec::new(),
         inmate_key: None,
+        part: Part::Whole,
         canaries: Vec::new(),
     }
 }

@@ -81,11 +81,14 @@ pub use privcall_core::types::Call;
 pub use crate::runtime::{RefusalKind, UpdateError, UpdateSource};
 
 // Trust: the authority's keys and the verified list.
-pub use crate::trust::{KeyError, KeyId, OpenError, TrustStore, VerifiedList};
+pub use crate::trust::{KeyError, KeyId, OpenError, TrustStore, VerifiedList, VerifiedWindows};
 
 // Publishing: list sources compiled, then sealed into a signed bundle.
-pub use crate::compile::{compile, compile_keyed, CompileErrors, Compiled, SourceError, Sources};
-pub use crate::trust::{seal, BundleError, BundleInfo};
+pub use crate::compile::{
+    compile, compile_fleet, compile_keyed, CompileErrors, Compiled, CompiledFleet, SourceError,
+    Sources,
+};
+pub use crate::trust::{seal, seal_windows, BundleError, BundleInfo};
 
 /// The list authority's files: key pairs, and any file written private
 /// and atomically (a bundle, a key).
@@ -112,8 +115,8 @@ pub mod edge {
 /// it (`privcall inspect`) or check one in transit (`privcall serve`).
 pub mod bundle {
     pub use crate::trust::{
-        check_prefix, read_verified, Header, UnverifiedBundle, FORMAT_VERSION, MAGIC,
-        MAX_BUNDLE_BYTES, MAX_RECIPIENTS, OLDEST_READABLE_VERSION,
+        check_prefix, read_verified, Header, Part, UnverifiedBundle, ENCRYPTED_FORMAT_VERSION,
+        FORMAT_VERSION, MAGIC, MAX_BUNDLE_BYTES, MAX_RECIPIENTS, OLDEST_READABLE_VERSION,
     };
 }
 

@@ -5,7 +5,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use privcall::bundle::{UnverifiedBundle, FORMAT_VERSION, MAGIC, OLDEST_READABLE_VERSION};
+use privcall::bundle::{
+    UnverifiedBundle, ENCRYPTED_FORMAT_VERSION, MAGIC, OLDEST_READABLE_VERSION,
+};
 use privcall::edge::EdgeIdentity;
 use privcall::fixtures::{self, splitmix};
 use privcall::{seal, BundleInfo, Engine, EngineConfig, Reason, UpdateSource, VerifiedList};
@@ -187,7 +189,7 @@ fn a_bundle_for_edge_a_is_unreadable_at_edge_b() {
         serde_json::from_str(&ok(&["inspect", "--bundle", &bundle, "--json"])).unwrap();
     assert_eq!(public["body"], "encrypted");
     assert_eq!(public["recipients"], serde_json::json!([a]));
-    assert_eq!(public["format_version"], FORMAT_VERSION);
+    assert_eq!(public["format_version"], ENCRYPTED_FORMAT_VERSION);
     assert!(public.get("numbers").is_none(), "{public}");
     assert!(public.get("facilities").is_none(), "{public}");
     let table = ok(&["inspect", "--bundle", &bundle]);
@@ -433,7 +435,7 @@ fn clear_bundles_are_written_in_format_2_and_open() {
     // Encrypted: format 3.
     let bytes = bundle_of(9, &[&Authority::new(1)]);
     let encrypted = UnverifiedBundle::read(&bytes).unwrap();
-    assert_eq!(encrypted.version, FORMAT_VERSION);
+    assert_eq!(encrypted.version, ENCRYPTED_FORMAT_VERSION);
     // A format this build never wrote is refused.
     let mut v1 = s.bytes.clone();
     v1[MAGIC.len()..MAGIC.len() + 2].copy_from_slice(&1u16.to_le_bytes());

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use ed25519_dalek::SigningKey;
-use privcall::bundle::{Header, FORMAT_VERSION};
+use privcall::bundle::{Header, Part, FORMAT_VERSION};
 use privcall::edge::EdgeIdentity;
 use privcall::fixtures::{self as bundle, Canary};
 use privcall::guest::GuestRuntime;
@@ -58,6 +58,7 @@ pub(crate) fn header(sequence: u64, expires_at: i64) -> Header {
         issuer: [0; 8],
         recipients: Vec::new(),
         inmate_key: None,
+        part: Part::Whole,
         canaries: Vec::new(),
     }
 }
@@ -203,7 +204,7 @@ fn every_bad_update_is_refused_by_name_and_the_old_list_decides() {
             "wrong format version",
             tamper(&|v| v[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes())),
             RefusalKind::FormatVersion,
-            "format version 4 is not supported",
+            "format version 5 is not supported",
         ),
         (
             "oversized",

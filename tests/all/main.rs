@@ -11,6 +11,7 @@ mod encrypted;
 mod engine;
 mod faults;
 mod feeds;
+mod fleet;
 mod formats;
 mod guest;
 mod mutants;

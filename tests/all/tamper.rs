@@ -1,7 +1,7 @@
 //! A bundle altered anywhere is refused: every byte flipped, every
 //! truncation, unsigned, wrong key, below threshold.
 
-use privcall::bundle::Header;
+use privcall::bundle::{Header, Part};
 use privcall::fixtures as bundle;
 use privcall::BundleError;
 use privcall::{KeyId, TrustStore};
@@ -54,6 +54,7 @@ fn header() -> Header {
         issuer: [0; 8],
         recipients: Vec::new(),
         inmate_key: None,
+        part: Part::Whole,
         canaries: Vec::new(),
     }
 }

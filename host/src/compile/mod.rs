@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use privcall_core::list::{build_keyed, CompiledList};
+use privcall_core::list::fleet::{self, FleetParts};
+use privcall_core::list::{build_keyed, CompiledList, RegistryRow, WindowRow};
 
 use crate::trust::inmate_key::{InmateKey, InmateKeyId};
 
@@ -98,6 +99,112 @@ pub fn compile_keyed(
     sources: &Sources,
     inmate_key: Option<&InmateKey>,
 ) -> Result<Compiled, CompileErrors> {
+    let parsed = parse(sources, inmate_key)?;
+    let registry_rows = parsed.registry.len();
+    let prearranged_rows = parsed.windows.len();
+    match build_keyed(
+        parsed.policy.default,
+        parsed.policy.facilities.into_iter().collect(),
+        &parsed.registry,
+        &parsed.windows,
+        inmate_key.map(|k| k.id().0),
+    ) {
+        Ok(list) => Ok(Compiled {
+            list,
+            registry_rows,
+            prearranged_rows,
+            inmate_key: inmate_key.map(InmateKey::id),
+        }),
+        Err(e) => Err(structural(sources, e)),
+    }
+}
+
+/// A fleet's list in parts, with counts for the report.
+#[derive(Clone, Debug)]
+pub struct CompiledFleet {
+    /// The registry part and one window part per facility.
+    pub parts: FleetParts,
+    /// Registry rows read.
+    pub registry_rows: usize,
+    /// Prearranged rows read.
+    pub prearranged_rows: usize,
+}
+
+/// Compiles the sources for a fleet of `facilities` (codes): a registry
+/// part naming every one of them and one window part each (see
+/// [`privcall_core::list::fleet`]). A window at a facility outside the
+/// fleet is an error naming the facility: no edge would receive it.
+pub fn compile_fleet(
+    sources: &Sources,
+    inmate_key: Option<&InmateKey>,
+    facilities: &[String],
+) -> Result<CompiledFleet, CompileErrors> {
+    let parsed = parse(sources, inmate_key)?;
+    let mut outside: Vec<&str> = parsed
+        .facility_codes
+        .iter()
+        .map(String::as_str)
+        .filter(|code| !facilities.iter().any(|f| f == code))
+        .collect();
+    outside.dedup();
+    if !outside.is_empty() {
+        let file = sources
+            .prearranged
+            .clone()
+            .unwrap_or_else(|| sources.registry.clone());
+        return Err(CompileErrors(
+            outside
+                .into_iter()
+                .map(|code| SourceError {
+                    file: file.clone(),
+                    line: None,
+                    field: Some("facility".into()),
+                    message: format!(
+                        "facility `{code}` has windows but no recipient in the fleet folder"
+                    ),
+                })
+                .collect(),
+        ));
+    }
+    let registry_rows = parsed.registry.len();
+    let prearranged_rows = parsed.windows.len();
+    fleet::build(
+        parsed.policy.default,
+        parsed.policy.facilities.into_iter().collect(),
+        &parsed.registry,
+        &parsed.windows,
+        facilities,
+        inmate_key.map(|k| k.id().0),
+    )
+    .map(|parts| CompiledFleet {
+        parts,
+        registry_rows,
+        prearranged_rows,
+    })
+    .map_err(|e| structural(sources, e))
+}
+
+/// A structural error of the list (not of one row), reported against the
+/// registry file.
+fn structural(sources: &Sources, e: privcall_core::list::ListError) -> CompileErrors {
+    CompileErrors(vec![SourceError {
+        file: sources.registry.clone(),
+        line: None,
+        field: None,
+        message: e.to_string(),
+    }])
+}
+
+/// The sources read and checked, inmate ids hashed when a key is given.
+struct Parsed {
+    policy: PolicySet,
+    registry: Vec<RegistryRow>,
+    windows: Vec<WindowRow>,
+    /// The facilities windows are booked at, sorted.
+    facility_codes: Vec<String>,
+}
+
+fn parse(sources: &Sources, inmate_key: Option<&InmateKey>) -> Result<Parsed, CompileErrors> {
     let mut errors = Vec::new();
     let policy = match read(&sources.policy) {
         Ok(text) => parse_policy(&sources.policy, &text, &mut errors),
@@ -135,35 +242,21 @@ pub fn compile_keyed(
         return Err(CompileErrors(errors));
     }
     let policy = policy.expect("no errors means the policy parsed");
-    let registry_rows = registry.len();
-    let prearranged_rows = windows.len();
     let mut windows = windows;
+    let mut facility_codes: Vec<String> = windows.iter().map(|w| w.facility.clone()).collect();
+    facility_codes.sort_unstable();
+    facility_codes.dedup();
     if let Some(key) = inmate_key {
         for w in &mut windows {
             w.inmate = key.tag(&w.facility, &w.inmate);
         }
     }
-    let facility_policies = policy.facilities.into_iter().collect();
-    match build_keyed(
-        policy.default,
-        facility_policies,
-        &registry,
-        &windows,
-        inmate_key.map(|k| k.id().0),
-    ) {
-        Ok(list) => Ok(Compiled {
-            list,
-            registry_rows,
-            prearranged_rows,
-            inmate_key: inmate_key.map(InmateKey::id),
-        }),
-        Err(e) => Err(CompileErrors(vec![SourceError {
-            file: sources.registry.clone(),
-            line: None,
-            field: None,
-            message: e.to_string(),
-        }])),
-    }
+    Ok(Parsed {
+        policy,
+        registry,
+        windows,
+        facility_codes,
+    })
 }
 
 fn read(path: &Path) -> Result<String, SourceError> {

@@ -26,6 +26,7 @@ use privcall_core::types::Call;
 use crate::decision::{Decision, ListId};
 use crate::runtime::guest::{GuestError, GuestRuntime};
 use crate::runtime::metrics::Metrics;
+use crate::runtime::parts::Parts;
 use crate::runtime::pool::{lock, Live};
 use crate::runtime::status::UpdateAttempt;
 use crate::runtime::update::UpdateSource;
@@ -95,6 +96,9 @@ pub struct Engine {
     pub(super) live: ArcSwapOption<Live>,
     pub(super) state: Option<StateDir>,
     pub(super) high_water: AtomicU64,
+    /// The whole list or fleet parts the live list was made from, and
+    /// parts waiting for their counterpart (taken only by updates).
+    pub(super) held: Mutex<Parts>,
     /// Serializes updates (never taken by decisions).
     pub(super) updating: Mutex<()>,
     pub(super) last_update: Mutex<Option<UpdateAttempt>>,
@@ -140,13 +144,19 @@ impl Engine {
             }
             r => r,
         };
+        let mut saved_parts = (None, Vec::new());
         let (high_water, bundle, fail_modes, alarm) = match restored {
             Restored::Fresh => (0, None, FailModes::PRIVATE, None),
             Restored::Saved {
                 high_water,
                 bundle,
                 fail_modes,
-            } => (high_water, bundle, fail_modes, None),
+                registry,
+                windows,
+            } => {
+                saved_parts = (registry, windows);
+                (high_water, bundle, fail_modes, None)
+            }
             Restored::Damaged { floor, why } => {
                 tracing::error!(%why, "state damaged or tampered with: no list restored; every call gets its facility's fail mode");
                 let floor_text = floor.map_or_else(
@@ -171,6 +181,7 @@ impl Engine {
             live: ArcSwapOption::empty(),
             state,
             high_water: AtomicU64::new(high_water),
+            held: Mutex::new(Parts::default()),
             updating: Mutex::new(()),
             last_update: Mutex::new(None),
             last_refusal: Mutex::new(None),
@@ -181,7 +192,19 @@ impl Engine {
             metrics: Metrics::default(),
             resident: Arc::new(AtomicUsize::new(0)),
         };
-        if let Some(bytes) = bundle {
+        // The whole list first, then the window parts, then the registry
+        // part that completes them: the state holds a whole list only while
+        // no fleet pair replaced it.
+        let (registry, windows) = saved_parts;
+        lock(&engine.held).marks = windows
+            .iter()
+            .map(|w| (w.facility.clone(), w.high_water))
+            .collect();
+        let saved = bundle
+            .into_iter()
+            .chain(windows.into_iter().filter_map(|w| w.bundle))
+            .chain(registry);
+        for bytes in saved {
             let _guard = lock(&engine.updating);
             let result = engine.restore(&bytes, now);
             engine.record(

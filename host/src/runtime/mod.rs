@@ -15,6 +15,8 @@ pub mod engine;
 pub mod guest;
 pub mod metrics;
 pub mod pages;
+mod parts;
+pub use parts::{PartsStatus, MAX_WINDOW_PARTS};
 mod pool;
 pub(crate) use pool::lock;
 pub mod status;

@@ -80,6 +80,9 @@ pub struct Status {
     pub list: Option<ListStatus>,
     /// Highest sequence ever accepted (survives restarts).
     pub high_water: u64,
+    /// A fleet's parts held (registry and window parts), and why they are
+    /// not live yet when they wait for their counterpart.
+    pub parts: crate::runtime::PartsStatus,
     /// Why the state folder was not trusted at start (damage, tampering,
     /// a saved list long expired), until an update goes live; null when
     /// all is well.
@@ -129,6 +132,7 @@ impl Engine {
             stale: list.as_ref().is_none_or(|l| l.stale),
             list,
             high_water: self.high_water.load(Ordering::Acquire),
+            parts: lock(&self.held).status(),
             state_alarm: lock(&self.state_alarm).clone(),
             last_update: lock(&self.last_update).clone(),
             last_refusal: lock(&self.last_refusal).clone(),

@@ -12,10 +12,15 @@ use privcall_core::types::Call;
 use crate::decision::ListId;
 use crate::runtime::engine::Engine;
 use crate::runtime::guest::{GuestInstance, ListStats};
+use crate::runtime::parts::{HeldRegistry, HeldWindows, Parts, MAX_WINDOW_PARTS};
 use crate::runtime::pool::{lock, Live, Slot};
 use crate::runtime::status::UpdateAttempt;
 use crate::runtime::update::{ApplyTimings, UpdateError, UpdateSource};
-use crate::trust::VerifiedList;
+use crate::trust::bundle::{self, BundleError, Header, Part};
+use crate::trust::fail_modes::FailModes;
+use crate::trust::state::Snapshot;
+use crate::trust::{VerifiedList, VerifiedWindows};
+use privcall_core::list::fleet;
 
 /// The largest step above the high-water mark one update may take: room
 /// for sequences that are timestamps, none for `u64::MAX` (which would
@@ -102,51 +107,120 @@ impl Engine {
     /// Verifies, checks, loads, saves and publishes `bytes`. `restoring` is
     /// the saved bundle at start: it may sit at the high-water mark and may
     /// be stale (it still decides, flagged); an update must be above the
-    /// mark and fresh.
+    /// mark and fresh. The sequence is checked before an encrypted body is
+    /// decrypted: a replayed bundle costs a signature check, no more.
+    ///
+    /// A fleet's part is held with the others ([`super::parts`]) and goes
+    /// live merged with them once a registry part and a window part are
+    /// held; until then the answer names the part, and the live list (if
+    /// any) keeps deciding.
     pub(super) fn install(
         &self,
         bytes: &[u8],
         now: i64,
         restoring: bool,
     ) -> Result<(ListId, Instant), UpdateError> {
-        let list = self.verify(bytes)?;
-        let high_water = self.high_water.load(Ordering::Acquire);
-        let sequence = list.header.sequence;
-        if sequence < high_water || (sequence == high_water && !restoring) {
-            return Err(UpdateError::NotNewer {
-                sequence,
-                high_water,
+        if bytes.len() > self.max_bundle_bytes {
+            return Err(UpdateError::Oversized {
+                bytes: bytes.len(),
+                max: self.max_bundle_bytes,
             });
         }
-        let max_jump = if high_water == 0 {
-            FIRST_SEQUENCE_MAX
-        } else {
-            MAX_SEQUENCE_JUMP
+        let trust = self.trust.load();
+        let verified = bundle::verify(bytes, &trust).map_err(UpdateError::Bundle)?;
+        let mut held = lock(&self.held).clone();
+        let part = verified.header.part.clone();
+        let high_water = match &part {
+            Part::Windows { facility } => held.marks.get(facility).copied().unwrap_or(0),
+            Part::Whole | Part::Registry => self.high_water.load(Ordering::Acquire),
         };
-        if sequence - high_water > max_jump {
-            return Err(UpdateError::SequenceJump {
-                sequence,
-                high_water,
-                max_jump,
-            });
-        }
-        if restoring {
+        check_sequence(verified.header.sequence, high_water, restoring)?;
+        let fresh_at = if restoring {
             // A saved list past its expiry keeps deciding (flagged stale)
             // for a stated grace; past that, an old backup is not a list.
-            list.check_fresh(now - RESTORE_GRACE_SECONDS)
-                .map_err(UpdateError::Bundle)?;
+            now - RESTORE_GRACE_SECONDS
         } else {
-            list.check_fresh(now).map_err(UpdateError::Bundle)?;
-        }
+            now
+        };
+        check_fresh(&verified.header, fresh_at)?;
+        let sequence = verified.header.sequence;
+        let digest = verified.digest;
+        let is_window_part = matches!(part, Part::Windows { .. });
+        let list = match part {
+            Part::Whole => {
+                let list = VerifiedList::from_verified(verified, &trust)?;
+                held.whole = Some(Arc::new(bytes.to_vec()));
+                held.registry = None;
+                held.windows.clear();
+                Some(list)
+            }
+            Part::Registry => {
+                let list = VerifiedList::from_verified(verified, &trust)?;
+                let offset = fleet::windows_offset(&list.body).map_err(UpdateError::Body)?;
+                held.registry = Some(Arc::new(HeldRegistry {
+                    bytes: bytes.to_vec(),
+                    list,
+                    offset,
+                }));
+                None
+            }
+            Part::Windows { facility } => {
+                let part = VerifiedWindows::from_verified(verified, &trust)?;
+                if !held.windows.contains_key(&facility) && held.windows.len() >= MAX_WINDOW_PARTS {
+                    return Err(UpdateError::TooManyParts {
+                        max: MAX_WINDOW_PARTS,
+                    });
+                }
+                held.marks.insert(facility.clone(), sequence);
+                held.windows.insert(
+                    facility,
+                    Arc::new(HeldWindows {
+                        bytes: bytes.to_vec(),
+                        part,
+                    }),
+                );
+                if held.window_bytes() > self.max_bundle_bytes {
+                    return Err(UpdateError::Oversized {
+                        bytes: held.window_bytes(),
+                        max: self.max_bundle_bytes,
+                    });
+                }
+                None
+            }
+        };
+        let list = match (list, &held.registry) {
+            (Some(list), _) => Some(list),
+            (None, Some(registry)) if held.complete() => {
+                held.whole = None;
+                Some(VerifiedList::combine(
+                    &registry.list,
+                    registry.offset,
+                    &held.window_parts(),
+                    &trust,
+                )?)
+            }
+            (None, _) => None,
+        };
+        let main_mark = match is_window_part {
+            true => self.high_water.load(Ordering::Acquire),
+            false => sequence.max(high_water),
+        };
+        let Some(list) = list else {
+            // A part waiting for its counterpart: held and saved, not live.
+            self.save_held(&held, main_mark, &self.fallback.load(), restoring)?;
+            self.high_water.fetch_max(main_mark, Ordering::AcqRel);
+            *lock(&self.held) = held;
+            let id = ListId {
+                sequence,
+                digest: crate::decision::Digest::hex(&digest),
+                stale: false,
+            };
+            return Ok((id, Instant::now()));
+        };
         let fail_modes = list.fail_modes();
         let live = self.load(list, now)?;
-        if let Some(state) = &self.state {
-            if sequence > high_water {
-                state
-                    .save(bytes, sequence, &fail_modes)
-                    .map_err(UpdateError::Persist)?;
-            }
-        }
+        self.save_held(&held, main_mark, &fail_modes, restoring)?;
+        *lock(&self.held) = held;
         self.fallback.store(Arc::new(fail_modes));
         if !restoring {
             *lock(&self.state_alarm) = None;
@@ -154,6 +228,33 @@ impl Engine {
         let (id, live, live_at) = self.publish(live, now);
         self.fill(&live);
         Ok((id, live_at))
+    }
+
+    /// Saves what `held` holds with the marks (not at start: the state
+    /// holds it already).
+    fn save_held(
+        &self,
+        held: &Parts,
+        high_water: u64,
+        fail_modes: &FailModes,
+        restoring: bool,
+    ) -> Result<(), UpdateError> {
+        let Some(state) = &self.state else {
+            return Ok(());
+        };
+        if restoring {
+            return Ok(());
+        }
+        let windows = held.saved_windows();
+        state
+            .save(&Snapshot {
+                high_water,
+                fail_modes,
+                bundle: held.whole.as_deref().map(Vec::as_slice),
+                registry: held.registry.as_ref().map(|r| r.bytes.as_slice()),
+                windows: &windows,
+            })
+            .map_err(UpdateError::Persist)
     }
 
     /// Restores the saved bundle at start.
@@ -166,16 +267,6 @@ impl Engine {
             ));
         }
         result
-    }
-
-    fn verify(&self, bytes: &[u8]) -> Result<VerifiedList, UpdateError> {
-        if bytes.len() > self.max_bundle_bytes {
-            return Err(UpdateError::Oversized {
-                bytes: bytes.len(),
-                max: self.max_bundle_bytes,
-            });
-        }
-        Ok(VerifiedList::open(bytes, &self.trust.load())?)
     }
 
     /// Loads the list into one fresh instance (checked with the list's
@@ -265,4 +356,39 @@ impl Engine {
         }
         (id, live, live_at)
     }
+}
+
+/// Refuses a sequence not above `high_water` (at start, the saved one may
+/// sit at it) or too far above it.
+fn check_sequence(sequence: u64, high_water: u64, restoring: bool) -> Result<(), UpdateError> {
+    if sequence < high_water || (sequence == high_water && !restoring) {
+        return Err(UpdateError::NotNewer {
+            sequence,
+            high_water,
+        });
+    }
+    let max_jump = if high_water == 0 {
+        FIRST_SEQUENCE_MAX
+    } else {
+        MAX_SEQUENCE_JUMP
+    };
+    if sequence - high_water > max_jump {
+        return Err(UpdateError::SequenceJump {
+            sequence,
+            high_water,
+            max_jump,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a bundle expired at `now`.
+fn check_fresh(header: &Header, now: i64) -> Result<(), UpdateError> {
+    if now >= header.expires_at {
+        return Err(UpdateError::Bundle(BundleError::Expired {
+            expires_at: crate::time::format(header.expires_at),
+            now: crate::time::format(now),
+        }));
+    }
+    Ok(())
 }

@@ -89,6 +89,15 @@ pub enum UpdateError {
         /// What the guest said.
         got: String,
     },
+    /// A window part for one facility more than an edge holds.
+    #[error("this edge holds window parts for {max} facilities already")]
+    TooManyParts {
+        /// The limit.
+        max: usize,
+    },
+    /// A window part where a list was expected, or the other way round.
+    #[error(transparent)]
+    WrongPart(OpenError),
     /// The accepted bundle could not be saved; it is not used either, so
     /// a restart cannot come back on an older list than the one deciding.
     #[error("saving the update failed")]
@@ -117,7 +126,8 @@ impl UpdateError {
                 | BundleError::WrongInmateKey { .. } => K::NotForThisEdge,
                 _ => K::Malformed,
             },
-            UpdateError::Body(_) => K::Malformed,
+            UpdateError::Body(_) | UpdateError::WrongPart(_) => K::Malformed,
+            UpdateError::TooManyParts { .. } => K::Oversized,
             UpdateError::NotNewer { .. } => K::Replayed,
             UpdateError::SequenceJump { .. } => K::SequenceJump,
             UpdateError::Guest(_) => K::GuestRefused,
@@ -133,6 +143,7 @@ impl From<OpenError> for UpdateError {
             OpenError::Bundle(b) => UpdateError::Bundle(b),
             OpenError::Body(b) => UpdateError::Body(b),
             OpenError::Guest(g) => UpdateError::Guest(g),
+            e @ OpenError::WrongPart { .. } => UpdateError::WrongPart(e),
         }
     }
 }

@@ -17,7 +17,7 @@
 use bincode::{Decode, Encode};
 use sha2::{Digest, Sha256};
 
-pub use super::seal::{seal, sign, BundleInfo};
+pub use super::seal::{seal, seal_windows, sign, BundleInfo};
 use crate::trust::edge::RecipientId;
 use crate::trust::inmate_key::InmateKeyId;
 use crate::trust::keys::{KeyId, TrustStore};
@@ -25,9 +25,13 @@ use crate::trust::keys::{KeyId, TrustStore};
 /// First bytes of every bundle.
 pub const MAGIC: [u8; 8] = *b"PRIVCALL";
 /// The newest bundle format this build writes, the list body's encoding
-/// included (3: the header names the recipients of an encrypted body and
-/// the key of hashed inmate ids; a bundle with neither is written as 2).
-pub const FORMAT_VERSION: u16 = 3;
+/// included (4: the header says which part of a fleet's list the bundle
+/// carries; 3: it names the recipients of an encrypted body and the key of
+/// hashed inmate ids). Each bundle is written in the oldest format that
+/// holds its header, so edges not yet upgraded keep taking whole lists.
+pub const FORMAT_VERSION: u16 = 4;
+/// The format of a whole list encrypted or with hashed inmate ids.
+pub const ENCRYPTED_FORMAT_VERSION: u16 = 3;
 /// The oldest format this build still reads: version 2 is version 3
 /// without recipients (a clear body), so a host upgraded over a saved
 /// list keeps deciding with it.
@@ -62,6 +66,9 @@ pub struct Header {
     /// The inmate key the windows' inmate ids are hashed with, by
     /// [`InmateKeyId`]; `None` when they are in clear.
     pub inmate_key: Option<[u8; 8]>,
+    /// Which part of a list the body is: a whole list, or a fleet's
+    /// registry part or one facility's window part.
+    pub part: Part,
     /// Calls with the decisions the compiler's native core gave them. A
     /// host replays them on the freshly loaded guest before swapping it in,
     /// so a list the guest reads differently never goes live.
@@ -70,6 +77,34 @@ pub struct Header {
 
 /// Most canaries one header carries (they keep the header small).
 pub const MAX_CANARIES: usize = 16;
+
+/// Which part of a list a bundle carries (see
+/// [`privcall_core::list::fleet`]). Each part has its own sequence and
+/// high-water mark at an edge: whole lists and registry parts share one,
+/// each facility's window parts have their own.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
+pub enum Part {
+    /// A whole list: numbers, policies and every window.
+    Whole,
+    /// A fleet's registry part: numbers, policies and every facility of
+    /// the fleet; the windows come in window parts.
+    Registry,
+    /// One facility's prearranged windows.
+    Windows {
+        /// The facility code.
+        facility: String,
+    },
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Part::Whole => f.write_str("list"),
+            Part::Registry => f.write_str("registry part"),
+            Part::Windows { facility } => write!(f, "window part for {facility}"),
+        }
+    }
+}
 
 /// One canary call and its expected decision.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -459,14 +494,27 @@ impl UnverifiedBundle<'_> {
 
 /// Decodes a header of format `version`, requiring that it uses every byte.
 pub fn decode_header(bytes: &[u8], version: u16) -> Result<Header, BundleError> {
-    let (header, used): (Header, usize) = if version == OLDEST_READABLE_VERSION {
-        let (h, used): (HeaderV2, usize) = bincode::decode_from_slice(bytes, header_config())
-            .map_err(|e| BundleError::MalformedHeader(e.to_string()))?;
-        (h.into(), used)
-    } else {
-        bincode::decode_from_slice(bytes, header_config())
-            .map_err(|e| BundleError::MalformedHeader(e.to_string()))?
+    let malformed = |e: bincode::error::DecodeError| BundleError::MalformedHeader(e.to_string());
+    let (header, used): (Header, usize) = match version {
+        OLDEST_READABLE_VERSION => {
+            let (h, used): (HeaderV2, usize) =
+                bincode::decode_from_slice(bytes, header_config()).map_err(malformed)?;
+            (h.into(), used)
+        }
+        ENCRYPTED_FORMAT_VERSION => {
+            let (h, used): (HeaderV3, usize) =
+                bincode::decode_from_slice(bytes, header_config()).map_err(malformed)?;
+            (h.into(), used)
+        }
+        _ => bincode::decode_from_slice(bytes, header_config()).map_err(malformed)?,
     };
+    if let Part::Windows { facility } = &header.part {
+        if facility.is_empty() || facility.len() > privcall_core::list::fleet::MAX_CODE_BYTES {
+            return Err(BundleError::MalformedHeader(
+                "a window part's facility code is empty or too long".into(),
+            ));
+        }
+    }
     if used != bytes.len() {
         return Err(BundleError::MalformedHeader(format!(
             "{} unused bytes",
@@ -511,14 +559,15 @@ pub(super) struct HeaderV2 {
 impl HeaderV2 {
     /// `header` in format 2, when it needs nothing format 3 added.
     pub(super) fn of(header: &Header) -> Option<HeaderV2> {
-        (header.recipients.is_empty() && header.inmate_key.is_none()).then(|| HeaderV2 {
-            sequence: header.sequence,
-            issued_at: header.issued_at,
-            expires_at: header.expires_at,
-            scope: header.scope.clone(),
-            issuer: header.issuer,
-            canaries: header.canaries.clone(),
-        })
+        (header.recipients.is_empty() && header.inmate_key.is_none() && header.part == Part::Whole)
+            .then(|| HeaderV2 {
+                sequence: header.sequence,
+                issued_at: header.issued_at,
+                expires_at: header.expires_at,
+                scope: header.scope.clone(),
+                issuer: header.issuer,
+                canaries: header.canaries.clone(),
+            })
     }
 }
 
@@ -532,6 +581,53 @@ impl From<HeaderV2> for Header {
             issuer: h.issuer,
             recipients: Vec::new(),
             inmate_key: None,
+            part: Part::Whole,
+            canaries: h.canaries,
+        }
+    }
+}
+
+/// The header of format 3: format 4 without the part (always a whole
+/// list).
+#[derive(Encode, Decode)]
+pub(super) struct HeaderV3 {
+    sequence: u64,
+    issued_at: i64,
+    expires_at: i64,
+    scope: String,
+    issuer: [u8; 8],
+    recipients: Vec<[u8; 8]>,
+    inmate_key: Option<[u8; 8]>,
+    canaries: Vec<Canary>,
+}
+
+impl HeaderV3 {
+    /// `header` in format 3, when it is a whole list.
+    pub(super) fn of(header: &Header) -> Option<HeaderV3> {
+        (header.part == Part::Whole).then(|| HeaderV3 {
+            sequence: header.sequence,
+            issued_at: header.issued_at,
+            expires_at: header.expires_at,
+            scope: header.scope.clone(),
+            issuer: header.issuer,
+            recipients: header.recipients.clone(),
+            inmate_key: header.inmate_key,
+            canaries: header.canaries.clone(),
+        })
+    }
+}
+
+impl From<HeaderV3> for Header {
+    fn from(h: HeaderV3) -> Header {
+        Header {
+            sequence: h.sequence,
+            issued_at: h.issued_at,
+            expires_at: h.expires_at,
+            scope: h.scope,
+            issuer: h.issuer,
+            recipients: h.recipients,
+            inmate_key: h.inmate_key,
+            part: Part::Whole,
             canaries: h.canaries,
         }
     }

@@ -20,9 +20,10 @@ pub mod state;
 pub mod verified;
 
 pub use bundle::{
-    check_prefix, seal, BundleError, BundleInfo, Header, UnverifiedBundle, FORMAT_VERSION, MAGIC,
-    MAX_BUNDLE_BYTES, MAX_RECIPIENTS, OLDEST_READABLE_VERSION,
+    check_prefix, seal, seal_windows, BundleError, BundleInfo, Header, Part, UnverifiedBundle,
+    ENCRYPTED_FORMAT_VERSION, FORMAT_VERSION, MAGIC, MAX_BUNDLE_BYTES, MAX_RECIPIENTS,
+    OLDEST_READABLE_VERSION,
 };
 pub use files::{exposed_mode, replace_private as write_private, PrivateFile};
 pub use keys::{keygen, read_signing_key, read_signing_keys, KeyError, KeyId, TrustStore};
-pub use verified::{read_verified, OpenError, VerifiedList};
+pub use verified::{read_verified, OpenError, VerifiedList, VerifiedWindows};

@@ -5,9 +5,12 @@ use ed25519_dalek::{Signer, SigningKey};
 use privcall_core::canary::{canary_calls, inmate_key_of};
 use privcall_core::list::CompiledList;
 
+use privcall_core::list::fleet::WindowPart;
+
 use super::bundle::{
-    header_config, BundleError, Canary, Header, HeaderV2, FORMAT_VERSION, MAGIC, MAX_BUNDLE_BYTES,
-    MAX_CANARIES, MAX_HEADER_BYTES, MAX_RECIPIENTS, OLDEST_READABLE_VERSION,
+    header_config, BundleError, Canary, Header, HeaderV2, HeaderV3, Part, ENCRYPTED_FORMAT_VERSION,
+    FORMAT_VERSION, MAGIC, MAX_BUNDLE_BYTES, MAX_CANARIES, MAX_HEADER_BYTES, MAX_RECIPIENTS,
+    OLDEST_READABLE_VERSION,
 };
 use crate::trust::edge::{encrypt, Recipient};
 use crate::trust::keys::KeyId;
@@ -28,6 +31,9 @@ pub struct BundleInfo {
     /// The edges that may read the list: the body is encrypted to them.
     /// Empty: the body is in clear.
     pub recipients: Vec<Recipient>,
+    /// A whole list or a fleet's registry part ([`seal`]); [`seal_windows`]
+    /// sets its own.
+    pub part: Part,
 }
 
 impl BundleInfo {
@@ -39,6 +45,7 @@ impl BundleInfo {
             expires_at,
             scope: "all".into(),
             recipients: Vec::new(),
+            part: Part::Whole,
         }
     }
 }
@@ -63,6 +70,7 @@ pub fn seal(
         scope: info.scope.clone(),
         issuer: [0; 8],
         recipients: info.recipients.iter().map(|r| r.id().0).collect(),
+        part: info.part.clone(),
         // From the list itself (its marker window), never from the caller:
         // hashed ids never ship under a header that says they are clear.
         inmate_key: inmate_key_of(list),
@@ -78,7 +86,47 @@ pub fn seal(
             })
             .collect(),
     };
-    let mut ids: Vec<_> = info.recipients.iter().map(Recipient::id).collect();
+    if matches!(header.part, Part::Windows { .. }) {
+        return Err(BundleError::MalformedHeader(
+            "a list is sealed as a whole list or a registry part".into(),
+        ));
+    }
+    seal_body(&header, &list.to_bytes(), &info.recipients, keys)
+}
+
+/// Seals one facility's window part (see [`privcall_core::list::fleet`]):
+/// the header names the facility and the part's inmate key and carries no
+/// canaries (the registry part's check the merged list).
+pub fn seal_windows(
+    part: &WindowPart,
+    info: &BundleInfo,
+    keys: &[SigningKey],
+) -> Result<Vec<u8>, BundleError> {
+    let header = Header {
+        sequence: info.sequence,
+        issued_at: info.issued_at,
+        expires_at: info.expires_at,
+        scope: part.facility.clone(),
+        issuer: [0; 8],
+        recipients: info.recipients.iter().map(|r| r.id().0).collect(),
+        inmate_key: part.inmate_key,
+        part: Part::Windows {
+            facility: part.facility.clone(),
+        },
+        canaries: Vec::new(),
+    };
+    seal_body(&header, &part.to_bytes(), &info.recipients, keys)
+}
+
+/// Encrypts `body` to `recipients` (none: clear) and signs it under
+/// `header`.
+fn seal_body(
+    header: &Header,
+    body: &[u8],
+    recipients: &[Recipient],
+    keys: &[SigningKey],
+) -> Result<Vec<u8>, BundleError> {
+    let mut ids: Vec<_> = recipients.iter().map(Recipient::id).collect();
     ids.sort_unstable();
     if let Some(pair) = ids.windows(2).find(|p| p.first() == p.last()) {
         return Err(BundleError::Encrypt(format!(
@@ -86,19 +134,17 @@ pub fn seal(
             pair.first().map(ToString::to_string).unwrap_or_default()
         )));
     }
-    if info.recipients.len() > MAX_RECIPIENTS {
+    if recipients.len() > MAX_RECIPIENTS {
         return Err(BundleError::Encrypt(format!(
             "{} recipients, more than the {MAX_RECIPIENTS} a bundle names",
-            info.recipients.len()
+            recipients.len()
         )));
     }
-    let body = list.to_bytes();
-    if info.recipients.is_empty() {
-        return sign(&header, &body, keys);
+    if recipients.is_empty() {
+        return sign(header, body, keys);
     }
-    let sealed =
-        encrypt(&body, &info.recipients).map_err(|e| BundleError::Encrypt(e.to_string()))?;
-    sign(&header, &sealed, keys)
+    let sealed = encrypt(body, recipients).map_err(|e| BundleError::Encrypt(e.to_string()))?;
+    sign(header, &sealed, keys)
 }
 
 /// Frames and signs `body` under `header`; the first key is the issuer
@@ -110,11 +156,16 @@ pub fn sign(header: &Header, body: &[u8], keys: &[SigningKey]) -> Result<Vec<u8>
         issuer: KeyId::of(&issuer.verifying_key()).0,
         ..header.clone()
     };
-    let encoded = match HeaderV2::of(&header) {
-        Some(v2) => {
+    let encoded = match (HeaderV2::of(&header), HeaderV3::of(&header)) {
+        (Some(v2), _) => {
             bincode::encode_to_vec(&v2, header_config()).map(|b| (OLDEST_READABLE_VERSION, b))
         }
-        None => bincode::encode_to_vec(&header, header_config()).map(|b| (FORMAT_VERSION, b)),
+        (None, Some(v3)) => {
+            bincode::encode_to_vec(&v3, header_config()).map(|b| (ENCRYPTED_FORMAT_VERSION, b))
+        }
+        (None, None) => {
+            bincode::encode_to_vec(&header, header_config()).map(|b| (FORMAT_VERSION, b))
+        }
     };
     let (version, header_bytes) =
         encoded.map_err(|e| BundleError::MalformedHeader(e.to_string()))?;

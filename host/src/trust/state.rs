@@ -64,6 +64,11 @@ pub enum Restored {
         bundle: Option<Vec<u8>>,
         /// The fail modes of the last verified list.
         fail_modes: FailModes,
+        /// A fleet's registry part (verified again before use).
+        registry: Option<Vec<u8>>,
+        /// Window parts of a fleet's list and their marks (verified again
+        /// before use).
+        windows: Vec<SavedWindows>,
     },
     /// Damage or tampering: no list is restored.
     Damaged {
@@ -74,6 +79,33 @@ pub enum Restored {
         /// What was found, for the alarm.
         why: String,
     },
+}
+
+/// One facility's window part in the state: its high-water mark and the
+/// last part accepted, if it is still held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedWindows {
+    /// The facility code.
+    pub facility: String,
+    /// The highest sequence of its window parts ever accepted.
+    pub high_water: u64,
+    /// The part as received.
+    pub bundle: Option<Vec<u8>>,
+}
+
+/// What [`StateDir::save`] writes, in one rename.
+#[derive(Clone, Copy, Debug)]
+pub struct Snapshot<'a> {
+    /// The highest sequence of whole lists and registry parts accepted.
+    pub high_water: u64,
+    /// The fail modes of the last verified list.
+    pub fail_modes: &'a FailModes,
+    /// The whole list held.
+    pub bundle: Option<&'a [u8]>,
+    /// The fleet registry part held.
+    pub registry: Option<&'a [u8]>,
+    /// Window parts and their marks.
+    pub windows: &'a [SavedWindows],
 }
 
 /// The state folder (`privcall/` inside the one the operator named).
@@ -87,8 +119,9 @@ const STATE: &str = "state";
 const MAGIC_LINE: &str = "privcall-state 1";
 /// Header lines (fail modes are one a facility) are bounded.
 const MAX_HEADER_BYTES: usize = 1 << 20;
-/// The file: the largest bundle plus the header.
-const MAX_STATE_BYTES: u64 = (MAX_BUNDLE_BYTES + MAX_HEADER_BYTES + 128) as u64;
+/// The file: the largest bundle, window parts of as many bytes again (the
+/// engine's cap), and the header.
+const MAX_STATE_BYTES: u64 = (2 * MAX_BUNDLE_BYTES + MAX_HEADER_BYTES + 128) as u64;
 
 impl StateDir {
     /// Opens the state under `base`: creates `base` (owner-only) if it is
@@ -137,12 +170,17 @@ impl StateDir {
 
     /// Saves an accepted bundle with its sequence and fail modes, in one
     /// rename.
-    pub fn save(
-        &self,
-        bundle: &[u8],
-        sequence: u64,
-        fail_modes: &FailModes,
-    ) -> Result<(), StateError> {
+    /// `windows`: a fleet's window parts with their marks (facility codes
+    /// are written in hex: a signed code is still no line of ours).
+    pub fn save(&self, snapshot: &Snapshot<'_>) -> Result<(), StateError> {
+        let Snapshot {
+            high_water: sequence,
+            fail_modes,
+            bundle,
+            registry,
+            windows,
+        } = *snapshot;
+        let bundle = bundle.unwrap_or_default();
         let mut text = format!(
             "{MAGIC_LINE}\nhigh-water {sequence}\ndefault-fail-mode {}\n",
             fail_modes.default.name()
@@ -150,9 +188,24 @@ impl StateDir {
         for (code, mode) in &fail_modes.facilities {
             text.push_str(&format!("fail-mode {code} {}\n", mode.name()));
         }
+        for w in windows {
+            text.push_str(&format!(
+                "windows {} {} {}\n",
+                hex::encode(w.facility.as_bytes()),
+                w.high_water,
+                w.bundle.as_ref().map_or(0, Vec::len)
+            ));
+        }
+        if let Some(r) = registry {
+            text.push_str(&format!("registry {}\n", r.len()));
+        }
         text.push_str(&format!("bundle {}\n", bundle.len()));
         let mut bytes = text.into_bytes();
         bytes.extend_from_slice(bundle);
+        bytes.extend_from_slice(registry.unwrap_or_default());
+        for w in windows {
+            bytes.extend_from_slice(w.bundle.as_deref().unwrap_or_default());
+        }
         let digest = hex::encode(Sha256::digest(&bytes));
         bytes.extend_from_slice(format!("\nsha256 {digest}\n").as_bytes());
         let path = self.dir.join(STATE);
@@ -172,6 +225,8 @@ impl StateDir {
                 high_water,
                 bundle,
                 fail_modes: FailModes::PRIVATE,
+                registry: None,
+                windows: Vec::new(),
             },
             (bundle, _) => Restored::Damaged {
                 floor: bundle
@@ -274,6 +329,8 @@ fn read_capped(path: &Path) -> io::Result<Option<Vec<u8>>> {
 fn parse(bytes: &[u8]) -> Result<Restored, (Option<u64>, String)> {
     let mut floor = None;
     let mut fail_modes = FailModes::PRIVATE;
+    let mut windows: Vec<(SavedWindows, usize)> = Vec::new();
+    let mut registry_len = 0usize;
     let mut pos = 0;
     let line = |pos: &mut usize| -> Option<&str> {
         let rest = bytes.get(*pos..)?;
@@ -291,7 +348,7 @@ fn parse(bytes: &[u8]) -> Result<Restored, (Option<u64>, String)> {
         let Some(l) = line(&mut pos) else {
             return Err((floor, "ends inside its header".into()));
         };
-        let mut words = l.split(' ');
+        let mut words = l.splitn(3, ' ');
         match (words.next(), words.next(), words.next()) {
             (Some("high-water"), Some(n), None) => floor = n.parse().ok(),
             (Some("default-fail-mode"), Some(m), None) => {
@@ -302,6 +359,32 @@ fn parse(bytes: &[u8]) -> Result<Restored, (Option<u64>, String)> {
                 let mode = FailMode::from_name(m).ok_or((floor, "a bad fail mode".into()))?;
                 fail_modes.facilities.push((code.to_string(), mode));
             }
+            (Some("windows"), Some(code), Some(rest)) => {
+                let bad = || (floor, "a bad windows line".to_string());
+                let (mark, len) = rest.split_once(' ').ok_or_else(bad)?;
+                let facility = hex::decode(code)
+                    .ok()
+                    .and_then(|c| String::from_utf8(c).ok())
+                    .ok_or_else(bad)?;
+                let high_water = mark.parse().map_err(|_| bad())?;
+                let len: usize = len.parse().map_err(|_| bad())?;
+                if windows.len() >= crate::runtime::MAX_WINDOW_PARTS * 4 {
+                    return Err((floor, "too many windows lines".into()));
+                }
+                windows.push((
+                    SavedWindows {
+                        facility,
+                        high_water,
+                        bundle: None,
+                    },
+                    len,
+                ));
+            }
+            (Some("registry"), Some(n), None) => {
+                registry_len = n
+                    .parse()
+                    .map_err(|_| (floor, "a bad registry length".into()))?;
+            }
             (Some("bundle"), Some(n), None) => break n.parse::<usize>().ok(),
             _ => return Err((floor, "an unknown header line".into())),
         }
@@ -310,8 +393,14 @@ fn parse(bytes: &[u8]) -> Result<Restored, (Option<u64>, String)> {
         return Err((None, "no high-water mark".into()));
     };
     let bundle_len = bundle_len.ok_or((floor, "a bad bundle length".into()))?;
-    let signed_end = pos
-        .checked_add(bundle_len)
+    let signed_end = windows
+        .iter()
+        .try_fold(
+            pos.checked_add(bundle_len)
+                .and_then(|e| e.checked_add(registry_len)),
+            |end, (_, len)| Some(end?.checked_add(*len)),
+        )
+        .flatten()
         .ok_or((floor, "a bad bundle length".into()))?;
     let (Some(signed), Some(trailer)) = (bytes.get(..signed_end), bytes.get(signed_end..)) else {
         return Err((floor, "ends inside its bundle".into()));
@@ -324,13 +413,28 @@ fn parse(bytes: &[u8]) -> Result<Restored, (Option<u64>, String)> {
         ));
     }
     fail_modes.facilities.sort_by(|(a, _), (b, _)| a.cmp(b));
-    let bundle = signed
-        .get(pos..)
-        .filter(|b| !b.is_empty())
-        .map(<[u8]>::to_vec);
+    let blob = |from: usize, len: usize| {
+        signed
+            .get(from..from + len)
+            .filter(|b| !b.is_empty())
+            .map(<[u8]>::to_vec)
+    };
+    let bundle = blob(pos, bundle_len);
+    let registry = blob(pos + bundle_len, registry_len);
+    let mut at = pos + bundle_len + registry_len;
+    let windows = windows
+        .into_iter()
+        .map(|(mut w, len)| {
+            w.bundle = blob(at, len);
+            at += len;
+            w
+        })
+        .collect();
     Ok(Restored::Saved {
         high_water,
         bundle,
         fail_modes,
+        registry,
+        windows,
     })
 }

@@ -2,12 +2,14 @@
 //! it: its identity, freshness and every facility's fail mode. The body is
 //! checked by whoever loads it (the guest, or the native core).
 
+use privcall_core::list::fleet::{self, WindowPart};
 use privcall_core::list::{CompiledList, Facility, ListError};
 use privcall_core::types::{self as core, Call, FailMode, Policy};
+use sha2::{Digest as _, Sha256};
 
 use crate::decision::{Decision, Digest, ListId};
 use crate::runtime::GuestError;
-use crate::trust::bundle::{self, BundleError, Header};
+use crate::trust::bundle::{self, BundleError, Header, Part};
 use crate::trust::edge;
 use crate::trust::inmate_key::{InmateKey, InmateKeyId, TAG_LEN};
 use crate::trust::keys::{KeyId, TrustStore};
@@ -25,6 +27,14 @@ pub enum OpenError {
     /// The guest refused the body or failed while loading it.
     #[error(transparent)]
     Guest(#[from] GuestError),
+    /// A window part where a list was expected, or the other way round.
+    #[error("the bundle is a {found}, not a {expected}")]
+    WrongPart {
+        /// What the header says.
+        found: String,
+        /// What was asked for.
+        expected: &'static str,
+    },
 }
 
 /// A bundle whose signatures met the trust store's threshold.
@@ -135,12 +145,84 @@ fn inmate_key(header: &Header, trust: &TrustStore) -> Result<Option<InmateKey>, 
     })
 }
 
+/// One facility's window part whose signatures verified, decrypted and
+/// decoded: what an edge merges into a registry part
+/// ([`VerifiedList::combine`]).
+#[derive(Clone)]
+pub struct VerifiedWindows {
+    /// The signed header.
+    pub header: Header,
+    /// SHA-256 of the signed part.
+    pub digest: [u8; 32],
+    /// The facility's windows.
+    pub part: WindowPart,
+}
+
+impl std::fmt::Debug for VerifiedWindows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The windows (inmate ids, numbers, times) are never shown.
+        f.debug_struct("VerifiedWindows")
+            .field("header", &self.header)
+            .field("windows", &self.part.windows.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifiedWindows {
+    /// A window part from a bundle whose signatures verified: decrypted
+    /// with this edge's identity, its body's facility the header's, its
+    /// inmate key one this host holds.
+    pub fn from_verified(
+        verified: bundle::Verified<'_>,
+        trust: &TrustStore,
+    ) -> Result<VerifiedWindows, OpenError> {
+        let Part::Windows { facility } = &verified.header.part else {
+            return Err(OpenError::WrongPart {
+                found: verified.header.part.to_string(),
+                expected: "window part",
+            });
+        };
+        let body = readable_body(&verified.header, verified.body, trust)?;
+        let part = WindowPart::from_bytes(&body).map_err(OpenError::Body)?;
+        if &part.facility != facility || part.inmate_key != verified.header.inmate_key {
+            return Err(OpenError::Body(ListError::Invalid(
+                "the window part's body and header disagree",
+            )));
+        }
+        inmate_key(&verified.header, trust)?;
+        Ok(VerifiedWindows {
+            digest: verified.digest,
+            header: verified.header,
+            part,
+        })
+    }
+
+    /// The facility the part is for.
+    pub fn facility(&self) -> &str {
+        &self.part.facility
+    }
+}
+
 impl VerifiedList {
     /// Verifies `bytes` against `trust`, decrypts an encrypted body with
     /// the trust store's edge identity, and reads the policies. Expiry is
     /// not checked here: a stale list still decides (see [`Self::is_stale`]).
     pub fn open(bytes: &[u8], trust: &TrustStore) -> Result<VerifiedList, OpenError> {
-        let verified = bundle::verify(bytes, trust)?;
+        Self::from_verified(bundle::verify(bytes, trust)?, trust)
+    }
+
+    /// [`Self::open`] for a bundle whose signatures already verified (a
+    /// whole list or a registry part).
+    pub fn from_verified(
+        verified: bundle::Verified<'_>,
+        trust: &TrustStore,
+    ) -> Result<VerifiedList, OpenError> {
+        if let Part::Windows { .. } = verified.header.part {
+            return Err(OpenError::WrongPart {
+                found: verified.header.part.to_string(),
+                expected: "list",
+            });
+        }
         let body = readable_body(&verified.header, verified.body, trust)?;
         let inmate_key = inmate_key(&verified.header, trust)?;
         let (default_policy, facilities) =
@@ -149,6 +231,50 @@ impl VerifiedList {
             digest: Digest::hex(&verified.digest),
             header: verified.header,
             signers: verified.signers,
+            body,
+            default_policy,
+            facilities,
+            inmate_key,
+        })
+    }
+
+    /// The list an edge decides with from a registry part and the window
+    /// parts of its facilities: the bodies merged by facility code
+    /// ([`privcall_core::list::fleet::merge`]; `offset` is the registry
+    /// body's [`privcall_core::list::fleet::windows_offset`]), the registry
+    /// part's header and canaries, expiring with the first part to expire,
+    /// and a digest over every part's, so each decision names exactly the
+    /// parts it was made with.
+    pub fn combine(
+        registry: &VerifiedList,
+        offset: usize,
+        windows: &[&VerifiedWindows],
+        trust: &TrustStore,
+    ) -> Result<VerifiedList, OpenError> {
+        if registry.header.part != Part::Registry {
+            return Err(OpenError::WrongPart {
+                found: registry.header.part.to_string(),
+                expected: "registry part",
+            });
+        }
+        let parts: Vec<&WindowPart> = windows.iter().map(|w| &w.part).collect();
+        let body = fleet::merge(&registry.body, offset, &parts).map_err(OpenError::Body)?;
+        let mut header = registry.header.clone();
+        let mut digest = Sha256::new();
+        digest.update(registry.digest.as_str().as_bytes());
+        let mut inmate_keys = windows.iter().map(|w| w.header.inmate_key);
+        header.inmate_key = inmate_keys.next().flatten();
+        for w in windows {
+            header.expires_at = header.expires_at.min(w.header.expires_at);
+            digest.update(w.digest);
+        }
+        let inmate_key = inmate_key(&header, trust)?;
+        let (default_policy, facilities) =
+            CompiledList::policies_from_bytes(&body).map_err(OpenError::Body)?;
+        Ok(VerifiedList {
+            digest: Digest::hex(&digest.finalize()),
+            header,
+            signers: registry.signers.clone(),
             body,
             default_policy,
             facilities,

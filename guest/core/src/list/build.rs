@@ -73,12 +73,34 @@ pub fn build_keyed(
     windows: &[WindowRow],
     inmate_key: Option<[u8; 8]>,
 ) -> Result<CompiledList, ListError> {
+    build_inner(
+        default_policy,
+        facility_policies,
+        registry,
+        windows,
+        inmate_key,
+        &[],
+    )
+}
+
+/// [`build_keyed`] with `extra` facility codes in the table even where no
+/// row names them (a fleet's registry part names every facility of the
+/// fleet, so each facility's window part finds its index).
+pub(super) fn build_inner(
+    default_policy: Policy,
+    facility_policies: Vec<(String, Policy)>,
+    registry: &[RegistryRow],
+    windows: &[WindowRow],
+    inmate_key: Option<[u8; 8]>,
+    extra: &[String],
+) -> Result<CompiledList, ListError> {
     let reserved = |code: &String| code == CANARY_FACILITY;
     if facility_policies.iter().any(|(code, _)| reserved(code))
         || registry
             .iter()
             .any(|r| r.facilities.iter().flatten().any(reserved))
         || windows.iter().any(|w| reserved(&w.facility))
+        || extra.iter().any(reserved)
     {
         return Err(ListError::Invalid("the canary facility is reserved"));
     }
@@ -90,7 +112,13 @@ pub fn build_keyed(
     facility_policies.push((CANARY_FACILITY.to_string(), canary::policy()));
     let registry = || registry.iter().chain(&canaries.registry);
     let windows = || windows.iter().chain(&canaries.windows);
-    let facilities = facility_table(&default_policy, facility_policies, registry(), windows())?;
+    let facilities = facility_table(
+        &default_policy,
+        facility_policies,
+        registry(),
+        windows(),
+        extra,
+    )?;
     let (grants, target_grants) = intern_grants(registry(), &facilities);
     let classified = classify(&target_grants, &grants);
     // NANP numbers sort by national number in the same order as by E.164,
@@ -123,6 +151,7 @@ fn facility_table<'r>(
     facility_policies: Vec<(String, Policy)>,
     registry: impl Iterator<Item = &'r RegistryRow>,
     windows: impl Iterator<Item = &'r WindowRow>,
+    extra: &'r [String],
 ) -> Result<Vec<Facility>, ListError> {
     let mut table: BTreeMap<String, (Policy, bool)> = facility_policies
         .into_iter()
@@ -130,7 +159,8 @@ fn facility_table<'r>(
         .collect();
     let named = registry
         .flat_map(|r| r.facilities.iter().flatten())
-        .chain(windows.map(|w| &w.facility));
+        .chain(windows.map(|w| &w.facility))
+        .chain(extra);
     for code in named {
         table
             .entry(code.clone())
@@ -155,7 +185,7 @@ fn facility_table<'r>(
     clippy::expect_used,
     reason = "the table has every facility code the rows name"
 )]
-fn index_of(facilities: &[Facility], code: &str) -> FacilityIndex {
+pub(super) fn index_of(facilities: &[Facility], code: &str) -> FacilityIndex {
     let i = facilities
         .binary_search_by(|f| f.code.as_str().cmp(code))
         .expect("every named facility is in the table");
@@ -266,7 +296,7 @@ fn classify(target_grants: &[(Target, u32)], grants: &[Grant]) -> Classified {
 
 /// The windows with their facility indices and keys, sorted by key and
 /// start, identical ones once.
-fn compile_windows<'r>(
+pub(super) fn compile_windows<'r>(
     windows: impl Iterator<Item = &'r WindowRow>,
     facilities: &[Facility],
 ) -> Vec<Window> {
@@ -283,15 +313,20 @@ fn compile_windows<'r>(
             }
         })
         .collect();
-    // Every field in the order, so identical windows end up adjacent for
-    // dedup even when two keys collide.
-    compiled.sort_by(|a, b| {
+    sort_windows(&mut compiled);
+    compiled
+}
+
+/// Sorts windows into the list's order, identical ones once. Every field
+/// is in the order, so identical windows end up adjacent for dedup even
+/// when two keys collide.
+pub(super) fn sort_windows(windows: &mut Vec<Window>) {
+    windows.sort_by(|a, b| {
         (a.key, a.start, a.end, a.facility, a.number)
             .cmp(&(b.key, b.start, b.end, b.facility, b.number))
             .then_with(|| a.inmate.cmp(&b.inmate))
     });
-    compiled.dedup();
-    compiled
+    windows.dedup();
 }
 
 /// Sort key putting NANP numbers first (by national number), then other

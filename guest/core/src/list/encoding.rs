@@ -14,7 +14,7 @@ pub const MAX_BODY_BYTES: usize = 512 << 20;
 
 /// The encoding after the header: fixed-width integers, so a field's size
 /// does not depend on its value, and decoding stops at the body cap.
-fn bincode_config() -> impl bincode::config::Config {
+pub(super) fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard()
         .with_fixed_int_encoding()
         .with_limit::<MAX_BODY_BYTES>()
@@ -73,7 +73,7 @@ impl CompiledList {
 
 /// What follows the magic bytes and the layout version, once both are
 /// checked.
-fn strip_header(bytes: &[u8]) -> Result<&[u8], ListError> {
+pub(super) fn strip_header(bytes: &[u8]) -> Result<&[u8], ListError> {
     let rest = bytes.strip_prefix(&BODY_MAGIC).ok_or(ListError::BadMagic)?;
     let (version, rest) = rest.split_first_chunk().ok_or(ListError::BadMagic)?;
     let version = u16::from_le_bytes(*version);

@@ -10,6 +10,7 @@
 mod build;
 mod encoding;
 mod error;
+pub mod fleet;
 mod validate;
 
 use bincode::{Decode, Encode};

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use privcall::bundle::read_verified;
 use privcall::bundle::UnverifiedBundle;
+use privcall::core::list::fleet::WindowPart;
 use privcall::core::list::CompiledList;
 use privcall::edge::{InmateKeyId, RecipientId};
 use privcall::text::Rfc3339Text;
@@ -24,6 +25,8 @@ struct Report {
     /// Null without `--trust`; else how many trusted signatures verified,
     /// or why verification failed.
     verified: Option<String>,
+    /// `list`, `registry part` or `window part for CODE`.
+    part: String,
     digest: String,
     bytes: usize,
     /// `clear`, `encrypted` (not opened) or `decrypted` (with --identity).
@@ -59,6 +62,18 @@ struct FacilityReport {
 }
 
 impl Contents {
+    /// A window part: its windows' count and facility, nothing else.
+    fn of_part(part: &WindowPart) -> Contents {
+        Contents {
+            numbers: 0,
+            prefix_blocks: 0,
+            windows: part.windows.len(),
+            classes: 0,
+            set_bytes: 0,
+            facilities: Vec::new(),
+        }
+    }
+
     fn of(list: &CompiledList) -> Contents {
         Contents {
             numbers: list.number_count(),
@@ -95,8 +110,16 @@ pub fn run(path: &Path, trust: &[PathBuf], identities: &[PathBuf], json: bool) -
         Some(read_verified(&bytes, &store).map(|(v, body)| (v.signers.len(), body)))
     };
     let encrypted = !bundle.header.recipients.is_empty();
-    let read =
-        |body: &[u8]| CompiledList::from_bytes(body).with_context(|| format!("{}", path.display()));
+    let read = |body: &[u8]| -> Result<Contents> {
+        let context = || format!("{}", path.display());
+        if WindowPart::is_part(body) {
+            let part = WindowPart::from_bytes(body).with_context(context)?;
+            return Ok(Contents::of_part(&part));
+        }
+        Ok(Contents::of(
+            &CompiledList::from_bytes(body).with_context(context)?,
+        ))
+    };
     let (body, contents) = match (&verified, encrypted) {
         (_, false) => ("clear", Some(read(bundle.body)?)),
         (Some(Ok((_, Some(clear)))), true) => ("decrypted", Some(read(clear)?)),
@@ -114,6 +137,7 @@ pub fn run(path: &Path, trust: &[PathBuf], identities: &[PathBuf], json: bool) -
             Ok((signers, _)) => format!("{signers} trusted signature(s) valid"),
             Err(e) => format!("FAILED: {e}"),
         }),
+        part: bundle.header.part.to_string(),
         digest: bundle.digest.clone(),
         bytes: bytes.len(),
         body,
@@ -124,7 +148,7 @@ pub fn run(path: &Path, trust: &[PathBuf], identities: &[PathBuf], json: bool) -
             .map(|&r| RecipientId(r).to_string())
             .collect(),
         inmate_key: bundle.header.inmate_key.map(|k| InmateKeyId(k).to_string()),
-        contents: contents.as_ref().map(Contents::of),
+        contents,
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -156,6 +180,7 @@ fn table(path: &Path, r: &Report) -> String {
         ("issuer", r.issuer.clone()),
         ("signed by", r.signatures.join(", ")),
         ("verified", verified),
+        ("part", r.part.clone()),
         ("digest", r.digest.clone()),
         ("size", format!("{} bytes", r.bytes)),
     ];

@@ -5,6 +5,7 @@
 mod audit;
 mod bench;
 mod demo;
+mod fleet;
 mod human;
 mod inspect;
 mod serve;
@@ -189,8 +190,22 @@ struct CompileArgs {
     #[arg(long, default_value = "all")]
     scope: String,
     /// Where to write the bundle.
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, required_unless_present = "fleet")]
+    out: Option<PathBuf>,
+    /// Compile for a fleet, in parts: DIR holds CODE.recipient for each
+    /// facility's edge. Writes OUT-DIR/registry.bundle (numbers and
+    /// policies, encrypted to --fleet-recipient) and
+    /// OUT-DIR/windows/CODE.bundle (a facility's windows, encrypted to its
+    /// edge alone).
+    #[arg(long, value_name = "DIR", requires_all = ["fleet_recipient", "out_dir"], conflicts_with_all = ["recipients", "out"])]
+    fleet: Option<PathBuf>,
+    /// The fleet's registry key (`keygen --recipient`): every edge holds its
+    /// identity, the registry part is encrypted to it.
+    #[arg(long, value_name = "NAME.recipient", requires = "fleet")]
+    fleet_recipient: Option<PathBuf>,
+    /// Where a fleet's parts are written (created if missing).
+    #[arg(long, value_name = "DIR", requires = "fleet")]
+    out_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -327,6 +342,24 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
         .as_deref()
         .map(privcall::edge::read_inmate_key)
         .transpose()?;
+    if let (Some(dir), Some(registry_key), Some(out_dir)) =
+        (&args.fleet, &args.fleet_recipient, &args.out_dir)
+    {
+        return fleet::compile(&fleet::FleetArgs {
+            sources: Sources {
+                registry: args.registry.clone(),
+                prearranged: args.prearranged.clone(),
+                policy: args.policy.clone(),
+            },
+            dir,
+            registry_key,
+            out_dir,
+            inmate_key: inmate_key.as_ref(),
+            signing: &signing,
+            info: BundleInfo::new(args.sequence, issued_at, expires_at),
+        });
+    }
+    let out = args.out.as_ref().context("--out is required")?;
     let compiled = compile_keyed(
         &Sources {
             registry: args.registry.clone(),
@@ -342,15 +375,15 @@ fn cmd_compile(args: &CompileArgs) -> Result<()> {
     };
     let bytes = seal(&compiled.list, &info, &signing)?;
     // Written whole (temp file + rename): a failed compile leaves nothing.
-    privcall::files::write_private(&args.out, &bytes)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    privcall::files::write_private(out, &bytes)
+        .with_context(|| format!("writing {}", out.display()))?;
     let list = &compiled.list;
     let numbers = list.number_count();
     println!(
         "compiled {} registry row(s) and {} prearranged window(s) into {}",
         compiled.registry_rows,
         compiled.prearranged_rows,
-        args.out.display()
+        out.display()
     );
     println!(
         "  {} number(s) ({} of them synthetic canaries), {} prefix block(s), {} facilities; set {} bytes ({}), bundle {} bytes",
@@ -395,7 +428,12 @@ fn cmd_verify(path: &Path, trust: &TrustArgs) -> Result<()> {
     // host would say when the update arrives (an encrypted one, with the
     // identity that opens it).
     if let Some(body) = &body {
-        CompiledList::from_bytes(body).with_context(|| format!("{}", path.display()))?;
+        if privcall::core::list::fleet::WindowPart::is_part(body) {
+            privcall::core::list::fleet::WindowPart::from_bytes(body)
+                .with_context(|| format!("{}", path.display()))?;
+        } else {
+            CompiledList::from_bytes(body).with_context(|| format!("{}", path.display()))?;
+        }
     }
     let header = &verified.header;
     if Rfc3339Text::now().0 >= header.expires_at {
