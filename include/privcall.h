@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 // The C ABI's version; grows when a type or a function changes.
-#define PRIVCALL_ABI_VERSION 4
+#define PRIVCALL_ABI_VERSION 5
 
 // Success.
 #define PRIVCALL_OK 0
@@ -116,6 +116,12 @@ typedef struct privcall_config {
   // The inmate key file (`privcall keygen --inmate-key`), for lists
   // whose inmate ids are hashed, or NULL.
   const char *inmate_key_path;
+  // A fleet's registry key identity, which opens the registry part
+  // every edge of the fleet receives, or NULL (no fleet parts).
+  const char *registry_identity_path;
+  // The URL of a fleet's registry part, polled beside `poll_url` (then
+  // this edge's window part), or NULL.
+  const char *registry_poll_url;
 } privcall_config;
 
 // One call to decide. Strings are (pointer, length) pairs in bytes, not

@@ -41,7 +41,7 @@ import KSR
 # declaration is here, in one place, so that it can follow the header.
 # ---------------------------------------------------------------------------------------------
 
-PRIVCALL_ABI_VERSION = 4
+PRIVCALL_ABI_VERSION = 5
 PRIVCALL_OK = 0
 PRIVCALL_NORMALIZED_BYTES = 24
 PRIVCALL_MAX_FIELD_BYTES = 1024
@@ -67,6 +67,8 @@ class PrivcallConfig(ctypes.Structure):
         ("prefork", ctypes.c_bool),
         ("identity_path", ctypes.c_char_p),
         ("inmate_key_path", ctypes.c_char_p),
+        ("registry_identity_path", ctypes.c_char_p),
+        ("registry_poll_url", ctypes.c_char_p),
     ]
 
 
@@ -166,6 +168,11 @@ DEFAULTS = {
     "identity": "",
     # the inmate key, for lists whose inmate ids are hashed ("" = none)
     "inmate_key": "",
+    # a fleet's registry key identity, for a list in parts ("" = none)
+    "registry_identity": "",
+    # the URL of a fleet's registry part; poll_url is then this edge's
+    # window part ("" = none)
+    "registry_poll_url": "",
     # guest instances per worker: a Kamailio worker decides one call at a time
     "instances": "1",
     # headers that carry the facility code and the inmate account id
@@ -366,6 +373,8 @@ class PrivcallKamailio:
             prefork=prefork,
             identity_path=_c(s["identity"]),
             inmate_key_path=_c(s["inmate_key"]),
+            registry_identity_path=_c(s["registry_identity"]),
+            registry_poll_url=_c(s["registry_poll_url"]),
         )
         engine = ctypes.c_void_p()
         rc = lib.privcall_engine_new(ctypes.byref(config), ctypes.byref(engine))

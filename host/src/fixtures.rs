@@ -22,9 +22,10 @@ pub use crate::trust::bundle::{
     decode_header, frame, sign, verify, Canary, Framing, Verified, MAGIC, MAX_CANARIES,
 };
 pub use crate::trust::edge::{decrypt, encrypt};
+pub use crate::trust::fail_modes::FailModes;
 pub use crate::trust::files::{replace_private, write_private_new, write_public_new};
 pub use crate::trust::keys::read_verifying_key;
-pub use crate::trust::state::{StateDir, StateError};
+pub use crate::trust::state::{Restored, SavedWindows, Snapshot, StateDir, StateError};
 
 pub mod cdr;
 pub mod sources;

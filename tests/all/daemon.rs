@@ -390,14 +390,15 @@ fn daemon_applies_bundles_dropped_in_its_watched_folder() {
 
 /// A tiny HTTP file server on loopback that serves one bundle with an ETag
 /// and answers 304 to a matching If-None-Match.
-struct FileServer {
-    url: String,
+/// A loopback HTTP server of one bundle, with ETags.
+pub(crate) struct FileServer {
+    pub(crate) url: String,
     bundle: Arc<Mutex<(Vec<u8>, String)>>,
     not_modified: Arc<AtomicUsize>,
 }
 
 impl FileServer {
-    fn start(bytes: Vec<u8>) -> FileServer {
+    pub(crate) fn start(bytes: Vec<u8>) -> FileServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/list.bundle", listener.local_addr().unwrap());
         let bundle = Arc::new(Mutex::new((bytes, "\"v1\"".to_string())));

@@ -11,6 +11,7 @@ use privcall::{Engine, EngineConfig, Reason, RefusalKind, TrustStore, UpdateSour
 use privcall_core::types::Call;
 
 use crate::common::{examples, ok, privcall, t};
+use crate::daemon::{Daemon, FileServer};
 
 const NOW: &str = "2026-12-01T00:00:00Z";
 
@@ -445,4 +446,49 @@ fn a_window_outside_the_fleet_is_refused_by_name() {
     );
     assert!(!err.contains("STRAY-1") && !err.contains(&stray.national.to_string()));
     assert!(!Path::new(&fleet.path("stray-out/registry.bundle")).exists());
+}
+
+/// The daemon polls a fleet's registry part and its facility's window part
+/// (`--poll` twice), goes live on the merged list, and decides the
+/// facility's booked calls private over HTTP.
+#[test]
+fn the_daemon_polls_a_registry_part_and_its_window_part() {
+    let fleet = Fleet::new(3, 100, 30);
+    fleet.compile(4, &[], "out");
+    let registry = FileServer::start(fleet.part("out", "registry.bundle"));
+    let windows = FileServer::start(fleet.part("out", "windows/FAC01.bundle"));
+    let d = Daemon::start(&[
+        "--trust",
+        &fleet.path("authority.pub"),
+        "--identity",
+        &fleet.path("edges/FAC01.identity"),
+        "--identity",
+        &fleet.path("registry.identity"),
+        "--inmate-key",
+        &fleet.path("inmates.inmatekey"),
+        "--state-dir",
+        &fleet.path("state"),
+        "--poll",
+        &registry.url,
+        "--poll",
+        &windows.url,
+        "--poll-interval",
+        "1",
+    ]);
+    d.wait_for_sequence(4);
+    let status = d.status();
+    assert_eq!(status["parts"]["registry"], 4, "{status}");
+    assert_eq!(status["parts"]["windows"]["FAC01"], 4, "{status}");
+    for b in fleet.windows_of(1) {
+        let body = serde_json::json!({
+            "facility": b.facility,
+            "inmate": b.inmate,
+            "dialed": format!("+1{}", b.national),
+            "at": b.start.replace("T09:00:00Z", "T09:01:00Z"),
+        });
+        let (code, v) = d.post("/v1/decide", body.to_string().as_bytes());
+        assert_eq!(code, 200, "{v}");
+        assert_eq!(v["record"], false, "{v}");
+        assert_eq!(v["reason"], "prearranged", "{v}");
+    }
 }

@@ -250,3 +250,69 @@ fn a_bundle_whose_state_cannot_be_written_never_goes_live_even_after_a_restart()
     assert_live(&engine, 2);
     assert_eq!(engine.status(t(NOW)).high_water, 2);
 }
+
+/// A fleet's parts survive the state file: the registry part, window parts
+/// and the marks of facilities whose part is no longer held; a damaged
+/// windows blob or line is damage, not a list.
+#[test]
+fn fleet_parts_and_their_marks_round_trip_and_damage_is_seen() {
+    use privcall::fixtures::{FailModes, Restored, SavedWindows, Snapshot, StateDir};
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDir::open(dir.path()).unwrap();
+    let windows = vec![
+        SavedWindows {
+            facility: "JCCC".into(),
+            high_water: 9,
+            bundle: Some(b"window part bytes".to_vec()),
+        },
+        SavedWindows {
+            facility: "A B\nhigh-water 0".into(),
+            high_water: 3,
+            bundle: None,
+        },
+    ];
+    state
+        .save(&Snapshot {
+            high_water: 12,
+            fail_modes: &FailModes::PRIVATE,
+            bundle: None,
+            registry: Some(b"registry part bytes"),
+            windows: &windows,
+        })
+        .unwrap();
+    match state.restore() {
+        Restored::Saved {
+            high_water,
+            bundle,
+            registry,
+            windows: restored,
+            ..
+        } => {
+            assert_eq!(high_water, 12);
+            assert_eq!(bundle, None);
+            assert_eq!(registry.as_deref(), Some(&b"registry part bytes"[..]));
+            assert_eq!(restored, windows);
+        }
+        other => panic!("{other:?}"),
+    }
+    let file = state.path().join("state");
+    let bytes = std::fs::read(&file).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"part").unwrap();
+    let mut damaged = bytes.clone();
+    damaged[at] ^= 1;
+    std::fs::write(&file, &damaged).unwrap();
+    let restored = format!("{:?}", state.restore());
+    assert!(restored.contains("checksum"), "{restored}");
+    // A windows line that does not parse, with a checksum to match.
+    let text = String::from_utf8_lossy(&bytes[..bytes.len() - 73])
+        .replace("windows 4a434343", "windows zz");
+    let mut edited = text.into_bytes();
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&edited))
+    };
+    edited.extend_from_slice(format!("\nsha256 {digest}\n").as_bytes());
+    std::fs::write(&file, &edited).unwrap();
+    let restored = format!("{:?}", state.restore());
+    assert!(restored.contains("a bad windows line"), "{restored}");
+}

@@ -455,6 +455,40 @@ static void forked_workers(bool prefork) {
     }
 }
 
+/* A fleet's list in parts from a watched folder: the registry part (opened
+ * with the fleet's registry identity) and JCCC's window part (with JCCC's
+ * edge identity) go live merged, and decide as the whole list does. */
+static void fleet_parts(void) {
+    const char *keys[] = {path("authority.pub")};
+    privcall_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.trust_keys = keys;
+    cfg.trust_key_count = 1;
+    cfg.threshold = 1;
+    cfg.watch_dir = path("fleetwatch");
+    cfg.poll_interval_ms = 50;
+    cfg.instances = 1;
+    cfg.identity_path = path("edges/JCCC.identity");
+    cfg.registry_identity_path = path("registry.identity");
+    cfg.inmate_key_path = path("fleet.inmatekey");
+    privcall_engine *e = NULL;
+    CHECK(privcall_engine_new(&cfg, &e) == PRIVCALL_OK && e, "fleet: %s", last_error());
+    if (!e)
+        return;
+    privcall_decision d;
+    memset(&d, 0, sizeof d);
+    for (int i = 0; i < 200 && d.list_sequence != 7; i++) {
+        privcall_call c = call_to("JCCC", "+1 573 555 0142");
+        CHECK(privcall_decide(e, &c, &d) == PRIVCALL_OK, "%s", last_error());
+        if (d.list_sequence != 7)
+            usleep(50 * 1000);
+    }
+    CHECK(d.list_sequence == 7, "fleet parts went live: sequence %llu",
+          (unsigned long long)d.list_sequence);
+    decisions(e, 7);
+    privcall_engine_free(e);
+}
+
 int main(int argc, char **argv) {
     bool fork_mode = argc == 3 && strcmp(argv[2], "--fork") == 0;
     bool prefork_mode = argc == 3 && strcmp(argv[2], "--prefork") == 0;
@@ -482,6 +516,7 @@ int main(int argc, char **argv) {
     privcall_engine_free(NULL);
     watched_folder();
     encrypted_lists();
+    fleet_parts();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

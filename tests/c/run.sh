@@ -34,6 +34,19 @@ done
   --policy examples/policy.toml --key "$work/authority.key" --sequence 5 \
   --expires "$expires" --recipient "$work/edge.recipient" --inmate-key "$work/fleet.inmatekey" \
   --out "$work/encrypted.bundle" >/dev/null
+# The same lists as a fleet's parts (JCCC and WERDCC), the registry part
+# encrypted to the fleet's registry key; JCCC's edge watches a folder
+# holding the registry part and its own window part.
+mkdir -p "$work/edges" "$work/fleetwatch"
+"$privcall" keygen --recipient --out "$work/registry" >/dev/null
+for code in JCCC WERDCC; do
+  "$privcall" keygen --recipient --out "$work/edges/$code" >/dev/null
+done
+"$privcall" compile --registry examples/registry.csv --prearranged examples/prearranged.csv \
+  --policy examples/policy.toml --key "$work/authority.key" --sequence 7 \
+  --expires "$expires" --inmate-key "$work/fleet.inmatekey" --fleet "$work/edges" \
+  --fleet-recipient "$work/registry.recipient" --out-dir "$work/parts" >/dev/null
+cp "$work/parts/registry.bundle" "$work/parts/windows/JCCC.bundle" "$work/fleetwatch/"
 # One byte flipped in the middle of a newer bundle.
 cp "$work/seq2.bundle" "$work/tampered.bundle"
 size=$(stat -c %s "$work/tampered.bundle")

@@ -80,6 +80,7 @@ pub fn engine_new(config: &PrivcallConfig) -> Result<(Arc<Engine>, Mutex<FeedSlo
     let bundle = boundary::path(config.bundle_path, "bundle_path")?;
     let watch_dir = boundary::path(config.watch_dir, "watch_dir")?;
     let poll_url = boundary::text(config.poll_url, "poll_url")?;
+    let registry_poll_url = boundary::text(config.registry_poll_url, "registry_poll_url")?;
     let now = Rfc3339Text::now().0;
     let engine = Engine::new(engine_config, now)
         .map_err(|e| Failure::new(PRIVCALL_ERR_CONFIG, host::text::error_chain(&e)))?;
@@ -100,9 +101,10 @@ pub fn engine_new(config: &PrivcallConfig) -> Result<(Arc<Engine>, Mutex<FeedSlo
         0 => 1000,
         ms => u64::from(ms),
     });
-    let feed = (watch_dir.is_some() || poll_url.is_some()).then(|| FeedConfig {
+    let urls: Vec<String> = registry_poll_url.into_iter().chain(poll_url).collect();
+    let feed = (watch_dir.is_some() || !urls.is_empty()).then(|| FeedConfig {
         folder: watch_dir,
-        url: poll_url,
+        urls,
         // https:// with Mozilla's roots, or http:// to loopback.
         url_access: host::feed::UrlAccess::default(),
         folder_interval: interval,
@@ -153,6 +155,10 @@ fn trust_files(config: &PrivcallConfig) -> Result<TrustFiles, Failure> {
         threshold: config.threshold as usize,
         identities: boundary::path(config.identity_path, "identity_path")?
             .into_iter()
+            .chain(boundary::path(
+                config.registry_identity_path,
+                "registry_identity_path",
+            )?)
             .collect(),
         inmate_keys: boundary::path(config.inmate_key_path, "inmate_key_path")?
             .into_iter()

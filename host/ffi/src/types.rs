@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 /// The C ABI's version; grows when a type or a function changes.
-pub const PRIVCALL_ABI_VERSION: u32 = 4;
+pub const PRIVCALL_ABI_VERSION: u32 = 5;
 
 /// Success.
 pub const PRIVCALL_OK: i32 = 0;
@@ -90,6 +90,12 @@ pub struct PrivcallConfig {
     /// The inmate key file (`privcall keygen --inmate-key`), for lists
     /// whose inmate ids are hashed, or NULL.
     pub inmate_key_path: *const c_char,
+    /// A fleet's registry key identity, which opens the registry part
+    /// every edge of the fleet receives, or NULL (no fleet parts).
+    pub registry_identity_path: *const c_char,
+    /// The URL of a fleet's registry part, polled beside `poll_url` (then
+    /// this edge's window part), or NULL.
+    pub registry_poll_url: *const c_char,
 }
 
 /// One call to decide. Strings are (pointer, length) pairs in bytes, not

@@ -65,14 +65,20 @@ impl TrustFiles {
     }
 }
 
+/// Most URLs one edge polls: a registry part and the window parts of
+/// every facility it may hold.
+pub const MAX_URLS: usize = crate::runtime::MAX_WINDOW_PARTS + 1;
+
 /// What the feeds watch and how often.
 #[derive(Clone, Debug, Default)]
 pub struct FeedConfig {
     /// A folder scanned for new or changed `.bundle` files.
     pub folder: Option<PathBuf>,
-    /// An `https://` (or loopback or allowed `http://`) URL polled with
-    /// `If-None-Match`.
-    pub url: Option<String>,
+    /// `https://` (or loopback or allowed `http://`) URLs polled with
+    /// `If-None-Match`, each on its own thread: one for a whole list, or
+    /// a fleet's registry part and the window parts of this edge's
+    /// facilities (at most [`MAX_URLS`]).
+    pub urls: Vec<String>,
     /// Credentials, CA and transport rules for `url`.
     pub url_access: UrlAccess,
     /// Time between scans of the folder.
@@ -117,10 +123,17 @@ impl Feeds {
     /// transport rules ([`UrlAccess`]) or a CA file that cannot be read is
     /// an error here, before any thread starts.
     pub fn start(engine: Arc<Engine>, config: FeedConfig) -> std::io::Result<Feeds> {
-        let agent = match &config.url {
-            Some(url) => Some(url::agent_for(url, &config.url_access)?),
-            None => None,
-        };
+        if config.urls.len() > MAX_URLS {
+            return Err(std::io::Error::other(format!(
+                "{} URLs to poll, more than {MAX_URLS}",
+                config.urls.len()
+            )));
+        }
+        let agents = config
+            .urls
+            .iter()
+            .map(|url| url::agent_for(url, &config.url_access).map(|a| (url.clone(), a)))
+            .collect::<std::io::Result<Vec<_>>>()?;
         let stop = Arc::new(Stop::default());
         let mut feeds = Feeds {
             stop: Arc::clone(&stop),
@@ -138,8 +151,8 @@ impl Feeds {
                     .spawn(move || folder::watch(&updater, &dir, &config, &stop))?,
             );
         }
-        if let (Some(url), Some(agent)) = (config.url.clone(), agent) {
-            let (updater, stop) = (Arc::clone(&updater), Arc::clone(&stop));
+        for (url, agent) in agents {
+            let (updater, stop, config) = (Arc::clone(&updater), Arc::clone(&stop), config.clone());
             // Detached: see [`Feeds`].
             std::thread::Builder::new()
                 .name("privcall-poll".into())

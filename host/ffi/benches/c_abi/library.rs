@@ -108,6 +108,8 @@ impl CAbi {
             prefork: false,
             identity_path: std::ptr::null(),
             inmate_key_path: std::ptr::null(),
+            registry_identity_path: std::ptr::null(),
+            registry_poll_url: std::ptr::null(),
         };
         let mut handle = std::ptr::null_mut();
         #[expect(unsafe_code, reason = "a C call")]

@@ -34,9 +34,10 @@ pub struct ServeArgs {
     /// Apply `.bundle` files dropped into this folder.
     #[arg(long)]
     pub watch: Option<PathBuf>,
-    /// Poll this http:// URL for bundles (ETag / If-None-Match).
-    #[arg(long, value_name = "URL")]
-    pub poll: Option<String>,
+    /// Poll this https:// URL for bundles (ETag / If-None-Match);
+    /// repeatable: a fleet's registry part and this edge's window parts.
+    #[arg(long = "poll", value_name = "URL")]
+    pub polls: Vec<String>,
     /// A PEM file of CA certificates the --poll server's certificate must
     /// chain to (default: Mozilla's roots).
     #[arg(long, value_name = "FILE")]

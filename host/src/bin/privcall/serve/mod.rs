@@ -251,7 +251,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         trust: trust.clone(),
         feeds: FeedConfig {
             folder: args.watch.clone(),
-            url: args.poll.clone(),
+            urls: args.polls.clone(),
             url_access: args.url_access()?,
             folder_interval: Duration::from_secs((args.poll_interval / 60).max(1)),
             url_interval: Duration::from_secs(args.poll_interval.max(1)),
