@@ -114,6 +114,7 @@ pub mod edge {
 /// The signed bundle's format, for tools that read one without trusting
 /// it (`privcall inspect`) or check one in transit (`privcall serve`).
 pub mod bundle {
+    pub use crate::trust::bundle::{verify, Verified};
     pub use crate::trust::{
         check_prefix, read_verified, Header, Part, UnverifiedBundle, ENCRYPTED_FORMAT_VERSION,
         FORMAT_VERSION, MAGIC, MAX_BUNDLE_BYTES, MAX_RECIPIENTS, OLDEST_READABLE_VERSION,

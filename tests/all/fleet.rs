@@ -492,3 +492,68 @@ fn the_daemon_polls_a_registry_part_and_its_window_part() {
         assert_eq!(v["reason"], "prearranged", "{v}");
     }
 }
+
+/// `decide --bundle registry.bundle --windows CODE.bundle` decides as an
+/// edge holding both parts does; a registry part alone is refused (a
+/// booked call would read as an ordinary one), and so is a window part
+/// for another edge.
+#[test]
+fn decide_merges_a_registry_part_with_window_parts() {
+    let fleet = Fleet::new(2, 50, 6);
+    fleet.compile(2, &[], "out");
+    let b = fleet.windows_of(1)[0].clone();
+    let decide = |identity: &str, windows: Option<&str>| {
+        let (registry, trust) = (
+            fleet.path("out/registry.bundle"),
+            fleet.path("authority.pub"),
+        );
+        let (edge, reg_id) = (
+            fleet.path(&format!("edges/{identity}.identity")),
+            fleet.path("registry.identity"),
+        );
+        let (key, dialed) = (fleet.path("inmates.inmatekey"), format!("+1{}", b.national));
+        let at = b.start.replace("T09:00:00Z", "T09:01:00Z");
+        let mut args = vec![
+            "decide",
+            "--bundle",
+            &registry,
+            "--trust",
+            &trust,
+            "--identity",
+            &edge,
+            "--identity",
+            &reg_id,
+            "--inmate-key",
+            &key,
+            "--facility",
+            &b.facility,
+            "--inmate",
+            &b.inmate,
+            "--dialed",
+            &dialed,
+            "--at",
+            &at,
+            "--json",
+        ];
+        let part = windows.map(|w| fleet.path(&format!("out/windows/{w}.bundle")));
+        if let Some(p) = &part {
+            args.extend(["--windows", p]);
+        }
+        let out = privcall(&args);
+        if out.status.success() {
+            Ok(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).to_string())
+        }
+    };
+    let merged = decide("FAC01", Some("FAC01")).unwrap();
+    assert_eq!(merged["reason"], "prearranged", "{merged}");
+    assert_eq!(merged["record"], false);
+    let alone = decide("FAC01", None).unwrap_err();
+    assert!(alone.contains("--windows"), "{alone}");
+    let err = decide("FAC01", Some("FAC00")).unwrap_err();
+    assert!(
+        err.contains("FAC00.bundle") && err.contains("not for this edge"),
+        "{err}"
+    );
+}

@@ -210,9 +210,13 @@ struct CompileArgs {
 
 #[derive(Args)]
 struct DecideArgs {
-    /// The bundle.
+    /// The bundle: a whole list, or a fleet's registry part (with --windows).
     #[arg(long)]
     bundle: PathBuf,
+    /// A fleet's window part to merge with the registry part --bundle
+    /// (repeatable: one per facility), as an edge does.
+    #[arg(long = "windows", value_name = "PART")]
+    windows: Vec<PathBuf>,
     #[command(flatten)]
     trust: TrustArgs,
     /// Facility code.
@@ -472,8 +476,33 @@ fn cmd_decide(args: &DecideArgs) -> Result<()> {
         bail!("--started is after --at");
     }
     let bytes = read_bundle(&args.bundle)?;
-    let list =
+    let mut list =
         VerifiedList::open(&bytes, &store).with_context(|| format!("{}", args.bundle.display()))?;
+    if list.header.part == privcall::bundle::Part::Registry && args.windows.is_empty() {
+        bail!(
+            "{} is a fleet's registry part: give the facility's window part with --windows \
+             (without it a booked call would read as an ordinary one)",
+            args.bundle.display()
+        );
+    }
+    if !args.windows.is_empty() {
+        let parts = args
+            .windows
+            .iter()
+            .map(|path| {
+                let bytes = read_bundle(path)?;
+                privcall::bundle::verify(&bytes, &store)
+                    .map_err(privcall::OpenError::from)
+                    .and_then(|v| privcall::VerifiedWindows::from_verified(v, &store))
+                    .with_context(|| format!("{}", path.display()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let parts: Vec<&privcall::VerifiedWindows> = parts.iter().collect();
+        let offset = privcall::core::list::fleet::windows_offset(&list.body)
+            .with_context(|| format!("{}", args.bundle.display()))?;
+        list = VerifiedList::combine(&list, offset, &parts, &store)
+            .context("merging the window parts with the registry part")?;
+    }
     let runtime = GuestRuntime::builtin()?;
     let mut decider = ListDecider::new(&runtime, list)
         .with_context(|| format!("loading {}", args.bundle.display()))?;
