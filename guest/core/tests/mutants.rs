@@ -1092,3 +1092,91 @@ fn e164_bounds() {
     assert!(!block.matches(E164(15745550142)));
     assert!(!block.matches(E164(157)));
 }
+
+/// The scanner's rarer forms, each read or refused exactly: service codes,
+/// `%`-escapes, name-addrs, whitespace around a URI, a long
+/// `phone-context`, extension words, every keypad letter and the digit
+/// limit.
+#[test]
+fn what_the_scanner_reads_and_refuses() {
+    use privcall_core::normalize::NormalizeError;
+    let plan = nanp("573");
+    let n = |s: &str| normalize(s, &plan);
+    let attorney = Ok(E164(15735550142));
+    for s in [
+        // A three-digit service code closed by `#`.
+        "*123#5735550142",
+        "#123#5735550142",
+        "--*123#5735550142",
+        // `%`-escapes of `+`, of digits and of a `;` after the number.
+        "%2B15735550142",
+        "%2b1%35%3735550142",
+        "+15735550142%3Bisub=1",
+        // A display name holding angle brackets.
+        "\"A <b> c\" <sip:+15735550142@pbx>",
+        "\"Name <x>\" <sip:+15735550142@pbx>",
+        // Whitespace around a name-addr or a URI.
+        " <sip:+15735550142@pbx>",
+        "\t<sip:+15735550142@pbx>",
+        "sip:+15735550142@pbx ",
+        // A local number and its context, longer together than 34 bytes.
+        "tel:555----0----1----4----2;phone-context=+1----5----7----3",
+        // An extension marker word followed by digits.
+        "5735550142 ext. 12",
+        "5735550142x12",
+    ] {
+        assert_eq!(n(s), attorney, "{s:?}");
+    }
+    // A one-digit star code cannot run into the number.
+    assert!(
+        matches!(n("*6-5735550142"), Err(NormalizeError::BadCharacter { .. })),
+        "{:?}",
+        n("*6-5735550142")
+    );
+    // A `+` after digits, escaped or not.
+    assert_eq!(n("157%2B35550142"), Err(NormalizeError::MisplacedPlus));
+    assert_eq!(n("+1%2B5735550142"), Err(NormalizeError::MisplacedPlus));
+    // A pause or a `;` ends only something that could be a whole number.
+    for s in [
+        "573,5550142",
+        "573%3B5550142",
+        "573#5550142",
+        "573\u{0}5550142",
+    ] {
+        assert!(
+            matches!(n(s), Err(NormalizeError::BadCharacter { .. })),
+            "{s:?}: {:?}",
+            n(s)
+        );
+    }
+    // An escaped letter is no separator; the error names the `%`.
+    assert_eq!(
+        n("5735550142%41"),
+        Err(NormalizeError::BadCharacter { position: 11 })
+    );
+    // Every keypad letter (ITU E.161), upper and lower case.
+    for (letters, digit) in [
+        ("ABC", 2),
+        ("DEF", 3),
+        ("GHI", 4),
+        ("JKL", 5),
+        ("MNO", 6),
+        ("PQRS", 7),
+        ("TUV", 8),
+        ("WXYZ", 9),
+    ] {
+        for c in letters.chars().chain(letters.to_lowercase().chars()) {
+            let dialed = format!("+1 573 555 014{c}");
+            assert_eq!(n(&dialed), Ok(E164(15_735_550_140 + digit)), "{dialed}");
+        }
+    }
+    // Past 32 digits, a string is no phone number, however the digits come.
+    let long = "1".repeat(40);
+    assert_eq!(n(&long), Err(NormalizeError::TooLong));
+    assert_eq!(n(&format!("+{long}")), Err(NormalizeError::TooLong));
+    assert_eq!(
+        n(&"1-".repeat(40)),
+        Err(NormalizeError::TooLong),
+        "separated digits"
+    );
+}

@@ -511,6 +511,64 @@ fn keypad(c: char) -> u8 {
 mod tests {
     use super::*;
 
+    /// The word step takes every word of digits and common separators
+    /// that fits: falling back to bytes would read the same, slower.
+    #[test]
+    fn words_of_digits_and_separators_are_taken_whole() {
+        for word in [
+            b"57355501",
+            b"573-5550",
+            b"(573)555",
+            b"5.5/50-1",
+            b"--------",
+            b"()()./ -",
+        ] {
+            let word: [u8; 8] = word[..8].try_into().unwrap();
+            let w = u64::from_le_bytes(word);
+            let mut buf = [0u8; MAX_DIGITS];
+            let digits = word.iter().filter(|b| b.is_ascii_digit()).count();
+            assert_eq!(take_word(w, &mut buf, 24), Some(24 + digits), "{word:?}");
+            assert_eq!(
+                buf[24..24 + digits],
+                word.iter()
+                    .copied()
+                    .filter(u8::is_ascii_digit)
+                    .collect::<Vec<_>>()[..]
+            );
+            assert_eq!(take_word(w, &mut buf, 25), None, "the digits might not fit");
+        }
+        for (i, &b) in b" -.()/".iter().enumerate() {
+            let w = u64::from_le_bytes([b'7'; 8]) & !(0xff << (8 * i)) | (u64::from(b) << (8 * i));
+            assert_eq!(separator_bytes(w), 0x80 << (8 * i), "{}", char::from(b));
+        }
+        for b in [b'*', b'+', b',', b'x', b'\t', b'0', b'\'', b'.' - 2] {
+            assert_eq!(separator_bytes(u64::from_le_bytes([b; 8])), 0, "{b}");
+            assert_eq!(
+                take_word(u64::from_le_bytes([b; 8]), &mut [0; MAX_DIGITS], 0).is_some(),
+                b.is_ascii_digit()
+            );
+        }
+    }
+
+    /// An extension is a marker word and digits, nothing else.
+    #[test]
+    fn extension_words() {
+        for rest in [
+            "x12",
+            "X 12",
+            "ext. 12",
+            "ext:12",
+            "extn=3",
+            "extension-4 ",
+            "x#5",
+        ] {
+            assert!(is_extension(rest), "{rest}");
+        }
+        for rest in ["x", "xyz", "ext", "ext.", "x12a", "extension", "yes12"] {
+            assert!(!is_extension(rest), "{rest}");
+        }
+    }
+
     proptest::proptest! {
         // Digits and separators with now and then another byte (the ones
         // next to them in ASCII, the ones `other` reads, any), at every
