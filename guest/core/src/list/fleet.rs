@@ -519,6 +519,85 @@ mod tests {
         ));
     }
 
+    /// Each bound holds exactly: a part or body of the largest size is read,
+    /// one byte more is too large; the longest code and the most windows
+    /// pass, one more does not.
+    #[test]
+    fn part_bounds_are_exact() {
+        let largest = vec![0; MAX_BODY_BYTES];
+        assert_eq!(WindowPart::from_bytes(&largest), Err(ListError::BadMagic));
+        assert_eq!(windows_offset(&largest), Err(ListError::BadMagic));
+        let over = vec![0; MAX_BODY_BYTES + 1];
+        assert!(matches!(
+            windows_offset(&over),
+            Err(ListError::TooLarge { .. })
+        ));
+        let part = fleet(None).windows.remove(0);
+        let mut trailing = part.to_bytes();
+        trailing.extend_from_slice(&[0; 3]);
+        assert_eq!(
+            WindowPart::from_bytes(&trailing),
+            Err(ListError::TrailingBytes { count: 3 })
+        );
+        assert!(!WindowPart::is_part(&fleet(None).registry.to_bytes()));
+        assert!(WindowPart::is_part(&part.to_bytes()));
+
+        let longest = "X".repeat(MAX_CODE_BYTES);
+        let named = |code: &str| WindowPart {
+            facility: code.into(),
+            ..part.clone()
+        };
+        assert_eq!(named(&longest).check(), Ok(()));
+        assert!(named(&format!("{longest}X")).check().is_err());
+        let fleet_of = |code: &str| build(policy(), vec![], &[], &[], &[code.to_string()], None);
+        assert!(fleet_of(&longest).is_ok());
+        assert!(fleet_of(&format!("{longest}X")).is_err());
+        let empty = fleet_of("").unwrap_err().to_string();
+        assert!(empty.contains("fleet facility code"), "{empty}");
+
+        let window = part.windows[0].clone();
+        let mut full = WindowPart {
+            windows: vec![window.clone(); MAX_PART_WINDOWS],
+            ..part.clone()
+        };
+        assert_eq!(full.check(), Ok(()));
+        full.windows.push(window);
+        assert!(full.check().is_err());
+    }
+
+    /// A merged body may reach the body limit and not pass it; bytes
+    /// after a registry part's windows are refused by count.
+    #[test]
+    fn merge_bounds_are_exact() {
+        let real = fleet(None).registry.to_bytes();
+        let off = windows_offset(&real).unwrap();
+        let mut trailing = real.clone();
+        trailing.extend_from_slice(&[0; 3]);
+        assert_eq!(
+            merge(&trailing, off, &[]),
+            Err(ListError::TrailingBytes { count: 3 })
+        );
+        // Bytes between the fields and the windows are carried as they are,
+        // which sets the merged size exactly. `vec!` of zeros is allocated
+        // untouched: only the merged copy is written in full.
+        let merged_len = merge(&real, off, &[]).unwrap().len();
+        for (pad, fits) in [
+            (MAX_BODY_BYTES - merged_len, true),
+            (MAX_BODY_BYTES - merged_len + 1, false),
+        ] {
+            let mut body = vec![0; real.len() + pad];
+            body[..off].copy_from_slice(&real[..off]);
+            let end = body.len();
+            body[end - (real.len() - off)..].copy_from_slice(&real[off..]);
+            let out = merge(&body, off + pad, &[]);
+            if fits {
+                assert_eq!(out.map(|b| b.len()), Ok(MAX_BODY_BYTES));
+            } else {
+                assert!(matches!(out, Err(ListError::TooLarge { .. })));
+            }
+        }
+    }
+
     /// A window at a facility outside the fleet would reach no edge.
     #[test]
     fn a_window_outside_the_fleet_is_an_error() {
