@@ -557,3 +557,75 @@ fn decide_merges_a_registry_part_with_window_parts() {
         "{err}"
     );
 }
+
+/// An edge serving several facilities holds window parts for at most
+/// `MAX_WINDOW_PARTS` of them, whose bytes together may reach the bundle
+/// limit and not pass it; a refused part leaves the live list as it was.
+#[test]
+fn an_edge_holds_a_bounded_number_and_size_of_window_parts() {
+    use privcall::MAX_WINDOW_PARTS;
+    let n = MAX_WINDOW_PARTS + 1;
+    let fleet = Fleet::new(n, 20, n);
+    fleet.compile(3, &[], "out");
+    // One edge that opens every facility's part.
+    let trust = (0..n).fold(fleet.edge_trust(0), |trust, f| {
+        let path = fleet.path(&format!("edges/{}.identity", code(f)));
+        trust.with_identity(privcall::edge::read_identity(Path::new(&path)).unwrap())
+    });
+    let engine_within = |max: usize| {
+        let mut config = EngineConfig::new(trust.clone());
+        config.instances = 1;
+        config.max_bundle_bytes = max;
+        Engine::new(config, t(NOW)).unwrap()
+    };
+    let registry = fleet.part("out", "registry.bundle");
+    let parts: Vec<Vec<u8>> = (0..n)
+        .map(|f| fleet.part("out", &format!("windows/{}.bundle", code(f))))
+        .collect();
+
+    let engine = engine_within(privcall::bundle::MAX_BUNDLE_BYTES);
+    assert_eq!(apply(&engine, &registry), Ok(3));
+    for part in &parts[..MAX_WINDOW_PARTS] {
+        assert_eq!(apply(&engine, part), Ok(3));
+    }
+    let live = engine.list_id(t(NOW)).unwrap();
+    let err = engine
+        .apply(&parts[MAX_WINDOW_PARTS], t(NOW), UpdateSource::Push)
+        .unwrap_err();
+    assert_eq!(err.kind(), RefusalKind::Oversized);
+    assert!(
+        err.to_string().contains(&MAX_WINDOW_PARTS.to_string()),
+        "{err}"
+    );
+    assert_eq!(engine.list_id(t(NOW)).unwrap(), live);
+    assert_eq!(engine.status(t(NOW)).parts.windows.len(), MAX_WINDOW_PARTS);
+    for f in [0, MAX_WINDOW_PARTS - 1] {
+        for b in fleet.windows_of(f) {
+            assert_eq!(decide(&engine, b), (false, Reason::Prearranged), "{b:?}");
+        }
+    }
+
+    // The smallest limit that holds the registry part and the first k
+    // window parts exactly: the k-th fits, the next is too large.
+    let mut held = 0;
+    let k = parts
+        .iter()
+        .position(|p| {
+            held += p.len();
+            held >= registry.len()
+        })
+        .unwrap();
+    let engine = engine_within(held);
+    assert_eq!(apply(&engine, &registry), Ok(3));
+    for part in &parts[..=k] {
+        assert_eq!(apply(&engine, part), Ok(3));
+    }
+    let live = engine.list_id(t(NOW)).unwrap();
+    assert_eq!(apply(&engine, &parts[k + 1]), Err(RefusalKind::Oversized));
+    assert_eq!(engine.list_id(t(NOW)).unwrap(), live);
+    assert!(!engine
+        .status(t(NOW))
+        .parts
+        .windows
+        .contains_key(&code(k + 1)));
+}
