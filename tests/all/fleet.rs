@@ -599,11 +599,28 @@ fn an_edge_holds_a_bounded_number_and_size_of_window_parts() {
     );
     assert_eq!(engine.list_id(t(NOW)).unwrap(), live);
     assert_eq!(engine.status(t(NOW)).parts.windows.len(), MAX_WINDOW_PARTS);
+    // A held facility's new part replaces its old one at the bound.
+    fleet.compile(4, &[], "next");
+    let replaced = apply(&engine, &fleet.part("next", "windows/FAC00.bundle"));
+    assert_eq!(
+        replaced,
+        Ok(3),
+        "the live list is named by its registry part"
+    );
+    assert_eq!(engine.status(t(NOW)).parts.windows.get("FAC00"), Some(&4));
+    assert_eq!(engine.status(t(NOW)).parts.windows.len(), MAX_WINDOW_PARTS);
     for f in [0, MAX_WINDOW_PARTS - 1] {
         for b in fleet.windows_of(f) {
             assert_eq!(decide(&engine, b), (false, Reason::Prearranged), "{b:?}");
         }
     }
+
+    // A bundle may reach the limit and not pass it.
+    assert_eq!(apply(&engine_within(registry.len()), &registry), Ok(3));
+    assert_eq!(
+        apply(&engine_within(registry.len() - 1), &registry),
+        Err(RefusalKind::Oversized)
+    );
 
     // The smallest limit that holds the registry part and the first k
     // window parts exactly: the k-th fits, the next is too large.

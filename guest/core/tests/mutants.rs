@@ -1180,3 +1180,45 @@ fn what_the_scanner_reads_and_refuses() {
         "separated digits"
     );
 }
+
+/// The packed form across the wasm boundary: ASCII detection, the
+/// largest number a word may carry, which reasons carry `private_until`,
+/// and the error's message.
+#[test]
+fn packed_boundary() {
+    use privcall_core::packed::{
+        has_private_until, is_ascii, pack_decision, pack_str, unpack_decision,
+    };
+    let words = pack_str::<4>("JCCC-A1").unwrap();
+    assert!(is_ascii(&words));
+    assert!(!is_ascii(&pack_str::<4>("JCCC-É1").unwrap()));
+    assert!(is_ascii(&[]));
+
+    let decision = |n: u64| Decision {
+        record: true,
+        monitor: true,
+        reason: Reason::NotPrivileged,
+        category: None,
+        private_until: None,
+        on_expiry: None,
+        redact_metadata: false,
+        notice: None,
+        normalized: Some(E164(n)),
+        default_policy: false,
+    };
+    let largest = decision(999_999_999_999_999);
+    assert_eq!(unpack_decision(pack_decision(&largest), None), Ok(largest));
+    let over = pack_decision(&decision(999_999_999_999_999)) + (1 << 14);
+    let err = unpack_decision(over, None).unwrap_err();
+    assert_eq!(err.to_string(), "malformed packed decision");
+
+    for (reason, carries) in [
+        (Reason::Registered, false),
+        (Reason::Prearranged, true),
+        (Reason::PrearrangedOverrun, true),
+        (Reason::NotPrivileged, false),
+        (Reason::Unreadable, false),
+    ] {
+        assert_eq!(has_private_until(reason), carries, "{reason:?}");
+    }
+}
