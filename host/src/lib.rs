@@ -74,7 +74,10 @@ pub mod requests;
 
 // Deciding: the engine, its input and its answer.
 pub use crate::decision::{Decision, ListId, Reason};
-pub use crate::runtime::{Engine, EngineConfig, EngineError, Status, MAX_WINDOW_PARTS};
+pub use crate::runtime::{
+    Engine, EngineConfig, EngineError, Status, FIRST_SEQUENCE_MAX, MAX_SEQUENCE_JUMP,
+    MAX_WINDOW_PARTS,
+};
 pub use privcall_core::types::Call;
 
 // Updating: where an update came from, and why one was refused.

@@ -137,6 +137,37 @@ fn a_sequence_jump_that_would_lock_edges_out_is_refused() {
         .unwrap();
 }
 
+/// The jump bounds hold exactly: a first list may start at
+/// `FIRST_SEQUENCE_MAX` and not above; a later one may be
+/// `MAX_SEQUENCE_JUMP` above the mark and not more.
+#[test]
+fn sequence_jumps_are_bounded_exactly() {
+    use privcall::{FIRST_SEQUENCE_MAX, MAX_SEQUENCE_JUMP};
+    let a = Authority::new(1);
+    let apply = |engine: &privcall::Engine, sequence: u64| {
+        engine
+            .apply(&bundle_of(sequence, &[&a]), t(NOW), UpdateSource::Push)
+            .map(|id| id.sequence)
+            .map_err(|e| e.kind())
+    };
+    let first = engine_with(Authority::trust(&[&a], 1), None);
+    assert_eq!(
+        apply(&first, FIRST_SEQUENCE_MAX + 1),
+        Err(RefusalKind::SequenceJump)
+    );
+    assert_eq!(apply(&first, FIRST_SEQUENCE_MAX), Ok(FIRST_SEQUENCE_MAX));
+    let later = engine_with(Authority::trust(&[&a], 1), None);
+    assert_eq!(apply(&later, 10), Ok(10));
+    assert_eq!(
+        apply(&later, 10 + MAX_SEQUENCE_JUMP + 1),
+        Err(RefusalKind::SequenceJump)
+    );
+    assert_eq!(
+        apply(&later, 10 + MAX_SEQUENCE_JUMP),
+        Ok(10 + MAX_SEQUENCE_JUMP)
+    );
+}
+
 #[test]
 fn the_state_folder_is_never_chmodded_and_one_others_can_write_is_refused() {
     use std::os::unix::fs::PermissionsExt;

@@ -354,6 +354,33 @@ mod tests {
         }
     }
 
+    /// The directory has about one bucket per window: a power of two at or
+    /// above the count, at most 2^20 (4 MiB), and one entry past the last.
+    #[test]
+    fn the_directory_grows_with_the_windows() {
+        for (count, buckets) in [
+            (0, 1),
+            (1, 2),
+            (2, 4),
+            (3, 4),
+            (1_000, 1_024),
+            ((1 << 20) + 1, 1 << 20),
+        ] {
+            let window = Window {
+                key: 0,
+                facility: 0,
+                number: 0,
+                inmate: String::new(),
+                start: 0,
+                end: 1,
+            };
+            let windows = vec![window; count];
+            let (dir, shift) = window_directory(&windows);
+            assert_eq!(dir.len(), buckets + 1, "{count} windows");
+            assert_eq!(1u64 << (64 - shift), buckets as u64, "{count} windows");
+        }
+    }
+
     /// The window directory and the number filter find every window, and
     /// only windows: each booked call is private, and the same number for
     /// another inmate or facility, or a neighbouring number, is not.

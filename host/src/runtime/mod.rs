@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod pages;
 mod parts;
 pub use parts::{PartsStatus, MAX_WINDOW_PARTS};
+pub use swap::{FIRST_SEQUENCE_MAX, MAX_SEQUENCE_JUMP};
 mod pool;
 pub(crate) use pool::lock;
 pub mod status;
