@@ -267,3 +267,47 @@ fn a_state_file_over_its_cap_is_not_read() {
     let restored = format!("{:?}", state.restore());
     assert!(restored.contains("larger than any state"), "{restored}");
 }
+
+/// A window part's header names a facility code of 1 to 64 bytes; an
+/// empty or longer code is refused before anything else is read. Parts
+/// are named in messages as an admin reads them.
+#[test]
+fn a_window_parts_facility_code_is_bounded() {
+    use privcall::bundle::Part;
+    use privcall::core::list::fleet::MAX_CODE_BYTES;
+    let a = Authority::new(1);
+    let trust = Authority::trust(&[&a], 1);
+    let part_for = |code: &str| {
+        let mut h = header(1, t("2027-06-01T00:00:00Z"));
+        h.part = Part::Windows {
+            facility: code.to_string(),
+        };
+        bundle::verify(&signed(&h, &[&a]), &trust).map(|v| v.header.part)
+    };
+    let longest = "F".repeat(MAX_CODE_BYTES);
+    assert_eq!(
+        part_for(&longest),
+        Ok(Part::Windows {
+            facility: longest.clone()
+        })
+    );
+    for code in [String::new(), format!("{longest}F")] {
+        let err = part_for(&code).unwrap_err();
+        assert!(
+            matches!(&err, BundleError::MalformedHeader(m) if m.contains("facility code")),
+            "{code:?}: {err}"
+        );
+    }
+    for (part, text) in [
+        (Part::Whole, "list"),
+        (Part::Registry, "registry part"),
+        (
+            Part::Windows {
+                facility: "JCCC".into(),
+            },
+            "window part for JCCC",
+        ),
+    ] {
+        assert_eq!(part.to_string(), text);
+    }
+}
