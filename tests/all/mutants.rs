@@ -311,3 +311,13 @@ fn a_window_parts_facility_code_is_bounded() {
         assert_eq!(part.to_string(), text);
     }
 }
+
+/// An edge identity in a log or a panic message shows its key id, never
+/// the secret.
+#[test]
+fn an_edge_identity_debugs_as_its_key_id() {
+    let identity = privcall::edge::EdgeIdentity::generate();
+    let shown = format!("{identity:?}");
+    assert_eq!(shown, format!("EdgeIdentity({})", identity.id()));
+    assert!(!shown.to_uppercase().contains("AGE-SECRET-KEY"), "{shown}");
+}
