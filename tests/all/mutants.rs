@@ -321,3 +321,13 @@ fn an_edge_identity_debugs_as_its_key_id() {
     assert_eq!(shown, format!("EdgeIdentity({})", identity.id()));
     assert!(!shown.to_uppercase().contains("AGE-SECRET-KEY"), "{shown}");
 }
+
+/// An inmate key in a log or a panic message shows its key id, never the
+/// key.
+#[test]
+fn an_inmate_key_debugs_as_its_key_id() {
+    let key = privcall::edge::InmateKey::from_bytes([0x5a; 16]);
+    let shown = format!("{key:?}");
+    assert_eq!(shown, format!("InmateKey({})", key.id()));
+    assert!(!shown.contains("5a5a") && !shown.contains("ZFpa"), "{shown}");
+}

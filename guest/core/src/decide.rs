@@ -350,13 +350,9 @@ impl Decider {
         // Every field compared, so a hash collision never makes an
         // unrelated call private.
         let is_mine = |i: usize, w: &WindowSlot| {
-            w.facility == facility
-                && w.number == number.0
-                && match (w.inline, inmate) {
-                    (true, Some(k)) => w.inmate == k,
-                    (true, None) => false,
-                    (false, _) => self.list.windows[at + i].inmate == call.inmate,
-                }
+            w.is_for(facility, number.0, call.inmate, inmate, || {
+                &self.list.windows[at + i].inmate
+            })
         };
         let grace = policy.early_grace_secs;
         if let Some(until) = chain_end(same_key, is_mine, call.at, grace) {

@@ -79,6 +79,31 @@ pub(crate) struct WindowSlot {
     pub(crate) inline: bool,
 }
 
+impl WindowSlot {
+    /// Whether this is a window of the call at `facility` to `number` by
+    /// `inmate` (`packed`: its [`crate::packed::pack_str`]). Every field
+    /// is compared, so a hash collision never makes an unrelated call
+    /// private; `stored_inmate` gives the list's id for a slot that does
+    /// not hold it inline, read only then.
+    #[inline(always)]
+    pub(crate) fn is_for<'a>(
+        &self,
+        facility: FacilityIndex,
+        number: u64,
+        inmate: &str,
+        packed: Option<[u64; 2]>,
+        stored_inmate: impl FnOnce() -> &'a str,
+    ) -> bool {
+        self.facility == facility
+            && self.number == number
+            && match (self.inline, packed) {
+                (true, Some(k)) => self.inmate == k,
+                (true, None) => false,
+                (false, _) => stored_inmate() == inmate,
+            }
+    }
+}
+
 impl WindowIndex {
     /// Indexes `windows`, which a valid list keeps sorted by key.
     pub(crate) fn new(windows: &[Window]) -> WindowIndex {
@@ -341,13 +366,9 @@ mod tests {
             let at = same_key.start;
             let inmate = crate::packed::pack_str::<2>(&w.inmate);
             let mine = |i: usize, slot: &WindowSlot| {
-                slot.facility == facility
-                    && slot.number == w.number.0
-                    && match (slot.inline, inmate) {
-                        (true, Some(k)) => slot.inmate == k,
-                        (true, None) => false,
-                        (false, _) => list.windows[at + i].inmate == w.inmate,
-                    }
+                slot.is_for(facility, w.number.0, &w.inmate, inmate, || {
+                    &list.windows[at + i].inmate
+                })
             };
             let until = chain_end(index.slots(same_key), mine, 1_500, 0);
             assert_eq!(until, Some(w.end), "{w:?}");
