@@ -662,6 +662,33 @@ fn sealing_refuses_what_edges_would_refuse() {
     };
     let err = seal(&s.list, &twice, std::slice::from_ref(&signing)).unwrap_err();
     assert!(err.to_string().contains("given twice"), "{err}");
+    // As many edges as a header names, and not one more (refused before
+    // anything is encrypted).
+    let edges: Vec<_> = (0..=privcall::bundle::MAX_RECIPIENTS)
+        .map(|_| EdgeIdentity::generate().recipient())
+        .collect();
+    let to = |n: usize| BundleInfo {
+        recipients: edges[..n].to_vec(),
+        ..BundleInfo::new(4, t("2026-01-01T00:00:00Z"), t("2099-01-01T00:00:00Z"))
+    };
+    let most = privcall::bundle::MAX_RECIPIENTS;
+    let bytes = seal(&s.list, &to(most), std::slice::from_ref(&signing)).unwrap();
+    assert_eq!(
+        UnverifiedBundle::read(&bytes)
+            .unwrap()
+            .header
+            .recipients
+            .len(),
+        most
+    );
+    let err = seal(&s.list, &to(most + 1), std::slice::from_ref(&signing)).unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "{} recipients, more than the {most} a bundle names",
+            most + 1
+        )),
+        "{err}"
+    );
     let long_scope = BundleInfo {
         scope: "x".repeat(5_000),
         ..BundleInfo::new(4, t("2026-01-01T00:00:00Z"), t("2099-01-01T00:00:00Z"))

@@ -329,5 +329,8 @@ fn an_inmate_key_debugs_as_its_key_id() {
     let key = privcall::edge::InmateKey::from_bytes([0x5a; 16]);
     let shown = format!("{key:?}");
     assert_eq!(shown, format!("InmateKey({})", key.id()));
-    assert!(!shown.contains("5a5a") && !shown.contains("ZFpa"), "{shown}");
+    assert!(
+        !shown.contains("5a5a") && !shown.contains("ZFpa"),
+        "{shown}"
+    );
 }
