@@ -266,6 +266,11 @@ fn a_state_file_over_its_cap_is_not_read() {
     file.set_len(cap + 1).unwrap();
     let restored = format!("{:?}", state.restore());
     assert!(restored.contains("larger than any state"), "{restored}");
+    // At the cap the file is read (1 GiB of zeros, briefly) and found to
+    // be no state.
+    file.set_len(cap).unwrap();
+    let restored = format!("{:?}", state.restore());
+    assert!(restored.contains("not a privcall state file"), "{restored}");
 }
 
 /// A window part's header names a facility code of 1 to 64 bytes; an
