@@ -347,3 +347,44 @@ fn fleet_parts_and_their_marks_round_trip_and_damage_is_seen() {
     let restored = format!("{:?}", state.restore());
     assert!(restored.contains("a bad windows line"), "{restored}");
 }
+
+/// The state file remembers the marks of at most four times as many
+/// facilities as an edge holds window parts for; a file with more is
+/// damage, not a list.
+#[test]
+fn the_state_file_holds_a_bounded_number_of_windows_lines() {
+    use privcall::fixtures::{FailModes, Restored, SavedWindows, Snapshot, StateDir};
+    let most = 4 * privcall::MAX_WINDOW_PARTS;
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDir::open(dir.path()).unwrap();
+    for n in [most, most + 1] {
+        let windows: Vec<SavedWindows> = (0..n)
+            .map(|i| SavedWindows {
+                facility: format!("F{i:03}"),
+                high_water: 5,
+                bundle: None,
+            })
+            .collect();
+        state
+            .save(&Snapshot {
+                high_water: 12,
+                fail_modes: &FailModes::PRIVATE,
+                bundle: None,
+                registry: None,
+                windows: &windows,
+            })
+            .unwrap();
+        match state.restore() {
+            Restored::Saved {
+                windows: restored, ..
+            } if n == most => assert_eq!(restored, windows),
+            other => {
+                let shown = format!("{other:?}");
+                assert!(
+                    n > most && shown.contains("too many windows lines"),
+                    "{n} lines: {shown}"
+                );
+            }
+        }
+    }
+}
