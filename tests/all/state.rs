@@ -301,6 +301,11 @@ fn fleet_parts_and_their_marks_round_trip_and_damage_is_seen() {
             high_water: 3,
             bundle: None,
         },
+        SavedWindows {
+            facility: "WMCC".into(),
+            high_water: 7,
+            bundle: Some(b"another facility's part".to_vec()),
+        },
     ];
     state
         .save(&Snapshot {
