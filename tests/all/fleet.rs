@@ -646,3 +646,29 @@ fn an_edge_holds_a_bounded_number_and_size_of_window_parts() {
         .windows
         .contains_key(&code(k + 1)));
 }
+
+/// A window part opened at its edge names its facility; its Debug shows
+/// the header and the count of windows, never a window.
+#[test]
+fn an_opened_window_part_names_its_facility_and_hides_its_windows() {
+    let fleet = Fleet::new(2, 10, 6);
+    fleet.compile(2, &[], "out");
+    let trust = fleet.edge_trust(1);
+    let bytes = fleet.part("out", "windows/FAC01.bundle");
+    let verified = privcall::bundle::verify(&bytes, &trust).unwrap();
+    let part = privcall::VerifiedWindows::from_verified(verified, &trust).unwrap();
+    assert_eq!(part.facility(), "FAC01");
+    let shown = format!("{part:?}");
+    let count = fleet.windows_of(1).len();
+    assert!(count > 0 && part.part.windows.len() == count);
+    assert!(
+        shown.starts_with("VerifiedWindows") && shown.contains(&format!("windows: {count}")),
+        "{shown}"
+    );
+    for w in &part.part.windows {
+        assert!(
+            !shown.contains(&w.inmate) && !shown.contains(&w.number.to_string()),
+            "{shown}"
+        );
+    }
+}
