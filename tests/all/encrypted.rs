@@ -656,9 +656,10 @@ fn sealing_refuses_what_edges_would_refuse() {
     let s = samples();
     let signing = privcall::files::read_signing_key(&s.key).unwrap();
     let edge = EdgeIdentity::generate();
+    let base = || BundleInfo::new(4, t("2026-01-01T00:00:00Z"), t("2099-01-01T00:00:00Z"));
     let twice = BundleInfo {
         recipients: vec![edge.recipient(), edge.recipient()],
-        ..BundleInfo::new(4, t("2026-01-01T00:00:00Z"), t("2099-01-01T00:00:00Z"))
+        ..base()
     };
     let err = seal(&s.list, &twice, std::slice::from_ref(&signing)).unwrap_err();
     assert!(err.to_string().contains("given twice"), "{err}");
@@ -669,7 +670,7 @@ fn sealing_refuses_what_edges_would_refuse() {
         .collect();
     let to = |n: usize| BundleInfo {
         recipients: edges[..n].to_vec(),
-        ..BundleInfo::new(4, t("2026-01-01T00:00:00Z"), t("2099-01-01T00:00:00Z"))
+        ..base()
     };
     let most = privcall::bundle::MAX_RECIPIENTS;
     let bytes = seal(&s.list, &to(most), std::slice::from_ref(&signing)).unwrap();
@@ -691,7 +692,7 @@ fn sealing_refuses_what_edges_would_refuse() {
     );
     let long_scope = BundleInfo {
         scope: "x".repeat(5_000),
-        ..BundleInfo::new(4, t("2026-01-01T00:00:00Z"), t("2099-01-01T00:00:00Z"))
+        ..base()
     };
     let err = seal(&s.list, &long_scope, &[signing]).unwrap_err();
     assert!(err.to_string().contains("exceeds"), "{err}");

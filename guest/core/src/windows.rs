@@ -375,6 +375,19 @@ mod tests {
         }
     }
 
+    /// A window to `number` with nothing else set: what the directory and
+    /// the number filter are built from.
+    fn bare_window(number: u64) -> Window {
+        Window {
+            key: 0,
+            facility: 0,
+            number,
+            inmate: String::new(),
+            start: 0,
+            end: 1,
+        }
+    }
+
     /// The directory has about one bucket per window: a power of two at or
     /// above the count, at most 2^20 (4 MiB), and one entry past the last.
     #[test]
@@ -387,15 +400,7 @@ mod tests {
             (1_000, 1_024),
             ((1 << 20) + 1, 1 << 20),
         ] {
-            let window = Window {
-                key: 0,
-                facility: 0,
-                number: 0,
-                inmate: String::new(),
-                start: 0,
-                end: 1,
-            };
-            let windows = vec![window; count];
+            let windows = vec![bare_window(0); count];
             let (dir, shift) = window_directory(&windows);
             assert_eq!(dir.len(), buckets + 1, "{count} windows");
             assert_eq!(1u64 << (64 - shift), buckets as u64, "{count} windows");
@@ -407,16 +412,8 @@ mod tests {
     /// roughly one number in ten gets through).
     #[test]
     fn the_number_filter_turns_most_numbers_away() {
-        let window = |number: u64| Window {
-            key: 0,
-            facility: 0,
-            number,
-            inmate: String::new(),
-            start: 0,
-            end: 1,
-        };
         let booked: Vec<u64> = (0..1_000).map(|i| 13_145_550_000 + 7 * i).collect();
-        let windows: Vec<Window> = booked.iter().map(|&n| window(n)).collect();
+        let windows: Vec<Window> = booked.iter().map(|&n| bare_window(n)).collect();
         let index = WindowIndex::new(&windows);
         assert!(booked.iter().all(|&n| index.may_have_window(E164(n))));
         let others = (0..10_000u64).map(|i| 14_155_550_000 + 3 * i);

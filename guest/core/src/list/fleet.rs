@@ -532,14 +532,15 @@ mod tests {
             windows_offset(&over),
             Err(ListError::TooLarge { .. })
         ));
-        let part = fleet(None).windows.remove(0);
+        let parts = fleet(None);
+        let part = parts.windows[0].clone();
         let mut trailing = part.to_bytes();
         trailing.extend_from_slice(&[0; 3]);
         assert_eq!(
             WindowPart::from_bytes(&trailing),
             Err(ListError::TrailingBytes { count: 3 })
         );
-        assert!(!WindowPart::is_part(&fleet(None).registry.to_bytes()));
+        assert!(!WindowPart::is_part(&parts.registry.to_bytes()));
         assert!(WindowPart::is_part(&part.to_bytes()));
 
         let longest = "X".repeat(MAX_CODE_BYTES);
