@@ -333,5 +333,13 @@ mod tests {
         );
         assert!(build(policy(), vec![], &[scoped], &[]).is_err());
         assert!(build(policy(), vec![(CANARY_FACILITY.into(), policy())], &[], &[]).is_err());
+        let window = WindowRow {
+            facility: CANARY_FACILITY.into(),
+            inmate: "A1".into(),
+            number: E164::from_nanp_national(5_735_550_142),
+            start: 1_790_000_000,
+            end: 1_790_000_060,
+        };
+        assert!(build(policy(), vec![], &[], &[window]).is_err());
     }
 }

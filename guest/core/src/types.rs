@@ -337,3 +337,114 @@ pub struct Decision {
     /// The facility has no policy table of its own (decided under `[default]`).
     pub default_policy: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every contract name reads back as its value, the names are the
+    /// ones PRODUCT.md gives, and a name outside the contract reads as
+    /// nothing.
+    #[test]
+    fn contract_names_round_trip() {
+        let categories: Vec<&str> = Category::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(
+            categories,
+            [
+                "attorney",
+                "public-defender",
+                "legal-aid",
+                "innocence-project",
+                "court",
+                "consulate",
+                "prea-hotline",
+                "oversight",
+                "clergy",
+                "medical",
+                "other"
+            ]
+        );
+        for c in Category::ALL {
+            assert_eq!(Category::from_name(c.name()), Some(c));
+        }
+        let overruns: Vec<&str> = Overrun::ALL.iter().map(|o| o.name()).collect();
+        assert_eq!(
+            overruns,
+            [
+                "record-with-notice",
+                "stay-private",
+                "disconnect-with-notice"
+            ]
+        );
+        for o in Overrun::ALL {
+            assert_eq!(Overrun::from_name(o.name()), Some(o));
+        }
+        assert_eq!(FailMode::Record.name(), "record");
+        assert_eq!(FailMode::DoNotRecord.name(), "do-not-record");
+        for m in [FailMode::Record, FailMode::DoNotRecord] {
+            assert_eq!(FailMode::from_name(m.name()), Some(m));
+        }
+        let unreadable: Vec<&str> = Unreadable::ALL.iter().map(|u| u.name()).collect();
+        assert_eq!(unreadable, ["record", "do-not-record", "fail-mode"]);
+        for u in Unreadable::ALL {
+            assert_eq!(Unreadable::from_name(u.name()), Some(u));
+        }
+        for unknown in ["", "Attorney", "attorney ", "xyzzy"] {
+            assert_eq!(Category::from_name(unknown), None, "{unknown:?}");
+            assert_eq!(Overrun::from_name(unknown), None, "{unknown:?}");
+            assert_eq!(FailMode::from_name(unknown), None, "{unknown:?}");
+            assert_eq!(Unreadable::from_name(unknown), None, "{unknown:?}");
+        }
+        let reasons = [
+            Reason::Registered,
+            Reason::Prearranged,
+            Reason::PrearrangedOverrun,
+            Reason::NotPrivileged,
+            Reason::Unreadable,
+        ]
+        .map(Reason::name);
+        assert_eq!(
+            reasons,
+            [
+                "registered",
+                "prearranged",
+                "prearranged-overrun",
+                "not-privileged",
+                "unreadable"
+            ]
+        );
+        assert_eq!(
+            Notice::ALL.map(Notice::name),
+            [
+                "private-window-ended-recording",
+                "private-window-ended-private",
+                "private-window-ended-disconnect"
+            ]
+        );
+    }
+
+    /// A set lists its members in contract order, and only the eleven
+    /// category bits make a valid set (bit 11 and up come only from a
+    /// corrupt or hostile body).
+    #[test]
+    fn category_sets() {
+        let set: CategorySet = [Category::Clergy, Category::Court].into_iter().collect();
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            [Category::Court, Category::Clergy]
+        );
+        assert!(set.is_valid());
+        assert!(CategorySet::all().is_valid());
+        assert_eq!(CategorySet::all().iter().count(), Category::ALL.len());
+        for bit in 11..16 {
+            assert!(!CategorySet(1 << bit).is_valid(), "bit {bit}");
+            assert!(!CategorySet(set.0 | 1 << bit).is_valid(), "bit {bit}");
+        }
+    }
+
+    /// The longest early grace is one day.
+    #[test]
+    fn early_grace_bound_is_a_day() {
+        assert_eq!(Policy::MAX_GRACE_SECS, 86_400);
+    }
+}
