@@ -403,6 +403,9 @@ fn bench_reports_the_contract_fields() {
     let live = v["live_ms"].as_f64().unwrap();
     assert!(live > 0.0 && live <= v["swap_ms"].as_f64().unwrap(), "{v}");
     assert_eq!(v["failed_during_swaps"], 0, "{v}");
+    for kind in ["fail_safe", "older_list", "registered_recorded"] {
+        assert_eq!(v["failures_during_swaps"][kind], 0, "{kind} in {v}");
+    }
     // The cold samples split by kind of call: every sample in one kind.
     let kinds = v["cold_by_kind"].as_array().unwrap();
     let names: Vec<&str> = kinds.iter().map(|k| k["kind"].as_str().unwrap()).collect();

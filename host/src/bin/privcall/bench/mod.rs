@@ -120,6 +120,7 @@ pub fn run(options: &Options) -> Result<Report> {
         native_during_swaps: during.native,
         swaps_under_load: SWAPS as usize,
         failed_during_swaps: during.failed,
+        failures_during_swaps: during.failures,
         bytes_per_number: swap.set_bytes as f64 / options.numbers as f64,
         swap_ms: swap.swap_ms,
         live_ms: swap.live_ms,

@@ -9,6 +9,19 @@ use super::latency::Latency;
 
 /// Decision latency on [`Warm::calls`] calls decided over and over, each
 /// path in its own loop, so the list's lines for them stay in cache.
+/// What went wrong with decisions taken while lists were swapped in: each
+/// kind says something different (a stalled thread past the decide
+/// deadline answers fail-safe; the other two are swap bugs).
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct SwapFailures {
+    /// Answered fail-safe (the guest trapped or missed its deadline).
+    pub fail_safe: u64,
+    /// Decided by an older list than the decision before it.
+    pub older_list: u64,
+    /// Recorded a registered number.
+    pub registered_recorded: u64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Warm {
     /// Distinct calls in the working set.
@@ -74,6 +87,9 @@ pub struct Report {
     /// Decisions during those swaps that failed (fail-safe), went back to
     /// an older list or recorded a registered number: must be 0.
     pub failed_during_swaps: u64,
+    /// [`Report::failed_during_swaps`] by kind (a decision may count in
+    /// more than one).
+    pub failures_during_swaps: SwapFailures,
     /// Guest set bytes per registered number.
     pub bytes_per_number: f64,
     /// Verify + load + canaries + swap of the list while an older list is
@@ -212,10 +228,11 @@ impl Report {
         let native = &self.native_during_swaps;
         latency_row(o, HOST_PATH, &self.during_swaps, native);
         latency_row(o, NATIVE, native, native);
+        let f = &self.failures_during_swaps;
         let _ = writeln!(
             o,
-            "  (failed or out-of-order decisions: {})",
-            self.failed_during_swaps
+            "  (failed or out-of-order decisions: {}; fail-safe {}, older list {}, registered recorded {})",
+            self.failed_during_swaps, f.fail_safe, f.older_list, f.registered_recorded
         );
     }
 

@@ -13,7 +13,7 @@ use privcall::fixtures::{samples_of_kind, sign_list, GuestInstance, SampleCall, 
 use privcall::{Engine, Reason, UpdateSource};
 
 use super::latency::{time, Latency};
-use super::report::{KindLatency, Warm};
+use super::report::{KindLatency, SwapFailures, Warm};
 
 /// Calls per block of the cold workload: each path decides a block in
 /// turn, so noise from the rest of the machine hits all paths alike.
@@ -161,6 +161,8 @@ pub struct DuringSwaps {
     /// Decisions that failed, went back to an older list or recorded a
     /// registered number.
     pub failed: u64,
+    /// The same, by kind.
+    pub failures: SwapFailures,
 }
 
 /// Decisions while another thread swaps [`SWAPS`] lists in: the worst
@@ -177,19 +179,22 @@ pub fn during_swaps(
 ) -> Result<DuringSwaps> {
     let swapper = spawn_swapper(engine, list);
     let (mut wasm, mut native_ns) = (Vec::new(), Vec::new());
-    let mut failed = 0u64;
+    let (mut failed, mut failures) = (0u64, SwapFailures::default());
     let mut last_sequence = 0;
     while !swapper.is_finished() {
         for c in warm_calls {
             let call = c.call(NOW);
             let d = time(&mut wasm, overhead, || engine.decide(&call, NOW));
             let sequence = d.list.as_ref().map_or(0, |l| l.sequence);
-            if d.reason == Reason::FailSafe
-                || sequence < last_sequence
-                || (c.kind == "hit" && d.record)
-            {
-                failed += 1;
-            }
+            let (fail_safe, older_list, registered_recorded) = (
+                d.reason == Reason::FailSafe,
+                sequence < last_sequence,
+                c.kind == "hit" && d.record,
+            );
+            failures.fail_safe += u64::from(fail_safe);
+            failures.older_list += u64::from(older_list);
+            failures.registered_recorded += u64::from(registered_recorded);
+            failed += u64::from(fail_safe || older_list || registered_recorded);
             last_sequence = sequence;
             time(&mut native_ns, overhead, || {
                 black_box(native.decide(black_box(&call)));
@@ -203,6 +208,7 @@ pub fn during_swaps(
         wasm: Latency::of(wasm),
         native: Latency::of(native_ns),
         failed,
+        failures,
     })
 }
 
