@@ -7,8 +7,6 @@ use serde::Serialize;
 
 use super::latency::Latency;
 
-/// Decision latency on [`Warm::calls`] calls decided over and over, each
-/// path in its own loop, so the list's lines for them stay in cache.
 /// What went wrong with decisions taken while lists were swapped in: each
 /// kind says something different (a stalled thread past the decide
 /// deadline answers fail-safe; the other two are swap bugs).
@@ -22,6 +20,8 @@ pub struct SwapFailures {
     pub registered_recorded: u64,
 }
 
+/// Decision latency on [`Warm::calls`] calls decided over and over, each
+/// path in its own loop, so the list's lines for them stay in cache.
 #[derive(Clone, Debug, Serialize)]
 pub struct Warm {
     /// Distinct calls in the working set.
